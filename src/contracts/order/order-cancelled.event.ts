@@ -1,0 +1,40 @@
+import { Type } from 'class-transformer';
+import { IsEmail, IsIn, IsInt, IsISO8601, IsUUID, Min, ValidateNested } from 'class-validator';
+import { defineEvent } from '../event-definition';
+import { OrderLinePayload } from './order-line';
+
+export class OrderCancelledPayload {
+  @IsUUID()
+  orderId: string;
+
+  @IsEmail()
+  customerEmail: string;
+
+  /** The status the order left: a cancelled CONFIRMED order gives its revenue back. */
+  @IsIn(['PENDING', 'CONFIRMED'])
+  previousStatus: 'PENDING' | 'CONFIRMED';
+
+  @ValidateNested({ each: true })
+  @Type(() => OrderLinePayload)
+  items: OrderLinePayload[];
+
+  @IsInt()
+  @Min(0)
+  totalCents: number;
+
+  @IsISO8601({ strict: true })
+  placedAt: string;
+
+  @IsISO8601({ strict: true })
+  cancelledAt: string;
+}
+
+export const OrderCancelled = defineEvent({
+  type: 'order.cancelled',
+  version: 1,
+  topic: 'order.cancelled',
+  payload: OrderCancelledPayload,
+  key: (p) => p.orderId,
+  producer: 'order',
+  description: 'The customer cancelled the order; any stock it holds is released.',
+});

@@ -1,0 +1,26 @@
+import { Type } from 'class-transformer';
+import { IsISO8601, IsUUID, ValidateNested } from 'class-validator';
+import { defineEvent } from '../event-definition';
+import { StockLinePayload } from './stock-line';
+
+export class StockReservedPayload {
+  @IsUUID()
+  orderId: string;
+
+  @ValidateNested({ each: true })
+  @Type(() => StockLinePayload)
+  items: StockLinePayload[];
+
+  @IsISO8601({ strict: true })
+  reservedAt: string;
+}
+
+export const StockReserved = defineEvent({
+  type: 'stock.reserved',
+  version: 1,
+  topic: 'stock.reserved',
+  payload: StockReservedPayload,
+  key: (p) => p.orderId,
+  producer: 'warehouse',
+  description: 'Every line of the order is reserved (all or none).',
+});

@@ -1,0 +1,2 @@
+/** The Postgres schema the email module owns. */
+export const EMAIL_SCHEMA = 'email';

@@ -1,0 +1,122 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { OrderStatus } from '../order-status';
+import { InvalidCursorError, OrderNotFoundError } from '../order.errors';
+import { ORDER_SCHEMA as S } from '../order.schema';
+import { OrderView } from '../order.view';
+
+export interface StatusChangeView {
+  status: OrderStatus;
+  at: string;
+  eventId: string | null;
+  correlationId: string;
+  reason: string | null;
+}
+
+export interface OrderDetailsView extends OrderView {
+  correlationId: string;
+  history: StatusChangeView[];
+}
+
+export interface OrderPage {
+  items: OrderView[];
+  nextCursor: string | null;
+}
+
+interface OrderRow {
+  id: string;
+  customer_email: string;
+  status: OrderStatus;
+  total_cents: string;
+  rejection_reason: string | null;
+  correlation_id: string;
+  created_at: Date;
+  updated_at: Date;
+  items: { sku: string; quantity: number; unitPriceCents: number }[];
+  cursor_at: string;
+}
+
+const SELECT_ORDER = `
+  SELECT o.*, o.created_at::text AS cursor_at, coalesce((
+    SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.sku)
+    FROM "${S}".order_lines l WHERE l.order_id = o.id), '[]') AS items
+  FROM "${S}".orders o`;
+
+const view = (r: OrderRow): OrderView => ({
+  id: r.id,
+  status: r.status,
+  customerEmail: r.customer_email,
+  items: r.items,
+  totalCents: Number(r.total_cents),
+  rejectionReason: r.rejection_reason,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+/** Reads orders: one with its audit trail, or a page, newest first, with an opaque keyset cursor. */
+@Injectable()
+export class GetOrderService {
+  constructor(@InjectDataSource('order') private readonly dataSource: DataSource) {}
+
+  async get(id: string): Promise<OrderDetailsView> {
+    const [row]: OrderRow[] = await this.dataSource.query(`${SELECT_ORDER} WHERE o.id = $1`, [id]);
+    if (!row) throw new OrderNotFoundError(id);
+    const history = await this.dataSource.query(
+      `SELECT status, at, event_id, correlation_id, reason FROM "${S}".order_status_history WHERE order_id = $1 ORDER BY id`,
+      [id],
+    );
+    return {
+      ...view(row),
+      correlationId: row.correlation_id,
+      history: history.map((h: { status: OrderStatus; at: Date; event_id: string | null; correlation_id: string; reason: string | null }) => ({
+        status: h.status,
+        at: h.at.toISOString(),
+        eventId: h.event_id,
+        correlationId: h.correlation_id,
+        reason: h.reason,
+      })),
+    };
+  }
+
+  async list(query: { status?: OrderStatus; limit: number; cursor?: string }): Promise<OrderPage> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (query.status) {
+      params.push(query.status);
+      where.push(`o.status = $${params.length}`);
+    }
+    if (query.cursor) {
+      const { createdAt, id } = decodeCursor(query.cursor);
+      params.push(createdAt, id);
+      where.push(`(o.created_at, o.id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(query.limit + 1);
+    const rows: OrderRow[] = await this.dataSource.query(
+      `${SELECT_ORDER} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY o.created_at DESC, o.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(view),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.cursor_at, last.id) : null,
+    };
+  }
+}
+
+function encodeCursor(createdAt: string, id: string): string {
+  // Postgres' own text form keeps microseconds: two orders can share a millisecond.
+  return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
+    return { createdAt, id };
+  } catch {
+    throw new InvalidCursorError();
+  }
+}

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Cause } from '../../../platform/kafka/cause';
+import { Outbox } from '../../../platform/kafka/outbox';
+import { productUpserted } from '../product-events';
+import { ProductRow, ProductView, toProductView } from '../product.view';
+import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
+import { UpsertProductDto } from './upsert-product.dto';
+
+/** Creates a product or sets its name, price and available stock; emits `product.upserted`. */
+@Injectable()
+export class UpsertProductService {
+  constructor(
+    @InjectDataSource('warehouse') private readonly dataSource: DataSource,
+    private readonly outbox: Outbox,
+  ) {}
+
+  async upsert(dto: UpsertProductDto, requestId: string): Promise<{ created: boolean; product: ProductView }> {
+    return this.dataSource.transaction(async (m) => {
+      const [row]: (ProductRow & { created: boolean })[] = await m.query(
+        `INSERT INTO "${S}".products (sku, name, price_cents, available) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents,
+           available = excluded.available, updated_at = now()
+         RETURNING *, (xmax = 0) AS created`,
+        [dto.sku, dto.name, dto.priceCents, dto.stock],
+      );
+      await this.outbox.add(m, Cause.fromRequest(requestId), productUpserted(row));
+      return { created: row.created, product: toProductView(row) };
+    });
+  }
+}

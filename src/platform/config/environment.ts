@@ -1,0 +1,174 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+export const MODULE_NAMES = ['order', 'warehouse', 'email', 'analytics'] as const;
+export type ModuleName = (typeof MODULE_NAMES)[number];
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : Number(value);
+const toBool = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : value === true || value === 'true' || value === '1';
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
+
+/**
+ * Every variable the app reads, declared once and validated at start-up.
+ * `.env.example` documents each of them; a test keeps the two in step.
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsString()
+  HOST = '127.0.0.1';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Transform(toList)
+  @IsIn(MODULE_NAMES, { each: true, message: `MODULES must be a comma list of: ${MODULE_NAMES.join(', ')}` })
+  MODULES: ModuleName[] = [...MODULE_NAMES];
+
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/shop';
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'ORDER_DATABASE_URL must be a postgres:// URL' })
+  ORDER_DATABASE_URL?: string;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'WAREHOUSE_DATABASE_URL must be a postgres:// URL' })
+  WAREHOUSE_DATABASE_URL?: string;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'EMAIL_DATABASE_URL must be a postgres:// URL' })
+  EMAIL_DATABASE_URL?: string;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'ANALYTICS_DATABASE_URL must be a postgres:// URL' })
+  ANALYTICS_DATABASE_URL?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Matches(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, { message: 'KAFKA_BROKERS must be a comma list of host:port' })
+  KAFKA_BROKERS = '127.0.0.1:9092';
+
+  @IsString()
+  @MinLength(1)
+  KAFKA_CLIENT_ID = 'shop';
+
+  @IsString()
+  @Matches(/^[a-zA-Z0-9._-]*$/, { message: 'KAFKA_GROUP_PREFIX may hold letters, digits, dot, dash, underscore' })
+  KAFKA_GROUP_PREFIX = '';
+
+  @IsString()
+  @Matches(/^[a-zA-Z0-9._-]*$/, { message: 'KAFKA_TOPIC_PREFIX may hold letters, digits, dot, dash, underscore' })
+  KAFKA_TOPIC_PREFIX = '';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  KAFKA_TOPIC_PARTITIONS = 6;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  KAFKA_REPLICATION_FACTOR = 1;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  KAFKA_PARTITIONS_CONCURRENCY = 3;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  KAFKA_HANDLER_RETRIES = 3;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  KAFKA_RETRY_BACKOFF_MS = 200;
+
+  @Transform(toBool)
+  @IsBoolean()
+  KAFKA_AUTOSTART_LOCAL = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  OUTBOX_POLL_MS = 500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  OUTBOX_BATCH_SIZE = 500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  IDEMPOTENCY_KEY_TTL_MS = 24 * 3600 * 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  ORDER_RESERVATION_TIMEOUT_MS = 5 * 60 * 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  ORDER_EXPIRY_SWEEP_MS = 5000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  ORDER_STUCK_AFTER_MS = 60 * 1000;
+
+  @IsString()
+  @MinLength(8, { message: 'ADMIN_TOKEN must be at least 8 characters' })
+  ADMIN_TOKEN = 'change-me-admin-token';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+}
+
+/** Validates process.env for @nestjs/config; a bad variable stops start-up with its name. */
+export function validateEnvironment(raw: Record<string, unknown>): Environment {
+  const env = plainToInstance(Environment, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return env;
+}

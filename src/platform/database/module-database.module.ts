@@ -1,0 +1,78 @@
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Client } from 'pg';
+import { DataSource, DataSourceOptions, MixedList } from 'typeorm';
+import { Environment, ModuleName } from '../config/environment';
+import { databaseUrlFor } from './database-url';
+
+export interface ModuleDatabaseOptions {
+  module: ModuleName;
+  /** The Postgres schema the module owns; nothing else reads or writes it. */
+  schema: string;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: MixedList<Function>;
+}
+
+/**
+ * One TypeORM connection per module, named after it, bound to the module's own schema and
+ * migrations. `<MODULE>_DATABASE_URL` can point a module at its own database.
+ */
+@Module({})
+export class ModuleDatabaseModule {
+  static forModule(options: ModuleDatabaseOptions): DynamicModule {
+    const logger = new Logger(`Database:${options.module}`);
+    return {
+      module: ModuleDatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          name: options.module,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<Environment, true>): DataSourceOptions & { name: string } => ({
+            // The name here too: TypeORM's shutdown hook finds the connection by these options.
+            name: options.module,
+            type: 'postgres',
+            url: databaseUrlFor(config, options.module),
+            schema: options.schema,
+            entities: options.entities,
+            migrations: options.migrations,
+            migrationsTableName: 'migrations',
+            migrationsRun: false,
+            synchronize: false,
+            extra: {
+              max: config.get('DATABASE_POOL_SIZE', { infer: true }),
+              application_name: `shop:${options.module}`,
+            },
+          }),
+          dataSourceFactory: async (dsOptions) => {
+            const ds = new DataSource(dsOptions!);
+            await migrate(ds, options, logger);
+            return ds;
+          },
+        }),
+        TypeOrmModule.forFeature(options.entities as never, options.module),
+      ],
+      exports: [TypeOrmModule],
+    };
+  }
+}
+
+/** Creates the module's schema and runs its migrations under an advisory lock, so two
+ * processes starting together do not race. */
+async function migrate(ds: DataSource, options: ModuleDatabaseOptions, logger: Logger): Promise<void> {
+  const url = (ds.options as { url: string }).url;
+  const lock = new Client({ connectionString: url });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`migrate:${options.schema}`]);
+    await lock.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+    await ds.initialize();
+    const ran = await ds.runMigrations({ transaction: 'each' });
+    if (ran.length > 0) logger.log(`schema ${options.schema}: ran ${ran.map((m) => m.name).join(', ')}`);
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrate:${options.schema}`]).catch(() => undefined);
+    await lock.end();
+  }
+}

@@ -1,0 +1,11 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { AdminGuard } from './admin.guard';
+import { DomainErrorFilter } from './domain-error.filter';
+
+@Global()
+@Module({
+  providers: [AdminGuard, { provide: APP_FILTER, useClass: DomainErrorFilter }],
+  exports: [AdminGuard],
+})
+export class HttpPlatformModule {}

@@ -1,0 +1,28 @@
+import { ModuleName } from '../config/environment';
+
+/** Turns logical names (module, event topic) into the names used on the broker. */
+export class KafkaNaming {
+  constructor(
+    private readonly topicPrefix = '',
+    private readonly groupPrefix = '',
+  ) {}
+
+  topic(logical: string): string {
+    return `${this.topicPrefix}${logical}`;
+  }
+
+  /** The logical topic of a broker topic, or undefined when it is not ours. */
+  logicalTopic(topic: string): string | undefined {
+    return topic.startsWith(this.topicPrefix) ? topic.slice(this.topicPrefix.length) : undefined;
+  }
+
+  /** One consumer group per module, named after it. */
+  group(module: ModuleName): string {
+    return `${this.groupPrefix}${module}`;
+  }
+
+  /** Where a module parks events it cannot handle: `<prefix><module>.dlq` (the group's name + `.dlq`). */
+  deadLetterTopic(module: ModuleName): string {
+    return this.topic(`${module}.dlq`);
+  }
+}

@@ -1,0 +1,90 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { CompressionTypes, IHeaders, Kafka, Partitioners, Producer } from 'kafkajs';
+import { Environment } from '../config/environment';
+import { createKafka } from './kafka-client';
+
+export interface OutgoingMessage {
+  topic: string;
+  key: string;
+  value: string | Buffer;
+  headers?: IHeaders;
+}
+
+/**
+ * The process's one Kafka producer: idempotent, acks=all, Java-compatible murmur2 partitioning
+ * (so key = order id lands on the same partition as any other client would put it).
+ */
+@Injectable()
+export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(KafkaProducer.name);
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private connecting?: Promise<void>;
+  private connected = false;
+  private stopping = false;
+
+  constructor(config: ConfigService<Environment, true>) {
+    this.kafka = createKafka(
+      { KAFKA_BROKERS: config.get('KAFKA_BROKERS'), KAFKA_CLIENT_ID: config.get('KAFKA_CLIENT_ID') },
+      'producer',
+    );
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Sends all messages with acks=all; resolves only when the broker has them. */
+  async send(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.ensureConnected();
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic) ?? [];
+      list.push(m);
+      byTopic.set(m.topic, list);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+      })),
+    });
+  }
+
+  private ensureConnected(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    this.connecting ??= this.producer.connect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** Connects in the background, so readiness reflects the broker before the first send. */
+  onApplicationBootstrap(): void {
+    void (async () => {
+      for (let delay = 500; !this.stopping && !this.connected; delay = Math.min(delay * 2, 10_000)) {
+        try {
+          await this.ensureConnected();
+        } catch (e) {
+          this.logger.warn(`cannot reach Kafka yet, retrying in ${delay} ms: ${String(e)}`);
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    })();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.producer.disconnect().catch((e: unknown) => this.logger.warn(`producer disconnect: ${String(e)}`));
+  }
+}

@@ -1,0 +1,321 @@
+import { Logger } from '@nestjs/common';
+import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { lastValueFrom } from 'rxjs';
+import { EventEnvelope, EventEnvelopeSchema, EVENTS, isEventType } from '../../contracts';
+import { ModuleName } from '../config/environment';
+import { describeError, isPermanent, PermanentEventError } from './errors';
+import { KafkaNaming } from './kafka-naming';
+import { KafkaProducer } from './kafka-producer';
+import { TopicProvisioner } from './topic-provisioner';
+import { transportIdOf } from './module-event.decorator';
+
+export interface ModuleKafkaServerOptions {
+  module: ModuleName;
+  kafka: Kafka;
+  naming: KafkaNaming;
+  producer: KafkaProducer;
+  topics: TopicProvisioner;
+  /** Partitions handled at the same time (each partition stays sequential, so per-key order holds). */
+  partitionsConsumedConcurrently: number;
+  /** In-place attempts after the first failure before the event is parked. */
+  retries: number;
+  retryBackoffMs: number;
+}
+
+/** What a handler gets besides the envelope. */
+export interface KafkaEventContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  headers: IHeaders;
+  attempt: number;
+}
+
+export type ConsumerState = 'starting' | 'joined' | 'rebalancing' | 'crashed' | 'stopped';
+
+/**
+ * A Nest transport that gives one module one kafkajs consumer in its own group, bound only to
+ * that module's `@EventPattern` handlers (they name this server's transport id).
+ *
+ * Unlike Nest's stock ServerKafka it uses `eachBatch` with manual commits after the effect,
+ * validates envelopes against the contracts, retries a failing handler a bounded number of times
+ * and then parks the event in `<group>.dlq`, so a poison event never blocks its partition.
+ */
+export class ModuleKafkaServer extends Server implements CustomTransportStrategy {
+  protected override readonly logger: Logger;
+  private consumer?: Consumer;
+  private state: ConsumerState = 'stopped';
+  private closing = false;
+  private lastError?: string;
+  private closed?: Promise<void>;
+
+  constructor(private readonly options: ModuleKafkaServerOptions) {
+    super();
+    this.transportId = transportIdOf(options.module);
+    this.logger = new Logger(`Kafka:${options.module}`);
+  }
+
+  get groupId(): string {
+    return this.options.naming.group(this.options.module);
+  }
+
+  get consumerState(): ConsumerState {
+    return this.state;
+  }
+
+  get consumerError(): string | undefined {
+    return this.lastError;
+  }
+
+  /** The event types this module handles (its subscriptions). */
+  handledTypes(): string[] {
+    return [...this.messageHandlers.keys()];
+  }
+
+  /** Starts consuming in the background: HTTP comes up even while Kafka is away. */
+  listen(callback: (err?: unknown) => void): void {
+    try {
+      this.assertHandlersAreOurs();
+    } catch (e) {
+      callback(e);
+      return;
+    }
+    this.closing = false;
+    this.closed = undefined;
+    void this.startConsumer();
+    callback();
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.disconnect();
+    return this.closed;
+  }
+
+  private async disconnect(): Promise<void> {
+    this.closing = true;
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    // disconnect() waits for the batch in flight, whose offsets are committed as it goes.
+    await consumer?.disconnect().catch((e: unknown) => this.logger.warn(`disconnect: ${describeError(e)}`));
+    this.state = 'stopped';
+  }
+
+  on(): never {
+    throw new Error('ModuleKafkaServer does not expose client events; see consumerState');
+  }
+
+  unwrap<T>(): T {
+    return this.consumer as T;
+  }
+
+  /** A handler without this module's transport id would bind to every server (nestjs/nest#13421). */
+  private assertHandlersAreOurs(): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      if (!handler.isEventHandler) {
+        throw new Error(`${this.options.module}: "${pattern}" is a @MessagePattern; only events are supported`);
+      }
+      const owner = (handler.extras as { module?: string } | undefined)?.module;
+      if (owner !== this.options.module) {
+        throw new Error(
+          `${this.options.module}: handler for "${pattern}" belongs to ${owner ?? 'no module'}; ` +
+            'declare handlers with the module’s own event decorator so each group binds only its handlers',
+        );
+      }
+      if (!isEventType(pattern)) throw new Error(`${this.options.module}: "${pattern}" is not an event in contracts/`);
+    }
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { naming, topics, module } = this.options;
+    const subscriptions = this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic));
+    let backoff = 500;
+    while (!this.closing) {
+      try {
+        this.state = 'starting';
+        await topics.ensure([...subscriptions, naming.deadLetterTopic(module)]);
+        const consumer = this.options.kafka.consumer({
+          groupId: this.groupId,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1_000,
+          maxWaitTimeInMs: 500,
+          allowAutoTopicCreation: false,
+          retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+        });
+        this.watch(consumer);
+        this.consumer = consumer;
+        await consumer.connect();
+        await consumer.subscribe({ topics: subscriptions, fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
+          eachBatch: (payload) => this.eachBatch(payload),
+        });
+        this.logger.log(`consuming ${subscriptions.join(', ')} in group ${this.groupId}`);
+        return;
+      } catch (e) {
+        this.lastError = describeError(e);
+        this.state = 'crashed';
+        this.logger.warn(`consumer start failed, retrying in ${backoff} ms: ${this.lastError}`);
+        await this.consumer?.disconnect().catch(() => undefined);
+        this.consumer = undefined;
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+
+  private watch(consumer: Consumer): void {
+    const { GROUP_JOIN, CRASH, REBALANCING, STOP } = consumer.events;
+    consumer.on(GROUP_JOIN, () => {
+      this.state = 'joined';
+      this.lastError = undefined;
+    });
+    consumer.on(REBALANCING, () => (this.state = 'rebalancing'));
+    consumer.on(STOP, () => {
+      if (this.closing) this.state = 'stopped';
+    });
+    consumer.on(CRASH, (event) => {
+      this.lastError = describeError(event.payload.error);
+      this.state = 'crashed';
+      this.logger.error(`consumer crashed (restart: ${event.payload.restart}): ${this.lastError}`);
+      // kafkajs restarts on retriable errors; on the others we start a fresh consumer.
+      if (!event.payload.restart && !this.closing) {
+        void consumer.disconnect().finally(() => {
+          if (!this.closing) void this.startConsumer();
+        });
+      }
+    });
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    let lastDone: string | undefined;
+    let sinceCommit = 0;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      await this.processMessage(batch.topic, batch.partition, message);
+      resolveOffset(message.offset);
+      lastDone = message.offset;
+      if (++sinceCommit >= 100) {
+        await this.commit(batch.topic, batch.partition, lastDone);
+        sinceCommit = 0;
+      }
+      await heartbeat();
+    }
+    if (lastDone !== undefined && sinceCommit > 0) await this.commit(batch.topic, batch.partition, lastDone);
+  }
+
+  /** Commits the next offset to read, only ever after the effects before it are committed. */
+  private async commit(topic: string, partition: number, offset: string): Promise<void> {
+    await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+  }
+
+  private async processMessage(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+    const headers = message.headers ?? {};
+    let decoded: { envelope: EventEnvelope; handler: MessageHandler };
+    try {
+      decoded = this.decode(topic, message);
+    } catch (e) {
+      await this.park(topic, partition, message, e, 1);
+      return;
+    }
+    const { envelope, handler } = decoded;
+    const maxAttempts = this.options.retries + 1;
+    for (let attempt = 1; ; attempt++) {
+      const context: KafkaEventContext = { topic, partition, offset: message.offset, headers, attempt };
+      try {
+        const result = await handler(envelope, context);
+        await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+        return;
+      } catch (e) {
+        if (isPermanent(e) || attempt >= maxAttempts || this.closing) {
+          if (this.closing && !isPermanent(e) && attempt < maxAttempts) throw e; // redelivered after restart
+          await this.park(topic, partition, message, e, attempt, envelope);
+          return;
+        }
+        const delay = this.options.retryBackoffMs * 2 ** (attempt - 1);
+        this.logger.warn(
+          `${envelope.type} ${envelope.eventId} failed (attempt ${attempt}/${maxAttempts}), retrying in ${delay} ms: ${describeError(e)}`,
+        );
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /** Parses and validates an incoming message against the envelope and its contract. */
+  private decode(topic: string, message: KafkaMessage): { envelope: EventEnvelope; handler: MessageHandler } {
+    if (!message.value) throw new PermanentEventError('empty message value', 'EVENT.EMPTY');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(message.value.toString('utf8'));
+    } catch {
+      throw new PermanentEventError('message value is not JSON', 'EVENT.UNDECODABLE');
+    }
+    const envelope = plainToInstance(EventEnvelopeSchema, raw);
+    const envelopeErrors = validateSync(envelope, { forbidUnknownValues: false });
+    if (envelopeErrors.length > 0) {
+      throw new PermanentEventError(
+        `invalid envelope: ${envelopeErrors.map((e) => e.property).join(', ')}`,
+        'EVENT.INVALID_ENVELOPE',
+      );
+    }
+    if (!isEventType(envelope.type)) throw new PermanentEventError(`unknown event type ${envelope.type}`, 'EVENT.UNKNOWN_TYPE');
+    const definition = EVENTS[envelope.type];
+    if (this.options.naming.topic(definition.topic) !== topic) {
+      throw new PermanentEventError(`${envelope.type} does not belong on topic ${topic}`, 'EVENT.WRONG_TOPIC');
+    }
+    if (envelope.version !== definition.version) {
+      throw new PermanentEventError(`unsupported version ${envelope.type} v${envelope.version}`, 'EVENT.UNKNOWN_VERSION');
+    }
+    const payload = plainToInstance(definition.payload as new () => object, envelope.payload);
+    const payloadErrors = validateSync(payload, { forbidUnknownValues: false });
+    if (payloadErrors.length > 0) {
+      throw new PermanentEventError(
+        `invalid ${envelope.type} payload: ${payloadErrors.map((e) => e.property).join(', ')}`,
+        'EVENT.INVALID_PAYLOAD',
+      );
+    }
+    const handler = this.getHandlerByPattern(envelope.type);
+    if (!handler) throw new PermanentEventError(`no handler for ${envelope.type}`, 'EVENT.NO_HANDLER');
+    return { envelope: { ...envelope, payload } as EventEnvelope, handler };
+  }
+
+  /** Parks an event in the module's dead-letter topic with why and where it came from. */
+  private async park(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    error: unknown,
+    attempts: number,
+    envelope?: EventEnvelope,
+  ): Promise<void> {
+    const reason = describeError(error);
+    const code = error instanceof PermanentEventError ? error.code : 'HANDLER.FAILED';
+    this.logger.error(
+      `parking ${envelope ? `${envelope.type} ${envelope.eventId}` : `message`} from ${topic}[${partition}]@${message.offset} ` +
+        `in ${this.options.naming.deadLetterTopic(this.options.module)} after ${attempts} attempt(s): ${reason}`,
+    );
+    await this.options.producer.send([
+      {
+        topic: this.options.naming.deadLetterTopic(this.options.module),
+        key: message.key?.toString('utf8') ?? envelope?.key ?? '',
+        value: message.value ?? Buffer.alloc(0),
+        headers: {
+          ...(message.headers ?? {}),
+          'dlq-error': reason.slice(0, 2000),
+          'dlq-error-code': code,
+          'dlq-permanent': String(isPermanent(error)),
+          'dlq-attempts': String(attempts),
+          'dlq-source-topic': topic,
+          'dlq-source-partition': String(partition),
+          'dlq-source-offset': message.offset,
+          'dlq-group': this.groupId,
+          'dlq-at': new Date().toISOString(),
+        },
+      },
+    ]);
+  }
+}

@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import { EntityManager } from 'typeorm';
+import { EventDefinition, EventEnvelope, EventMap, EventType } from '../../contracts';
+import { Cause } from './cause';
+
+/** An event to append: a definition and a payload that matches it. */
+export type PendingEvent = {
+  [K in EventType]: { definition: EventDefinition<K, EventMap[K]>; payload: EventMap[K] };
+}[EventType];
+
+/** Builds a pending event with its payload checked against the event map. */
+export function event<K extends EventType>(definition: EventDefinition<K, EventMap[K]>, payload: EventMap[K]): PendingEvent {
+  return { definition, payload } as unknown as PendingEvent;
+}
+
+/**
+ * A module's transactional outbox: events are written in the same transaction as the state
+ * change that causes them, and the relay publishes them afterwards. Never publish beside a write.
+ */
+export class Outbox {
+  constructor(
+    readonly schema: string,
+    readonly producer: string,
+  ) {}
+
+  /** Appends events inside the caller's transaction and returns their envelopes. */
+  async add(manager: EntityManager, cause: Cause, ...events: PendingEvent[]): Promise<EventEnvelope[]> {
+    if (events.length === 0) return [];
+    if (!manager.queryRunner?.isTransactionActive) {
+      throw new Error('Outbox.add must run inside a transaction with the state change it records');
+    }
+    const occurredAt = new Date().toISOString();
+    const envelopes = events.map(({ definition, payload }) => ({
+      eventId: randomUUID(),
+      type: definition.type,
+      version: definition.version,
+      occurredAt,
+      key: definition.key(payload as never),
+      correlationId: cause.correlationId,
+      causationId: cause.causationId,
+      producer: this.producer,
+      payload,
+    }));
+    const params: unknown[] = [];
+    const rows = envelopes.map((env, i) => {
+      params.push(env.eventId, events[i].definition.topic, env.key, JSON.stringify(env));
+      const n = i * 4;
+      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})`;
+    });
+    await manager.query(
+      `INSERT INTO "${this.schema}".outbox (event_id, topic, key, envelope) VALUES ${rows.join(', ')}`,
+      params,
+    );
+    return envelopes;
+  }
+}

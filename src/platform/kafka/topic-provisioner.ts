@@ -1,0 +1,58 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Kafka } from 'kafkajs';
+import { EVENTS } from '../../contracts';
+import { Environment } from '../config/environment';
+import { createKafka } from './kafka-client';
+import { KafkaNaming } from './kafka-naming';
+
+/**
+ * Creates the topics the app uses, with explicit partition counts (the broker does not
+ * auto-create). Idempotent: existing topics are left as they are.
+ */
+@Injectable()
+export class TopicProvisioner {
+  private readonly logger = new Logger(TopicProvisioner.name);
+  private readonly kafka: Kafka;
+  private readonly created = new Set<string>();
+
+  constructor(
+    private readonly config: ConfigService<Environment, true>,
+    private readonly naming: KafkaNaming,
+  ) {
+    this.kafka = createKafka(
+      { KAFKA_BROKERS: config.get('KAFKA_BROKERS'), KAFKA_CLIENT_ID: config.get('KAFKA_CLIENT_ID') },
+      'admin',
+    );
+  }
+
+  /** Every event topic of the published language. */
+  eventTopics(): string[] {
+    return [...new Set(Object.values(EVENTS).map((e) => this.naming.topic(e.topic)))];
+  }
+
+  async ensure(topics: string[]): Promise<void> {
+    const missing = topics.filter((t) => !this.created.has(t));
+    if (missing.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const toCreate = missing.filter((t) => !existing.has(t));
+      if (toCreate.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: toCreate.map((topic) => ({
+            topic,
+            numPartitions: this.config.get('KAFKA_TOPIC_PARTITIONS', { infer: true }),
+            replicationFactor: this.config.get('KAFKA_REPLICATION_FACTOR', { infer: true }),
+          })),
+        });
+        this.logger.log(`created topics: ${toCreate.join(', ')}`);
+      }
+      missing.forEach((t) => this.created.add(t));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { Admin } from 'kafkajs';
+import { expectEventually } from '../support/eventually';
+import { topicSize, testKafka } from '../support/kafka';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+describe('walking skeleton: one order through every module group', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let admin: Admin;
+
+  beforeAll(async () => {
+    stack = await createTestStack('skeleton');
+    app = await startTestApp(stack);
+    admin = testKafka(stack.brokers).admin();
+    await admin.connect();
+    await app.http.post('/products').set(app.admin).send({ sku: 'MUG', name: 'Mug', priceCents: 1200, stock: 50 }).expect(201);
+    await expectEventually(async () => {
+      const rows = await query(stack.databaseUrl, `SELECT 1 FROM orders.catalogue WHERE sku = 'MUG'`);
+      expect(rows).toHaveLength(1);
+    });
+  });
+
+  afterAll(async () => {
+    await admin?.disconnect();
+    await app?.close();
+    await stack?.drop();
+  });
+
+  const inboxCount = (schema: string, eventId: string) =>
+    query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM ${schema}.inbox WHERE event_id = $1`, [eventId]).then(
+      ([r]) => r.n,
+    );
+
+  it('delivers order.placed exactly once to the warehouse, email and analytics groups', async () => {
+    const res = await app.http
+      .post('/orders')
+      .send({ customerEmail: 'ada@example.com', items: [{ sku: 'MUG', quantity: 2 }] })
+      .expect(201);
+    expect(res.body).toMatchObject({ status: 'PENDING', totalCents: 2400, items: [{ sku: 'MUG', quantity: 2, unitPriceCents: 1200 }] });
+
+    const [{ event_id: eventId }] = await expectEventually(async () => {
+      const rows = await query<{ event_id: string }>(
+        stack.databaseUrl,
+        `SELECT event_id FROM warehouse.inbox WHERE type = 'order.placed'`,
+      );
+      expect(rows).toHaveLength(1);
+      return rows;
+    });
+    await expectEventually(async () => {
+      expect(await inboxCount('warehouse', eventId)).toBe(1);
+      expect(await inboxCount('email', eventId)).toBe(1);
+      expect(await inboxCount('analytics', eventId)).toBe(1);
+    });
+    await expectEventually(async () => {
+      const order = await app.http.get(`/orders/${res.body.id}`).expect(200);
+      expect(order.body.status).toBe('CONFIRMED');
+    });
+  });
+
+  it('has exactly one consumer group per module on the broker, named after the module', async () => {
+    const { groups } = await admin.listGroups();
+    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(stack.prefix));
+    expect(ours.sort()).toEqual(['analytics', 'email', 'order', 'warehouse'].map((m) => `${stack.prefix}${m}`));
+    const described = await admin.describeGroups(ours);
+    for (const group of described.groups) expect(group.members).toHaveLength(1);
+  });
+
+  it('rejects bad input with 400 naming each failing field, and stores or emits nothing', async () => {
+    const before = await topicSize(admin, `${stack.prefix}order.placed`);
+    const [{ n: ordersBefore }] = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM orders.orders');
+    const res = await app.http
+      .post('/orders')
+      .send({ customerEmail: 'not-an-email', items: [{ sku: 'MUG', quantity: 0 }], coupon: 'FREE' })
+      .expect(400);
+    const message = (res.body.message as string[]).join(' | ');
+    expect(message).toContain('customerEmail must be an email');
+    expect(message).toContain('items.0.quantity must not be less than 1');
+    expect(message).toContain('property coupon should not exist');
+
+    const [{ n: ordersAfter }] = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM orders.orders');
+    expect(ordersAfter).toBe(ordersBefore);
+    expect(await topicSize(admin, `${stack.prefix}order.placed`)).toBe(before);
+  });
+
+  it('a second instance joining the same groups shares the work without processing anything twice', async () => {
+    const second = await startTestApp(stack);
+    try {
+      const { groups } = await admin.describeGroups([`${stack.prefix}warehouse`]);
+      expect(groups[0].members).toHaveLength(2);
+      const placed = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? app : second).http
+            .post('/orders')
+            .send({ customerEmail: `c${i}@example.com`, items: [{ sku: 'MUG', quantity: 1 }] })
+            .expect(201),
+        ),
+      );
+      await expectEventually(async () => {
+        const statuses = await Promise.all(placed.map((p) => app.http.get(`/orders/${p.body.id}`).then((r) => r.body.status)));
+        expect(statuses.every((s) => s === 'CONFIRMED')).toBe(true);
+      }, 30_000);
+      const product = await app.http.get('/products/MUG').expect(200);
+      // 50 units, 2 taken by the first test, 20 now: each reservation applied exactly once.
+      expect(product.body).toMatchObject({ available: 28, reserved: 22 });
+      const dup = await query<{ n: number }>(
+        stack.databaseUrl,
+        `SELECT count(*)::int AS n FROM (SELECT event_id FROM warehouse.inbox GROUP BY event_id HAVING count(*) > 1) d`,
+      );
+      expect(dup[0].n).toBe(0);
+    } finally {
+      await second.close();
+    }
+  });
+});

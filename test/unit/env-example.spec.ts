@@ -1,0 +1,39 @@
+import { getMetadataStorage } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Environment, validateEnvironment } from '../../src/platform/config/environment';
+
+describe('.env.example', () => {
+  const documented = readFileSync(join(__dirname, '../../.env.example'), 'utf8')
+    .split('\n')
+    .map((l) => /^([A-Z0-9_]+)=/.exec(l)?.[1])
+    .filter((k): k is string => Boolean(k));
+  const declared = [
+    ...new Set(getMetadataStorage().getTargetValidationMetadatas(Environment, '', true, false).map((m) => m.propertyName)),
+  ];
+
+  it('documents every variable the app declares, and nothing else', () => {
+    expect([...documented].sort()).toEqual([...declared].sort());
+  });
+
+  it('holds values that pass validation as they are', () => {
+    const values = Object.fromEntries(
+      readFileSync(join(__dirname, '../../.env.example'), 'utf8')
+        .split('\n')
+        .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null && m[2] !== '')
+        .map((m) => [m[1], m[2]]),
+    );
+    expect(() => validateEnvironment(values)).not.toThrow();
+  });
+});
+
+describe(validateEnvironment.name, () => {
+  it('names the bad variable when start-up config is invalid', () => {
+    expect(() => validateEnvironment({ PORT: 'eighty', MODULES: 'order,billing' })).toThrow(/PORT[\s\S]*MODULES must be/);
+  });
+
+  it('reads MODULES as a trimmed list', () => {
+    expect(validateEnvironment({ MODULES: ' email , order ' }).MODULES).toEqual(['email', 'order']);
+  });
+});
