@@ -1,9 +1,10 @@
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { Environment } from './platform/config/environment';
+import { strictValidationPipe } from './platform/http/validation-pipe';
 import { createKafka } from './platform/kafka/kafka-client';
 import { KafkaNaming } from './platform/kafka/kafka-naming';
 import { KafkaProducer } from './platform/kafka/kafka-producer';
@@ -18,15 +19,7 @@ export async function createApp(env: Environment): Promise<NestFastifyApplicatio
     new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false, genReqId: () => randomUUID() }),
     { bufferLogs: false, logger: env.NODE_ENV === 'test' ? ['error', 'warn'] : undefined },
   );
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      transformOptions: { enableImplicitConversion: false },
-      forbidUnknownValues: true,
-    }),
-  );
+  app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();
 
   const registry = app.get(KafkaRegistry);
@@ -40,6 +33,7 @@ export async function createApp(env: Environment): Promise<NestFastifyApplicatio
       partitionsConsumedConcurrently: env.KAFKA_PARTITIONS_CONCURRENCY,
       retries: env.KAFKA_HANDLER_RETRIES,
       retryBackoffMs: env.KAFKA_RETRY_BACKOFF_MS,
+      observer: registry.observer,
     });
     registry.servers.set(module, server);
     // The global filter hands handler errors back unchanged (see DomainErrorFilter).

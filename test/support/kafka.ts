@@ -1,4 +1,6 @@
-import { Admin, Kafka, logLevel } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { Admin, Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
+import { EventDefinition, EventEnvelope } from '../../src/contracts';
 
 export function testKafka(brokers: string): Kafka {
   return new Kafka({ clientId: 'e2e-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
@@ -8,4 +10,75 @@ export function testKafka(brokers: string): Kafka {
 export async function topicSize(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** An envelope as a producer module would write it (for publishing straight to Kafka in tests). */
+export function envelopeOf<T>(definition: EventDefinition<string, T>, payload: T, overrides: Partial<EventEnvelope<T>> = {}): EventEnvelope<T> {
+  const id = randomUUID();
+  return {
+    eventId: id,
+    type: definition.type,
+    version: definition.version,
+    occurredAt: new Date().toISOString(),
+    key: definition.key(payload),
+    correlationId: `test-${id}`,
+    causationId: id,
+    producer: definition.producer,
+    payload,
+    ...overrides,
+  };
+}
+
+/** Publishes raw values (envelopes are JSON-encoded) straight to a topic, acks=all. */
+export async function publish(kafka: Kafka, topic: string, messages: { key: string; value: unknown }[]): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({
+        key: m.key,
+        value: typeof m.value === 'string' || Buffer.isBuffer(m.value) ? m.value : JSON.stringify(m.value),
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ReadMessage {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+/** Reads every message of the given topics from the beginning, until `until` holds or the time runs out. */
+export async function readTopics(
+  kafka: Kafka,
+  topics: string[],
+  until: (messages: ReadMessage[]) => boolean,
+  timeoutMs = 20_000,
+): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
+  const seen: ReadMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${seen.length} message(s) from ${topics.join(', ')}; condition not met`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ topic, partition, message }) => {
+          seen.push({ topic, partition, message });
+          if (until(seen)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
 }

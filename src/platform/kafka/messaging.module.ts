@@ -50,16 +50,19 @@ export class MessagingModule {
         { provide: Inbox, inject: [dataSource], useFactory: (ds: DataSource) => new Inbox(schema, ds) },
         {
           provide: OutboxRelay,
-          inject: [dataSource, KafkaProducer, KafkaNaming, TopicProvisioner, ConfigService],
+          inject: [dataSource, KafkaProducer, KafkaNaming, TopicProvisioner, KafkaRegistry, ConfigService],
           useFactory: (
             ds: DataSource,
             producer: KafkaProducer,
             naming: KafkaNaming,
             topics: TopicProvisioner,
+            registry: KafkaRegistry,
             config: ConfigService<Environment, true>,
           ) =>
             new OutboxRelay(ds, producer, naming, topics, {
+              module,
               schema,
+              observer: registry.observer,
               batchSize: config.get('OUTBOX_BATCH_SIZE', { infer: true }),
               pollMs: config.get('OUTBOX_POLL_MS', { infer: true }),
             }),

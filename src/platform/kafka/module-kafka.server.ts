@@ -11,6 +11,7 @@ import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
 import { TopicProvisioner } from './topic-provisioner';
 import { transportIdOf } from './module-event.decorator';
+import { noopObserver, TransportObserver } from './transport-observer';
 
 export interface ModuleKafkaServerOptions {
   module: ModuleName;
@@ -23,6 +24,7 @@ export interface ModuleKafkaServerOptions {
   /** In-place attempts after the first failure before the event is parked. */
   retries: number;
   retryBackoffMs: number;
+  observer?: TransportObserver;
 }
 
 /** What a handler gets besides the envelope. */
@@ -51,11 +53,13 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private closing = false;
   private lastError?: string;
   private closed?: Promise<void>;
+  private readonly observer: TransportObserver;
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
     super();
     this.transportId = transportIdOf(options.module);
     this.logger = new Logger(`Kafka:${options.module}`);
+    this.observer = options.observer ?? noopObserver;
   }
 
   get groupId(): string {
@@ -224,14 +228,19 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     }
     const { envelope, handler } = decoded;
     const maxAttempts = this.options.retries + 1;
+    const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       const context: KafkaEventContext = { topic, partition, offset: message.offset, headers, attempt };
       try {
         const result = await handler(envelope, context);
         await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+        this.observer.handled(this.options.module, envelope.type, performance.now() - started);
+        this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - Date.parse(envelope.occurredAt));
         return;
       } catch (e) {
-        if (isPermanent(e) || attempt >= maxAttempts || this.closing) {
+        const willRetry = !isPermanent(e) && attempt < maxAttempts && !this.closing;
+        this.observer.failed(this.options.module, envelope.type, e, willRetry);
+        if (!willRetry) {
           if (this.closing && !isPermanent(e) && attempt < maxAttempts) throw e; // redelivered after restart
           await this.park(topic, partition, message, e, attempt, envelope);
           return;
@@ -298,9 +307,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       `parking ${envelope ? `${envelope.type} ${envelope.eventId}` : `message`} from ${topic}[${partition}]@${message.offset} ` +
         `in ${this.options.naming.deadLetterTopic(this.options.module)} after ${attempts} attempt(s): ${reason}`,
     );
+    const dlq = this.options.naming.deadLetterTopic(this.options.module);
     await this.options.producer.send([
       {
-        topic: this.options.naming.deadLetterTopic(this.options.module),
+        topic: dlq,
         key: message.key?.toString('utf8') ?? envelope?.key ?? '',
         value: message.value ?? Buffer.alloc(0),
         headers: {
@@ -317,5 +327,6 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         },
       },
     ]);
+    this.observer.deadLettered(this.options.module, topic, code);
   }
 }

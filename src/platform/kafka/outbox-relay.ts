@@ -2,15 +2,19 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '../../contracts';
+import { ModuleName } from '../config/environment';
 import { describeError } from './errors';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer, OutgoingMessage } from './kafka-producer';
 import { TopicProvisioner } from './topic-provisioner';
+import { noopObserver, TransportObserver } from './transport-observer';
 
 export interface OutboxRelayOptions {
+  module: ModuleName;
   schema: string;
   batchSize: number;
   pollMs: number;
+  observer?: TransportObserver;
 }
 
 interface OutboxRow {
@@ -128,11 +132,16 @@ export class OutboxRelay {
         await runner.commitTransaction();
         return 0;
       }
-      await this.producer.send(rows.map((r) => this.toMessage(r)));
+      const messages = rows.map((r) => this.toMessage(r));
+      await this.producer.send(messages);
       await runner.query(`DELETE FROM "${this.options.schema}".outbox WHERE id = ANY($1::bigint[])`, [
         rows.map((r) => r.id),
       ]);
       await runner.commitTransaction();
+      const perTopic = new Map<string, number>();
+      for (const m of messages) perTopic.set(m.topic, (perTopic.get(m.topic) ?? 0) + 1);
+      const observer = this.options.observer ?? noopObserver;
+      perTopic.forEach((n, topic) => observer.published(this.options.module, topic, n));
       return rows.length;
     } catch (e) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);

@@ -1,0 +1,25 @@
+import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+
+/** Every violation as a sentence with its path (`items.2.quantity must not be greater than 1000`). */
+export function violations(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((e) => {
+    const path = parent ? `${parent}.${e.property}` : e.property;
+    // Nest's default drops a parent's own constraints (e.g. "items must not repeat a sku") when
+    // its children fail too; a client should see all of them at once.
+    const own = Object.values(e.constraints ?? {}).map((m) => (parent ? `${parent}.${m}` : m));
+    return [...own, ...violations(e.children ?? [], path)];
+  });
+}
+
+/** Strict DTOs: unknown fields rejected, no silent type coercion, each violation named in the 400. */
+export function strictValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    forbidUnknownValues: true,
+    exceptionFactory: (errors) =>
+      new BadRequestException({ statusCode: 400, error: 'Bad Request', message: violations(errors) }),
+  });
+}

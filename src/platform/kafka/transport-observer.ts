@@ -1,0 +1,27 @@
+import { ModuleName } from '../config/environment';
+
+/**
+ * What the Kafka plumbing reports as it works, for metrics and logs. The transport and the relays
+ * call it; observability implements it. Every method must be cheap and must not throw.
+ */
+export interface TransportObserver {
+  /** A handler finished an event (after any in-place retries). */
+  handled(module: ModuleName, type: string, durationMs: number): void;
+  /** A handler attempt failed; `willRetry` says whether it is tried again. */
+  failed(module: ModuleName, type: string, error: unknown, willRetry: boolean): void;
+  /** An event was parked in the module's dead-letter topic. */
+  deadLettered(module: ModuleName, topic: string, code: string): void;
+  /** The relay of `module` published `count` events to `topic`. */
+  published(module: ModuleName, topic: string, count: number): void;
+  /** End-to-end: from the envelope's `occurredAt` to this module's commit. */
+  endToEnd?(module: ModuleName, type: string, ms: number): void;
+}
+
+
+/** The default: observe nothing. */
+export const noopObserver: TransportObserver = {
+  handled: () => undefined,
+  failed: () => undefined,
+  deadLettered: () => undefined,
+  published: () => undefined,
+};

@@ -1,0 +1,183 @@
+import { Kafka } from 'kafkajs';
+import { expectEventually } from '../support/eventually';
+import { ReadMessage, readTopics, testKafka } from '../support/kafka';
+import { createProduct, orderReaches, placeOrder } from '../support/shop';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+describe('order saga over Kafka', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    stack = await createTestStack('saga');
+    app = await startTestApp(stack, { IDEMPOTENCY_KEY_TTL_MS: '1500' });
+    kafka = testKafka(stack.brokers);
+    await createProduct(app, stack, 'PEN', 100, 250);
+    await createProduct(app, stack, 'INK', 3, 900);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stack?.drop();
+  });
+
+  it('confirms an order the warehouse can reserve, with an audit trail of one correlation id', async () => {
+    const placed = await placeOrder(app, [
+      { sku: 'PEN', quantity: 4 },
+      { sku: 'INK', quantity: 1 },
+    ]);
+    expect(placed).toMatchObject({ status: 'PENDING', totalCents: 4 * 250 + 900 });
+    const order = await orderReaches(app, placed.id, 'CONFIRMED');
+    expect(order.history.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'CONFIRMED']);
+    expect(order.history[0].eventId).toBeNull();
+    expect(order.history[1].eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(order.history.map((h: { correlationId: string }) => h.correlationId))).toEqual(new Set([order.correlationId]));
+    const pen = await app.http.get('/products/PEN').expect(200);
+    expect(pen.body).toMatchObject({ sku: 'PEN', name: 'Product PEN', priceCents: 250 });
+  });
+
+  it('rejects an order the warehouse cannot fill, naming the short SKU, and holds nothing', async () => {
+    const before = (await app.http.get('/products/INK')).body;
+    const placed = await placeOrder(app, [
+      { sku: 'PEN', quantity: 1 },
+      { sku: 'INK', quantity: 50 },
+    ]);
+    const order = await orderReaches(app, placed.id, 'REJECTED');
+    expect(order.rejectionReason).toBe('OUT_OF_STOCK');
+    const after = (await app.http.get('/products/INK')).body;
+    expect(after).toMatchObject({ available: before.available, reserved: before.reserved });
+    const rejected = await readTopics(kafka, [`${stack.prefix}order.rejected`], (ms) =>
+      ms.some((m) => JSON.parse(m.message.value!.toString()).payload.orderId === placed.id),
+    );
+    const payload = JSON.parse(rejected.find((m) => JSON.parse(m.message.value!.toString()).payload.orderId === placed.id)!.message.value!.toString()).payload;
+    expect(payload).toMatchObject({ reason: 'OUT_OF_STOCK', skus: ['INK'] });
+  });
+
+  it('answers 422 naming the SKU for an order of an unknown product, and stores nothing', async () => {
+    const res = await app.http
+      .post('/orders')
+      .send({ customerEmail: 'ada@example.com', items: [{ sku: 'PEN', quantity: 1 }, { sku: 'NOPE', quantity: 1 }] })
+      .expect(422);
+    expect(res.body).toMatchObject({ code: 'ORDER.UNKNOWN_SKU', skus: ['NOPE'] });
+    const rows = await query(stack.databaseUrl, `SELECT 1 FROM orders.order_lines WHERE sku = 'NOPE'`);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('names every violation of the order rules in one 400', async () => {
+    const items = Array.from({ length: 101 }, (_, i) => ({ sku: `S${i}`, quantity: 1 }));
+    const tooMany = await app.http.post('/orders').send({ customerEmail: 'a@b.co', items }).expect(400);
+    expect(tooMany.body.message.join(' ')).toContain('items must contain no more than 100 elements');
+    const bad = await app.http
+      .post('/orders')
+      .send({ customerEmail: 'a@b.co', items: [{ sku: 'PEN', quantity: 1.5 }, { sku: 'PEN', quantity: '2' }, { sku: 'INK', quantity: 1001 }] })
+      .expect(400);
+    const text = bad.body.message.join(' | ');
+    expect(text).toContain('items.0.quantity must be an integer number');
+    expect(text).toContain('items.1.quantity must be an integer number');
+    expect(text).toContain('items.2.quantity must not be greater than 1000');
+    expect(text).toContain('items must not repeat a sku');
+    await app.http.post('/orders').send({ customerEmail: 'a@b.co', items: [] }).expect(400);
+  });
+
+  it('cancels a confirmed order, releases its stock, and refuses a second cancel with 409', async () => {
+    const before = (await app.http.get('/products/PEN')).body;
+    const placed = await placeOrder(app, [{ sku: 'PEN', quantity: 5 }]);
+    await orderReaches(app, placed.id, 'CONFIRMED');
+    const cancelled = await app.http.post(`/orders/${placed.id}/cancel`).expect(200);
+    expect(cancelled.body.status).toBe('CANCELLED');
+    await expectEventually(async () => {
+      const pen = (await app.http.get('/products/PEN')).body;
+      expect(pen).toMatchObject({ available: before.available, reserved: before.reserved });
+    });
+    const again = await app.http.post(`/orders/${placed.id}/cancel`).expect(409);
+    expect(again.body).toMatchObject({ code: 'ORDER.ILLEGAL_TRANSITION', status: 'CANCELLED' });
+    await app.http.post('/orders/00000000-0000-4000-8000-000000000000/cancel').expect(404);
+    await app.http.post('/orders/not-a-uuid/cancel').expect(400);
+  });
+
+  it('puts every event of one order on the same partition number, handled in order', async () => {
+    const placed = await placeOrder(app, [{ sku: 'PEN', quantity: 1 }]);
+    await orderReaches(app, placed.id, 'CONFIRMED');
+    await app.http.post(`/orders/${placed.id}/cancel`).expect(200);
+    const topics = ['order.placed', 'stock.reserved', 'order.confirmed', 'order.cancelled', 'stock.released'].map((t) => `${stack.prefix}${t}`);
+    const ofOrder = (ms: ReadMessage[]) => ms.filter((m) => m.message.key?.toString() === placed.id);
+    const messages = await readTopics(kafka, topics, (ms) => ofOrder(ms).length >= topics.length);
+    const partitions = new Set(ofOrder(messages).map((m) => m.partition));
+    expect(partitions.size).toBe(1);
+    const order = await app.http.get(`/orders/${placed.id}`).expect(200);
+    const times = order.body.history.map((h: { at: string }) => Date.parse(h.at));
+    expect(order.body.history.map((h: { status: string }) => h.status)).toEqual(['PENDING', 'CONFIRMED', 'CANCELLED']);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  describe('Idempotency-Key', () => {
+    const body = { customerEmail: 'retry@example.com', items: [{ sku: 'PEN', quantity: 1 }] };
+
+    it('returns the same order, status and body for a retry with the same key and body', async () => {
+      const first = await app.http.post('/orders').set('Idempotency-Key', 'key-same').send(body).expect(201);
+      const retry = await app.http.post('/orders').set('Idempotency-Key', 'key-same').send({ items: body.items, customerEmail: body.customerEmail }).expect(201);
+      expect(retry.body).toEqual(first.body);
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      const rows = await query(stack.databaseUrl, `SELECT 1 FROM orders.orders WHERE customer_email = 'retry@example.com'`);
+      expect(rows).toHaveLength(1);
+    });
+
+    it('answers 422 when a key is reused with a different body, and places nothing', async () => {
+      await app.http.post('/orders').set('Idempotency-Key', 'key-diff').send(body).expect(201);
+      const res = await app.http
+        .post('/orders')
+        .set('Idempotency-Key', 'key-diff')
+        .send({ ...body, items: [{ sku: 'PEN', quantity: 2 }] })
+        .expect(422);
+      expect(res.body.code).toBe('ORDER.IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('gives concurrent requests with one key one order', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => app.http.post('/orders').set('Idempotency-Key', 'key-race').send({ ...body, customerEmail: 'race@example.com' })),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(201));
+      expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    });
+
+    it('forgets a key after its time to live', async () => {
+      const first = await app.http.post('/orders').set('Idempotency-Key', 'key-ttl').send(body).expect(201);
+      const later = await expectEventually(async () => {
+        const res = await app.http.post('/orders').set('Idempotency-Key', 'key-ttl').send(body).expect(201);
+        expect(res.body.id).not.toBe(first.body.id);
+        return res;
+      }, 10_000, 300);
+      expect(later.headers['idempotent-replayed']).toBeUndefined();
+    });
+
+    it('rejects a malformed key with 400', async () => {
+      await app.http.post('/orders').set('Idempotency-Key', 'x'.repeat(201)).send(body).expect(400);
+    });
+  });
+
+  it('lists orders newest first with a keyset cursor that visits each order once', async () => {
+    const ids = new Set<string>();
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { body: { items: { id: string }[]; nextCursor: string | null } } = await app.http
+        .get('/orders')
+        .query({ limit: 3, ...(cursor ? { cursor } : {}) })
+        .expect(200);
+      for (const o of res.body.items) {
+        expect(ids.has(o.id)).toBe(false);
+        ids.add(o.id);
+      }
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 50);
+    const [{ n }] = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM orders.orders');
+    expect(ids.size).toBe(n);
+    const confirmed = await app.http.get('/orders').query({ status: 'CONFIRMED', limit: 200 }).expect(200);
+    expect(confirmed.body.items.every((o: { status: string }) => o.status === 'CONFIRMED')).toBe(true);
+    await app.http.get('/orders').query({ cursor: 'garbage' }).expect(400);
+    await app.http.get('/orders').query({ status: 'LOST' }).expect(400);
+  });
+});
