@@ -11,6 +11,7 @@ import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
 import { TopicProvisioner } from './topic-provisioner';
 import { transportIdOf } from './module-event.decorator';
+import { LogContext } from '../observability/log-context';
 import { noopObserver, TransportObserver } from './transport-observer';
 
 export interface ModuleKafkaServerOptions {
@@ -200,7 +201,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     let sinceCommit = 0;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
-      await this.processMessage(batch.topic, batch.partition, message);
+      // Every log line of this message (handler, retries, parking) names its flow and event.
+      await LogContext.forMessage(this.options.module, message.headers, () =>
+        this.processMessage(batch.topic, batch.partition, message),
+      );
       resolveOffset(message.offset);
       lastDone = message.offset;
       if (++sinceCommit >= 100) {

@@ -1,0 +1,45 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IHeaders } from 'kafkajs';
+
+/** What every log line written while handling one event (or request) carries. */
+export interface LogContextFields {
+  correlationId?: string;
+  eventId?: string;
+  eventType?: string;
+  module?: string;
+}
+
+const storage = new AsyncLocalStorage<LogContextFields>();
+
+const header = (headers: IHeaders | undefined, name: string): string | undefined => {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+};
+
+/** The log context of the current async flow; the logger's mixin adds it to each line. */
+export const LogContext = {
+  current(): LogContextFields | undefined {
+    return storage.getStore();
+  },
+
+  run<T>(fields: LogContextFields, fn: () => T): T {
+    return storage.run({ ...storage.getStore(), ...fields }, fn);
+  },
+
+  /**
+   * Runs `fn` (the handling of one consumed message, retries and parking included) in the context
+   * the outbox relay wrote into the message's headers, so each line names the flow and the event.
+   */
+  forMessage<T>(module: string, headers: IHeaders | undefined, fn: () => T): T {
+    return storage.run(
+      {
+        module,
+        correlationId: header(headers, 'correlation-id'),
+        eventId: header(headers, 'event-id'),
+        eventType: header(headers, 'event-type'),
+      },
+      fn,
+    );
+  },
+};
