@@ -10,6 +10,7 @@ import {
   Min,
   MinLength,
   validateSync,
+  ValidateIf,
 } from 'class-validator';
 
 export const MODULE_NAMES = ['order', 'warehouse', 'email', 'analytics'] as const;
@@ -160,6 +161,46 @@ export class Environment {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
+
+  // Email (ADR 0002). Without SMTP_URL, mails are rendered and logged instead of sent; production requires it.
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @ValidateIf((env: Environment) => env.NODE_ENV === 'production' || env.SMTP_URL !== undefined)
+  @Matches(/^smtps?:\/\/[^\s]+$/, {
+    message: 'SMTP_URL must be an smtp:// or smtps:// URL, and is required when NODE_ENV=production (mail would be lost)',
+  })
+  SMTP_URL?: string;
+
+  @IsString()
+  @MinLength(3)
+  SMTP_FROM = 'Shop <shop@localhost>';
+
+  @Transform(toBool)
+  @IsBoolean()
+  SMTP_TLS_REJECT_UNAUTHORIZED = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  SMTP_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  EMAIL_RETRY_BASE_MS = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(24 * 3_600_000)
+  EMAIL_RETRY_MAX_MS = 5 * 60 * 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  EMAIL_MAX_ATTEMPTS = 30;
 }
 
 /** Validates process.env for @nestjs/config; a bad variable stops start-up with its name. */

@@ -1,0 +1,201 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Environment } from '../../../platform/config/environment';
+import { describeError } from '../../../platform/kafka/errors';
+import { EMAIL_SCHEMA as S } from '../email.schema';
+import { MailTransport } from '../mail-transport';
+import { MailKind, MailStatus } from '../sent-mail';
+import { classifySmtpFailure } from '../smtp-failure';
+
+interface ClaimedMail {
+  event_id: string;
+  message_id: string;
+  order_id: string;
+  kind: MailKind;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  correlation_id: string;
+  attempts: number;
+  /** SENDING when a previous attempt was interrupted (crash) and its lease ran out. */
+  was: MailStatus;
+}
+
+/** Idle poll when nothing wakes the loop (another instance queued a mail, a retry fell due). */
+const POLL_MS = 1000;
+
+/** Exponential backoff with ±20 % jitter, so mails queued together do not retry in lockstep. */
+export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const exponential = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(exponential * (0.8 + 0.4 * random()));
+}
+
+/**
+ * Sends the mails queued in `email.sent_mails`, one at a time, oldest first, never two of one order
+ * out of order. Each attempt is claimed (SENDING, committed) before SMTP sees it and recorded
+ * (SENT / QUEUED with a backoff / FAILED) after, so a mail the server accepted is never sent
+ * again, except when the process dies between the server's reply and that record (ADR 0002).
+ * Several instances share the queue safely (SKIP LOCKED).
+ */
+@Injectable()
+export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Email');
+  private readonly baseMs: number;
+  private readonly maxMs: number;
+  private readonly maxAttempts: number;
+  private readonly leaseMs: number;
+  private running = false;
+  private loop?: Promise<void>;
+  private wakeUp?: () => void;
+  private pendingWake = false;
+  /** Accepted by SMTP but not yet recorded (the database was away): recorded before anything else is sent. */
+  private readonly unrecorded = new Map<string, string>();
+
+  constructor(
+    @InjectDataSource('email') private readonly dataSource: DataSource,
+    private readonly transport: MailTransport,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.baseMs = config.get('EMAIL_RETRY_BASE_MS', { infer: true });
+    this.maxMs = config.get('EMAIL_RETRY_MAX_MS', { infer: true });
+    this.maxAttempts = config.get('EMAIL_MAX_ATTEMPTS', { infer: true });
+    // Longer than any one attempt can take (connect + greeting + a few socket timeouts), so only an
+    // attempt whose process died is ever taken over.
+    this.leaseMs = Math.max(10 * 60_000, 10 * config.get('SMTP_TIMEOUT_MS', { infer: true }));
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Finishes the attempt in flight while the database is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  /** A mail was queued or fell due: look now instead of at the next poll. */
+  wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.pendingWake = true;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 500;
+    while (this.running) {
+      try {
+        await this.recordUnrecorded();
+        if (await this.deliverNext()) {
+          backoff = 500;
+          continue;
+        }
+        await this.idle(POLL_MS);
+      } catch (e) {
+        this.logger.warn(`mail delivery paused ${backoff} ms: ${describeError(e)}`);
+        await this.idle(backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+
+  /** Claims, sends and records the next mail due; false when none is. */
+  async deliverNext(): Promise<boolean> {
+    const mail = await this.claim();
+    if (!mail) return false;
+    const label = `${mail.kind} mail ${mail.message_id} for order ${mail.order_id} (event ${mail.event_id}, correlation ${mail.correlation_id})`;
+    if (mail.was === 'SENDING') {
+      this.logger.warn(`resending ${label}: attempt ${mail.attempts - 1} was interrupted and may have been delivered (same Message-ID)`);
+    }
+    let response: string;
+    try {
+      response = await this.transport.send({
+        to: mail.recipient,
+        messageId: mail.message_id,
+        subject: mail.subject,
+        text: mail.text_body,
+        html: mail.html_body,
+      });
+    } catch (e) {
+      await this.recordFailure(mail, label, e);
+      return true;
+    }
+    this.unrecorded.set(mail.event_id, response);
+    await this.recordUnrecorded();
+    this.logger.log(`sent ${label} to the SMTP server on attempt ${mail.attempts}`);
+    return true;
+  }
+
+  private async claim(): Promise<ClaimedMail | undefined> {
+    const [rows]: [ClaimedMail[], number] = await this.dataSource.query(
+      `WITH due AS (
+         SELECT m.event_id, m.status AS was FROM "${S}".sent_mails m
+         WHERE ((m.status = 'QUEUED' AND m.next_attempt_at <= now()) OR (m.status = 'SENDING' AND m.lease_until < now()))
+           AND NOT EXISTS (SELECT 1 FROM "${S}".sent_mails e
+                           WHERE e.order_id = m.order_id AND e.seq < m.seq AND e.status IN ('QUEUED', 'SENDING'))
+         ORDER BY m.seq LIMIT 1 FOR UPDATE OF m SKIP LOCKED)
+       UPDATE "${S}".sent_mails s
+       SET status = 'SENDING', attempts = s.attempts + 1, lease_until = now() + $1 * interval '1 millisecond', updated_at = now()
+       FROM due WHERE s.event_id = due.event_id
+       RETURNING s.event_id, s.message_id, s.order_id, s.kind, s.recipient, s.subject, s.text_body, s.html_body,
+                 s.correlation_id, s.attempts, due.was`,
+      [this.leaseMs],
+    );
+    return rows[0];
+  }
+
+  /** Records every accepted mail still only in memory; throws (and keeps them) while the database is away. */
+  private async recordUnrecorded(): Promise<void> {
+    for (const [eventId, response] of this.unrecorded) {
+      await this.dataSource.query(
+        `UPDATE "${S}".sent_mails
+         SET status = 'SENT', sent_at = now(), updated_at = now(), smtp_response = $2, error = NULL, lease_until = NULL
+         WHERE event_id = $1`,
+        [eventId, response.slice(0, 1000)],
+      );
+      this.unrecorded.delete(eventId);
+    }
+  }
+
+  private async recordFailure(mail: ClaimedMail, label: string, error: unknown): Promise<void> {
+    const { permanent, reason } = classifySmtpFailure(error);
+    if (permanent || mail.attempts >= this.maxAttempts) {
+      const why = permanent ? reason : `gave up after ${mail.attempts} attempts: ${reason}`;
+      await this.dataSource.query(
+        `UPDATE "${S}".sent_mails SET status = 'FAILED', error = $2, lease_until = NULL, updated_at = now() WHERE event_id = $1`,
+        [mail.event_id, why.slice(0, 2000)],
+      );
+      this.logger.error(`${label} FAILED for good, not retried: ${why}`);
+      return;
+    }
+    const delay = retryDelayMs(mail.attempts, this.baseMs, this.maxMs);
+    await this.dataSource.query(
+      `UPDATE "${S}".sent_mails
+       SET status = 'QUEUED', error = $2, next_attempt_at = now() + $3 * interval '1 millisecond', lease_until = NULL, updated_at = now()
+       WHERE event_id = $1`,
+      [mail.event_id, reason.slice(0, 2000), delay],
+    );
+    this.logger.warn(`${label} not sent (attempt ${mail.attempts}/${this.maxAttempts}), retrying in ${delay} ms: ${reason}`);
+    setTimeout(() => this.wake(), delay).unref();
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.pendingWake || !this.running) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.wakeUp = finish;
+    });
+  }
+}

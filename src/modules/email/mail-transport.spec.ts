@@ -1,0 +1,57 @@
+import { validateEnvironment } from '../../platform/config/environment';
+import { retryDelayMs } from './deliver-mail/mail-delivery.service';
+import { maskSmtpUrl } from './mail-transport';
+import { messageIdFor } from './sent-mail';
+
+describe(maskSmtpUrl.name, () => {
+  it('hides the password and keeps the user, host and port', () => {
+    const masked = maskSmtpUrl('smtp://mailer:s3cr%21t@smtp.example.com:587');
+    expect(masked).toBe('smtp://mailer:***@smtp.example.com:587');
+    expect(masked).not.toContain('s3cr');
+  });
+
+  it('leaves a URL without credentials as it is', () => expect(maskSmtpUrl('smtp://mailpit:1025')).toBe('smtp://mailpit:1025'));
+});
+
+describe('SMTP configuration', () => {
+  const production = { NODE_ENV: 'production', ADMIN_TOKEN: 'a-real-production-token' };
+  const messageOf = (raw: Record<string, unknown>) => {
+    try {
+      validateEnvironment(raw);
+      return '';
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+
+  it('refuses to start in production without SMTP_URL, naming it', () => {
+    expect(messageOf(production)).toMatch(/SMTP_URL.*required when NODE_ENV=production/);
+    expect(messageOf({ ...production, SMTP_URL: '' })).toMatch(/SMTP_URL/);
+  });
+
+  it('accepts production with an SMTP URL', () => {
+    expect(messageOf({ ...production, SMTP_URL: 'smtps://u:p@smtp.example.com:465' })).not.toMatch(/SMTP_URL/);
+  });
+
+  it('lets development run without SMTP_URL, and still checks one that is set', () => {
+    expect(validateEnvironment({ NODE_ENV: 'development' }).SMTP_URL).toBeUndefined();
+    expect(messageOf({ NODE_ENV: 'development', SMTP_URL: 'http://mail' })).toMatch(/SMTP_URL must be an smtp/);
+  });
+});
+
+describe(messageIdFor.name, () => {
+  it('is the same for the same event, in the sender’s domain', () => {
+    const id = messageIdFor('e0c6c2a4-1d0b-4c57-a7f4-6f7f0b6f9a11', 'Shop <orders@shop.example>');
+    expect(id).toBe('<e0c6c2a4-1d0b-4c57-a7f4-6f7f0b6f9a11@shop.example>');
+    expect(messageIdFor('e0c6c2a4-1d0b-4c57-a7f4-6f7f0b6f9a11', 'orders@shop.example')).toBe(id);
+  });
+});
+
+describe(retryDelayMs.name, () => {
+  it('doubles from the base up to the cap, within ±20 % jitter', () => {
+    const mid = () => 0.5;
+    expect([1, 2, 3, 4, 10].map((a) => retryDelayMs(a, 1000, 5000, mid))).toEqual([1000, 2000, 4000, 5000, 5000]);
+    expect(retryDelayMs(1, 1000, 5000, () => 0)).toBe(800);
+    expect(retryDelayMs(1, 1000, 5000, () => 1)).toBe(1200);
+  });
+});

@@ -1,0 +1,57 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEnvelope, OrderLinePayload, OrderRejectionReason } from '../../../contracts';
+import { Inbox } from '../../../platform/kafka/inbox';
+import { MailDeliveryService } from '../deliver-mail/mail-delivery.service';
+import { EMAIL_SCHEMA as S } from '../email.schema';
+import { MailTransport } from '../mail-transport';
+import { MailKind, messageIdFor } from '../sent-mail';
+import { renderOrderMail } from './order-mail.template';
+
+/** The fields every order event carries that a mail needs. */
+export interface OrderMailPayload {
+  orderId: string;
+  customerEmail: string;
+  items: OrderLinePayload[];
+  totalCents: number;
+  reason?: OrderRejectionReason;
+}
+
+/**
+ * Turns an order event into the one mail it owes the customer: renders it and queues it in
+ * `email.sent_mails` in the same transaction as the inbox entry, so a redelivered or duplicated
+ * event queues (and so sends) nothing. Delivery happens beside the consumer (ADR 0002): an SMTP
+ * outage never holds a partition or parks events in `email.dlq`.
+ */
+@Injectable()
+export class QueueOrderMailService {
+  static readonly HANDLER = 'email.order-mail';
+  private readonly logger = new Logger(QueueOrderMailService.name);
+
+  constructor(
+    private readonly inbox: Inbox,
+    private readonly transport: MailTransport,
+    private readonly delivery: MailDeliveryService,
+  ) {}
+
+  async queue(kind: MailKind, envelope: EventEnvelope<OrderMailPayload>): Promise<void> {
+    const p = envelope.payload;
+    const mail = renderOrderMail(kind, { orderId: p.orderId, items: p.items, totalCents: p.totalCents, reason: p.reason });
+    const messageId = messageIdFor(envelope.eventId, this.transport.from);
+    const queued = await this.inbox.once(envelope, QueueOrderMailService.HANDLER, async (m) => {
+      await m.query(
+        `INSERT INTO "${S}".sent_mails
+           (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED') ON CONFLICT (event_id) DO NOTHING`,
+        [envelope.eventId, messageId, p.orderId, kind, p.customerEmail, mail.subject, mail.text, mail.html, envelope.correlationId],
+      );
+    });
+    if (!queued) {
+      this.logger.debug(`${envelope.type} ${envelope.eventId} already handled: no second mail (correlation ${envelope.correlationId})`);
+      return;
+    }
+    this.logger.log(
+      `queued ${kind} mail ${messageId} for order ${p.orderId} (event ${envelope.eventId}, correlation ${envelope.correlationId})`,
+    );
+    this.delivery.wake();
+  }
+}
