@@ -1,6 +1,8 @@
-import { validateEnvironment } from '../../platform/config/environment';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Environment, validateEnvironment } from '../../platform/config/environment';
 import { retryDelayMs } from './deliver-mail/mail-delivery.service';
-import { maskSmtpUrl } from './mail-transport';
+import { MailTransport, maskSmtpUrl } from './mail-transport';
 import { messageIdFor } from './sent-mail';
 
 describe(maskSmtpUrl.name, () => {
@@ -53,5 +55,32 @@ describe(retryDelayMs.name, () => {
     expect([1, 2, 3, 4, 10].map((a) => retryDelayMs(a, 1000, 5000, mid))).toEqual([1000, 2000, 4000, 5000, 5000]);
     expect(retryDelayMs(1, 1000, 5000, () => 0)).toBe(800);
     expect(retryDelayMs(1, 1000, 5000, () => 1)).toBe(1200);
+  });
+});
+
+describe(MailTransport.name, () => {
+  const configOf = (values: Partial<Environment>) =>
+    ({ get: (key: keyof Environment) => ({ ...validateEnvironment({}), ...values })[key] }) as unknown as ConfigService<Environment, true>;
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('says at start-up where mail goes, with the SMTP password masked', () => {
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const transport = new MailTransport(configOf({ SMTP_URL: 'smtp://mailer:hunter22@smtp.example.com:587' }));
+    transport.onApplicationBootstrap();
+    transport.onApplicationShutdown();
+    const said = log.mock.calls.map((c) => String(c[0])).join('\n');
+    expect(said).toContain('smtp://mailer:***@smtp.example.com:587');
+    expect(said).not.toContain('hunter22');
+  });
+
+  it('says at start-up that mails are only logged when there is no SMTP_URL, and logs a rendered mail', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const transport = new MailTransport(configOf({}));
+    transport.onApplicationBootstrap();
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('SMTP_URL is not set'));
+    await transport.send({ to: 'ada@example.com', messageId: '<e@shop.local>', subject: 'Hello', text: 'Total: 1.00', html: '<p/>' });
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/<e@shop\.local> to ada@example\.com not sent[\s\S]*Total: 1\.00/));
   });
 });

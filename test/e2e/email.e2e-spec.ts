@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { Admin, Kafka, Partitioners } from 'kafkajs';
+import { ParsedMail } from 'mailparser';
+import { expectEventually } from '../support/eventually';
+import { readTopics, testKafka, topicSize } from '../support/kafka';
+import { createProduct, orderReaches, placeOrder } from '../support/shop';
+import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+interface SentMailRow {
+  event_id: string;
+  message_id: string;
+  kind: string;
+  status: string;
+  attempts: number;
+  error: string | null;
+}
+
+describe('email module: one mail per order event over SMTP', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let sink: SmtpSink;
+  let kafka: Kafka;
+  let admin: Admin;
+
+  beforeAll(async () => {
+    stack = await createTestStack('email');
+    sink = await startSmtpSink();
+    kafka = testKafka(stack.brokers);
+    admin = kafka.admin();
+    await admin.connect();
+    app = await startTestApp(stack, {
+      SMTP_URL: sink.url,
+      SMTP_FROM: 'Shop <orders@shop.test>',
+      SMTP_TIMEOUT_MS: '2000',
+      EMAIL_RETRY_BASE_MS: '100',
+      EMAIL_RETRY_MAX_MS: '500',
+    });
+    await createProduct(app, stack, 'MUG', 1000, 1200);
+  });
+
+  afterEach(() => sink.answer(() => 'accept'));
+
+  afterAll(async () => {
+    await admin?.disconnect();
+    await app?.close();
+    await sink?.stop();
+    await stack?.drop();
+  });
+
+  const customer = (name: string) => `${name}-${randomBytes(3).toString('hex')}@example.com`;
+  const subjectsOf = (mails: ParsedMail[]) => mails.map((m) => m.subject);
+  const mailRows = (orderId: string) =>
+    query<SentMailRow>(
+      stack.databaseUrl,
+      `SELECT event_id, message_id, kind, status, attempts, error FROM email.sent_mails WHERE order_id = $1 ORDER BY seq`,
+      [orderId],
+    );
+
+  it('mails the customer on order.placed and order.confirmed, to the right address, with the subject and the total', async () => {
+    const email = customer('ada');
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 2 }], email);
+
+    const mails = await expectEventually(() => {
+      expect(subjectsOf(sink.mailsTo(email))).toEqual([
+        `We received your order (order ${order.id.slice(0, 8)})`,
+        `Your order is confirmed (order ${order.id.slice(0, 8)})`,
+      ]);
+      return sink.mailsTo(email);
+    });
+    const confirmed = mails[1];
+    expect(confirmed.from?.value[0].address).toBe('orders@shop.test');
+    expect(confirmed.text).toContain(`Order: ${order.id}`);
+    expect(confirmed.text).toContain('2 x MUG at 12.00 = 24.00');
+    expect(confirmed.text).toContain('Total: 24.00');
+    expect(confirmed.html).toContain('24.00');
+
+    const rows = await expectEventually(async () => {
+      const r = await mailRows(order.id);
+      expect(r.map((m) => [m.kind, m.status])).toEqual([
+        ['ORDER_PLACED', 'SENT'],
+        ['ORDER_CONFIRMED', 'SENT'],
+      ]);
+      return r;
+    });
+    // The Message-ID is the event's: the same on any resend, so a receiver can drop a duplicate.
+    expect(confirmed.messageId).toBe(`<${rows[1].event_id}@shop.test>`);
+    expect(rows[1].message_id).toBe(confirmed.messageId);
+  });
+
+  it('sends no second mail when order.confirmed is delivered again', async () => {
+    const email = customer('bob');
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    await expectEventually(() => expect(sink.mailsTo(email)).toHaveLength(2));
+
+    const topic = `${stack.prefix}order.confirmed`;
+    const isOurs = (value: Buffer | null) => value !== null && JSON.parse(value.toString()).payload.orderId === order.id;
+    const original = (await readTopics(kafka, [topic], (ms) => ms.some((m) => isOurs(m.message.value)))).find((m) =>
+      isOurs(m.message.value),
+    )!;
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const [written] = await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: original.message.key, value: original.message.value, headers: original.message.headers }],
+    });
+    await producer.disconnect();
+    expect(written.partition).toBe(original.partition);
+
+    // Once the email group has committed past the copy, its handler has seen it.
+    await expectEventually(async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId: `${stack.prefix}email`, topics: [topic] });
+      const committed = offsets.partitions.find((p) => p.partition === written.partition)!;
+      expect(BigInt(committed.offset)).toBeGreaterThan(BigInt(written.baseOffset!));
+    });
+    expect(await mailRows(order.id)).toHaveLength(2);
+    expect(subjectsOf(sink.mailsTo(email))).toHaveLength(2);
+  });
+
+  it('retries a mail the server refuses for now (451) with backoff and delivers it exactly once', async () => {
+    const email = customer('greylisted');
+    sink.answer((to, attempt) => (to === email && attempt <= 2 ? { code: 451, message: '4.7.1 Greylisted, try again later' } : 'accept'));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+
+    const rows = await expectEventually(async () => {
+      const r = await mailRows(order.id);
+      expect(r.map((m) => [m.kind, m.status])).toEqual([
+        ['ORDER_PLACED', 'SENT'],
+        ['ORDER_CONFIRMED', 'SENT'],
+      ]);
+      return r;
+    });
+    expect(rows.map((r) => r.attempts)).toEqual([3, 1]);
+    // Two refusals, one acceptance of the placed mail, then the confirmation: never overtaken, never doubled.
+    expect(sink.attempts.get(email)).toBe(4);
+    expect(subjectsOf(sink.mailsTo(email))).toEqual([
+      `We received your order (order ${order.id.slice(0, 8)})`,
+      `Your order is confirmed (order ${order.id.slice(0, 8)})`,
+    ]);
+  });
+
+  it('records a mail the server refuses for good (550) as FAILED, parks nothing and keeps mailing others', async () => {
+    const email = customer('nobody');
+    sink.answer((to) => (to === email ? { code: 550, message: '5.1.1 Mailbox does not exist' } : 'accept'));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+
+    const rows = await expectEventually(async () => {
+      const r = await mailRows(order.id);
+      expect(r.map((m) => [m.kind, m.status])).toEqual([
+        ['ORDER_PLACED', 'FAILED'],
+        ['ORDER_CONFIRMED', 'FAILED'],
+      ]);
+      return r;
+    });
+    expect(rows.map((r) => r.attempts)).toEqual([1, 1]);
+    expect(rows[0].error).toContain('550');
+    expect(sink.mailsTo(email)).toHaveLength(0);
+    expect(await topicSize(admin, `${stack.prefix}email.dlq`)).toBe(0);
+
+    const next = customer('next');
+    await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], next);
+    await expectEventually(() => expect(sink.mailsTo(next)).toHaveLength(2));
+  });
+
+  it('lets the order flow go on while SMTP is down, and catches up once it is back', async () => {
+    await sink.stop();
+    const email = customer('patient');
+    let order: { id: string };
+    try {
+      order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+      await orderReaches(app, order.id, 'CONFIRMED');
+      await expectEventually(async () => {
+        const [placed] = await mailRows(order.id);
+        expect(placed).toMatchObject({ kind: 'ORDER_PLACED', status: 'QUEUED' });
+        expect(placed.attempts).toBeGreaterThanOrEqual(2);
+        expect(placed.error).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
+      });
+    } finally {
+      await sink.start();
+    }
+    await expectEventually(async () => {
+      expect((await mailRows(order.id)).map((m) => m.status)).toEqual(['SENT', 'SENT']);
+    });
+    expect(sink.mailsTo(email)).toHaveLength(2);
+    expect(await topicSize(admin, `${stack.prefix}email.dlq`)).toBe(0);
+  });
+
+  it('lists what was sent for an order to an admin, and to nobody else', async () => {
+    const email = customer('listed');
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 3 }], email);
+    await expectEventually(async () => expect((await mailRows(order.id)).map((m) => m.status)).toEqual(['SENT', 'SENT']));
+
+    const res = await app.http.get('/emails').query({ orderId: order.id }).set(app.admin).expect(200);
+    expect(res.body.orderId).toBe(order.id);
+    expect(res.body.items).toEqual([
+      expect.objectContaining({ kind: 'ORDER_PLACED', recipient: email, status: 'SENT', attempts: 1, error: null }),
+      expect.objectContaining({ kind: 'ORDER_CONFIRMED', recipient: email, status: 'SENT', messageId: expect.stringMatching(/^<.+@shop\.test>$/) }),
+    ]);
+    await app.http.get('/emails').query({ orderId: order.id }).expect(401);
+    await app.http.get('/emails').query({ orderId: 'not-a-uuid' }).set(app.admin).expect(400);
+  });
+});

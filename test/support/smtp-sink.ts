@@ -1,0 +1,86 @@
+import { AddressInfo } from 'node:net';
+import { ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+/** What the sink answers to one RCPT TO: accept, or an SMTP reply code (4xx try later, 5xx never). */
+export type SinkVerdict = 'accept' | { code: number; message: string };
+
+export interface SmtpSink {
+  /** `smtp://user:secret@127.0.0.1:<port>` for the app's SMTP_URL. */
+  url: string;
+  port: number;
+  /** Every mail accepted so far, parsed. */
+  mails: ParsedMail[];
+  /** Attempts per recipient, accepted or not. */
+  attempts: Map<string, number>;
+  mailsTo(address: string): ParsedMail[];
+  /** Decides per recipient and attempt (1-based) what the sink answers; default accepts everything. */
+  answer(verdict: (recipient: string, attempt: number) => SinkVerdict): void;
+  /** Stops listening (the SMTP server is down); `start()` listens again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export const SINK_USER = 'shop';
+export const SINK_PASSWORD = 'sink-secret-123';
+
+/** A real SMTP server on 127.0.0.1 and a random port that parses and keeps what it accepts. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const mails: ParsedMail[] = [];
+  const attempts = new Map<string, number>();
+  let verdict: (recipient: string, attempt: number) => SinkVerdict = () => 'accept';
+  let server: SMTPServer;
+  let port = 0;
+
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = new SMTPServer({
+        secure: false,
+        disabledCommands: ['STARTTLS'],
+        allowInsecureAuth: true,
+        logger: false,
+        onAuth(auth, _session, callback) {
+          if (auth.username === SINK_USER && auth.password === SINK_PASSWORD) callback(null, { user: auth.username });
+          else callback(Object.assign(new Error('bad credentials'), { responseCode: 535 }));
+        },
+        onRcptTo(address, _session, callback) {
+          const recipient = address.address.toLowerCase();
+          const attempt = (attempts.get(recipient) ?? 0) + 1;
+          attempts.set(recipient, attempt);
+          const answer = verdict(recipient, attempt);
+          if (answer === 'accept') callback();
+          else callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
+        },
+        onData(stream, _session, callback) {
+          simpleParser(stream)
+            .then((mail) => {
+              mails.push(mail);
+              callback();
+            })
+            .catch((e: Error) => callback(e));
+        },
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = (server.server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+
+  await listen();
+  return {
+    get url() {
+      return `smtp://${SINK_USER}:${SINK_PASSWORD}@127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    mails,
+    attempts,
+    mailsTo: (address) =>
+      mails.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((to) => to?.value.some((v) => v.address === address))),
+    answer: (decide) => (verdict = decide),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    start: listen,
+  };
+}
