@@ -11,6 +11,7 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'],
       transform: ts,
+      setupFiles: ['<rootDir>/test/support/setup-env.ts'],
     },
     {
       displayName: 'e2e',

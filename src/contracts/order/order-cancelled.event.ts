@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsEmail, IsIn, IsInt, IsISO8601, IsUUID, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsEmail, IsISO8601, IsIn, IsInt, IsUUID, Min, ValidateNested } from 'class-validator';
 import { defineEvent } from '../event-definition';
 import { OrderLinePayload } from './order-line';
 
@@ -14,6 +14,7 @@ export class OrderCancelledPayload {
   @IsIn(['PENDING', 'CONFIRMED'])
   previousStatus: 'PENDING' | 'CONFIRMED';
 
+  @IsArray()
   @ValidateNested({ each: true })
   @Type(() => OrderLinePayload)
   items: OrderLinePayload[];

@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsEmail, IsInt, IsISO8601, IsUUID, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsEmail, IsISO8601, IsInt, IsUUID, Min, ValidateNested } from 'class-validator';
 import { defineEvent } from '../event-definition';
 import { OrderLinePayload } from './order-line';
 
@@ -10,6 +10,7 @@ export class OrderPlacedPayload {
   @IsEmail()
   customerEmail: string;
 
+  @IsArray()
   @ValidateNested({ each: true })
   @Type(() => OrderLinePayload)
   @ArrayMinSize(1)

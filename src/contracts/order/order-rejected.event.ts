@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsEmail, IsIn, IsInt, IsISO8601, IsString, IsUUID, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsEmail, IsISO8601, IsIn, IsInt, IsString, IsUUID, Min, ValidateNested } from 'class-validator';
 import { defineEvent } from '../event-definition';
 import { OrderLinePayload } from './order-line';
 
@@ -17,9 +17,11 @@ export class OrderRejectedPayload {
   reason: OrderRejectionReason;
 
   /** The SKUs that could not be reserved (empty for a timeout). */
+  @IsArray()
   @IsString({ each: true })
   skus: string[];
 
+  @IsArray()
   @ValidateNested({ each: true })
   @Type(() => OrderLinePayload)
   items: OrderLinePayload[];

@@ -1,4 +1,4 @@
-import { IsIn, IsISO8601, IsString, IsUUID } from 'class-validator';
+import { IsArray, IsISO8601, IsIn, IsString, IsUUID } from 'class-validator';
 import { defineEvent } from '../event-definition';
 
 export const STOCK_REJECTION_REASONS = ['OUT_OF_STOCK', 'UNKNOWN_SKU', 'ORDER_CLOSED'] as const;
@@ -12,6 +12,7 @@ export class StockRejectedPayload {
   reason: StockRejectionReason;
 
   /** The SKUs that were short (or unknown). */
+  @IsArray()
   @IsString({ each: true })
   skus: string[];
 

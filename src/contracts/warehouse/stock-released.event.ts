@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsISO8601, IsUUID, ValidateNested } from 'class-validator';
+import { IsArray, IsISO8601, IsIn, IsUUID, ValidateNested } from 'class-validator';
 import { defineEvent } from '../event-definition';
 import { StockLinePayload } from './stock-line';
 
@@ -7,6 +7,7 @@ export class StockReleasedPayload {
   @IsUUID()
   orderId: string;
 
+  @IsArray()
   @ValidateNested({ each: true })
   @Type(() => StockLinePayload)
   items: StockLinePayload[];

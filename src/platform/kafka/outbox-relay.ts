@@ -69,7 +69,14 @@ export class OutboxRelay {
     if (!this.running) return;
     this.running = false;
     this.wake?.();
-    await this.loop;
+    // A publish stuck in kafkajs' retries (broker away) must not hold up shutdown for long.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
+    if (this.lastError) {
+      // The broker is unreachable: the events wait in the outbox for the next start.
+      this.logger.warn(`not draining: ${this.lastError}`);
+      await this.listener?.end().catch(() => undefined);
+      return;
+    }
     const deadline = Date.now() + drainTimeoutMs;
     try {
       while (Date.now() < deadline && (await this.publishBatch()) > 0);

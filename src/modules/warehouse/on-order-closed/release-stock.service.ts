@@ -3,6 +3,7 @@ import { EventEnvelope, StockReleased } from '../../../contracts';
 import { Cause } from '../../../platform/kafka/cause';
 import { Inbox } from '../../../platform/kafka/inbox';
 import { event, Outbox } from '../../../platform/kafka/outbox';
+import { lockOrder } from '../order-lock';
 import { ReservationStatus } from '../reservation.entity';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 
@@ -21,6 +22,7 @@ export class ReleaseStockService {
   async release(envelope: EventEnvelope<{ orderId: string }>, reason: 'ORDER_CANCELLED' | 'ORDER_REJECTED'): Promise<void> {
     const { orderId } = envelope.payload;
     await this.inbox.once(envelope, 'warehouse.release-stock', async (m) => {
+      await lockOrder(m, orderId);
       const [reservation]: { status: ReservationStatus; items: { sku: string; quantity: number }[] }[] = await m.query(
         `SELECT status, items FROM "${S}".reservations WHERE order_id = $1 FOR UPDATE`,
         [orderId],

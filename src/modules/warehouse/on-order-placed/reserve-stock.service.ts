@@ -4,6 +4,7 @@ import { EventEnvelope, OrderPlacedPayload, StockRejected, StockRejectionReason,
 import { Cause } from '../../../platform/kafka/cause';
 import { Inbox } from '../../../platform/kafka/inbox';
 import { event, Outbox } from '../../../platform/kafka/outbox';
+import { lockOrder } from '../order-lock';
 import { ReservationStatus } from '../reservation.entity';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 
@@ -25,6 +26,7 @@ export class ReserveStockService {
     const { orderId, items } = envelope.payload;
     const cause = Cause.fromEvent(envelope);
     await this.inbox.once(envelope, 'warehouse.reserve-stock', async (m) => {
+      await lockOrder(m, orderId);
       const [existing]: { status: ReservationStatus }[] = await m.query(
         `SELECT status FROM "${S}".reservations WHERE order_id = $1 FOR UPDATE`,
         [orderId],

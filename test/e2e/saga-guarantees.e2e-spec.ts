@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka } from 'kafkajs';
+import { OrderCancelled, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { expectEventually } from '../support/eventually';
+import { envelopeOf, publish, readTopics, testKafka } from '../support/kafka';
+import { createProduct, orderReaches, placeOrder } from '../support/shop';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+const placedPayload = (orderId: string, sku: string, quantity: number): OrderPlacedPayload => ({
+  orderId,
+  customerEmail: 'kafka@example.com',
+  items: [{ sku, quantity, unitPriceCents: 100 }],
+  totalCents: quantity * 100,
+  placedAt: new Date().toISOString(),
+});
+
+describe('saga guarantees on a real broker', () => {
+  let stack: TestStack;
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    stack = await createTestStack('guarantees');
+    kafka = testKafka(stack.brokers);
+  });
+
+  afterAll(async () => {
+    if (!process.env.KEEP_DB) await stack?.drop();
+  });
+
+  describe('with the whole app', () => {
+    let app: TestApp;
+
+    beforeAll(async () => {
+      app = await startTestApp(stack);
+    });
+
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    it('does not oversell: 200 concurrent orders for 10 units confirm exactly 10', async () => {
+      await createProduct(app, stack, 'SCARCE', 10);
+      const placed = await Promise.all(Array.from({ length: 200 }, (_, i) => placeOrder(app, [{ sku: 'SCARCE', quantity: 1 }], `buyer${i}@example.com`)));
+      const ids = placed.map((p) => p.id);
+      const statuses = await expectEventually(async () => {
+        const rows = await query<{ status: string; n: number }>(
+          stack.databaseUrl,
+          `SELECT status, count(*)::int AS n FROM orders.orders WHERE id = ANY($1::uuid[]) GROUP BY status`,
+          [ids],
+        );
+        const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+        expect(by.PENDING ?? 0).toBe(0);
+        return by;
+      }, 60_000, 250);
+      expect(statuses).toEqual({ CONFIRMED: 10, REJECTED: 190 });
+      const product = await app.http.get('/products/SCARCE').expect(200);
+      expect(product.body).toMatchObject({ available: 0, reserved: 10 });
+    });
+
+    it('refuses negative stock in the database itself, whatever the code does', async () => {
+      await expect(query(stack.databaseUrl, `UPDATE warehouse.products SET available = -1 WHERE sku = 'SCARCE'`)).rejects.toThrow(/check constraint/);
+    });
+
+    it('applies an event published twice straight to Kafka only once (inbox)', async () => {
+      await createProduct(app, stack, 'DUP', 10);
+      const envelope = envelopeOf(OrderPlaced, placedPayload(randomUUID(), 'DUP', 3));
+      await publish(kafka, `${stack.prefix}order.placed`, [
+        { key: envelope.key, value: envelope },
+        { key: envelope.key, value: envelope },
+      ]);
+      await expectEventually(async () => {
+        const rows = await query(stack.databaseUrl, `SELECT 1 FROM warehouse.inbox WHERE event_id = $1`, [envelope.eventId]);
+        expect(rows).toHaveLength(1);
+      });
+      // Let the second copy be consumed too: the stock.reserved for it must be the only one.
+      const reserved = await readTopics(kafka, [`${stack.prefix}stock.reserved`], (ms) =>
+        ms.some((m) => m.message.key?.toString() === envelope.key),
+      );
+      expect(reserved.filter((m) => m.message.key?.toString() === envelope.key)).toHaveLength(1);
+      const product = await app.http.get('/products/DUP').expect(200);
+      expect(product.body).toMatchObject({ available: 7, reserved: 3 });
+    });
+
+    it('parks a poison message in each consuming group’s DLQ and keeps its partition moving', async () => {
+      await createProduct(app, stack, 'AFTER', 5);
+      const orderId = randomUUID();
+      const wrongVersion = envelopeOf(OrderPlaced, placedPayload(orderId, 'AFTER', 1), { version: 99 });
+      // Same key as the good order that follows, so both land on the same partition.
+      await publish(kafka, `${stack.prefix}order.placed`, [
+        { key: orderId, value: '{not json' },
+        { key: orderId, value: wrongVersion },
+      ]);
+      const good = envelopeOf(OrderPlaced, placedPayload(orderId, 'AFTER', 1));
+      await publish(kafka, `${stack.prefix}order.placed`, [{ key: orderId, value: good }]);
+      await expectEventually(async () => {
+        const rows = await query(stack.databaseUrl, `SELECT status FROM warehouse.reservations WHERE order_id = $1`, [orderId]);
+        expect(rows).toEqual([{ status: 'RESERVED' }]);
+      });
+      for (const group of ['warehouse', 'email', 'analytics']) {
+        const parked = await readTopics(kafka, [`${stack.prefix}${group}.dlq`], (ms) => ms.filter((m) => m.message.key?.toString() === orderId).length >= 2);
+        const ours = parked.filter((m) => m.message.key?.toString() === orderId);
+        const codes = ours.map((m) => m.message.headers!['dlq-error-code']!.toString()).sort();
+        expect(codes).toEqual(['EVENT.UNDECODABLE', 'EVENT.UNKNOWN_VERSION']);
+        const first = ours[0].message.headers!;
+        expect(first['dlq-source-topic']!.toString()).toBe(`${stack.prefix}order.placed`);
+        expect(first['dlq-group']!.toString()).toBe(`${stack.prefix}${group}`);
+        expect(Number(first['dlq-attempts']!.toString())).toBe(1);
+      }
+    });
+  });
+
+  it('publishes an order committed while Kafka was unreachable once the app comes back (outbox)', async () => {
+    const first = await startTestApp(stack);
+    await createProduct(first, stack, 'OUTBOX', 5);
+    await first.close();
+
+    // The same app with no reachable broker still takes the order: it waits in the outbox.
+    const { createApp, startApp } = await import('../../src/bootstrap');
+    const { testEnvironment } = await import('../support/test-app');
+    const env = testEnvironment(stack, { KAFKA_BROKERS: '127.0.0.1:1' });
+    const offline = await createApp(env);
+    const url = await startApp(offline, env);
+    const request = (await import('supertest')).default;
+    const res = await request(url)
+      .post('/orders')
+      .send({ customerEmail: 'later@example.com', items: [{ sku: 'OUTBOX', quantity: 2 }] })
+      .expect(201);
+    const waiting = await query(stack.databaseUrl, `SELECT type FROM (SELECT envelope->>'type' AS type, envelope->'payload'->>'orderId' AS id FROM orders.outbox) o WHERE id = $1`, [res.body.id]);
+    expect(waiting).toEqual([{ type: 'order.placed' }]);
+    await offline.close();
+
+    const again = await startTestApp(stack);
+    try {
+      await orderReaches(again, res.body.id, 'CONFIRMED');
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('reserves nothing for an order cancelled before the warehouse saw it', async () => {
+    const warehouse = await startTestApp(stack, { MODULES: 'warehouse' });
+    try {
+      await warehouse.http.post('/products').set(warehouse.admin).send({ sku: 'LATE', name: 'Late', priceCents: 100, stock: 4 }).expect(201);
+      const orderId = randomUUID();
+      const placed = placedPayload(orderId, 'LATE', 2);
+      const cancelled = envelopeOf(OrderCancelled, {
+        orderId,
+        customerEmail: placed.customerEmail,
+        previousStatus: 'PENDING',
+        items: placed.items,
+        totalCents: placed.totalCents,
+        placedAt: placed.placedAt,
+        cancelledAt: new Date().toISOString(),
+      });
+      await publish(kafka, `${stack.prefix}order.cancelled`, [{ key: orderId, value: cancelled }]);
+      await expectEventually(async () => {
+        const rows = await query(stack.databaseUrl, `SELECT status FROM warehouse.reservations WHERE order_id = $1`, [orderId]);
+        expect(rows).toEqual([{ status: 'CLOSED' }]);
+      });
+      await publish(kafka, `${stack.prefix}order.placed`, [{ key: orderId, value: envelopeOf(OrderPlaced, placed) }]);
+      const rejected = await readTopics(kafka, [`${stack.prefix}stock.rejected`], (ms) => ms.some((m) => m.message.key?.toString() === orderId));
+      const payload = JSON.parse(rejected.find((m) => m.message.key?.toString() === orderId)!.message.value!.toString()).payload;
+      expect(payload).toMatchObject({ reason: 'ORDER_CLOSED' });
+      const product = await warehouse.http.get('/products/LATE').expect(200);
+      expect(product.body).toMatchObject({ available: 4, reserved: 0 });
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  it('rejects an order not reserved in time and gives back the stock reserved afterwards', async () => {
+    const setup = await startTestApp(stack);
+    await createProduct(setup, stack, 'SLOW', 6);
+    await setup.close();
+
+    // Only the order module runs: nobody reserves, so the timeout rejects the order.
+    const orders = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '100' });
+    const placed = await placeOrder(orders, [{ sku: 'SLOW', quantity: 2 }]);
+    const order = await orderReaches(orders, placed.id, 'REJECTED');
+    expect(order.rejectionReason).toBe('RESERVATION_TIMEOUT');
+    const stuck = await orders.http.get('/admin/orders/stuck').set(orders.admin).expect(200);
+    expect(stuck.body.orders.map((o: { id: string }) => o.id)).not.toContain(placed.id);
+    await orders.close();
+
+    // The warehouse catches up: reserves from order.placed, then releases on order.rejected.
+    const warehouse = await startTestApp(stack, { MODULES: 'warehouse' });
+    try {
+      await expectEventually(async () => {
+        const rows = await query(stack.databaseUrl, `SELECT status FROM warehouse.reservations WHERE order_id = $1`, [placed.id]);
+        // RELEASED when order.placed came first, REJECTED (after a CLOSED mark) when order.rejected did.
+        expect(['RELEASED', 'REJECTED']).toContain(rows[0]?.status);
+        const product = await warehouse.http.get('/products/SLOW').expect(200);
+        expect(product.body).toMatchObject({ available: 6, reserved: 0 });
+      });
+    } finally {
+      await warehouse.close();
+    }
+  });
+});
