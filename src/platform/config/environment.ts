@@ -172,7 +172,7 @@ export class Environment {
 
   @IsString()
   @MinLength(3)
-  SMTP_FROM = 'Shop <shop@localhost>';
+  SMTP_FROM = 'shop@localhost';
 
   @Transform(toBool)
   @IsBoolean()
