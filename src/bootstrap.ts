@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { IoAdapter } from '@nestjs/platform-socket.io';
 import { AppModule } from './app.module';
 import { Environment } from './platform/config/environment';
 import { strictValidationPipe } from './platform/http/validation-pipe';
@@ -21,6 +22,8 @@ export async function createApp(env: Environment): Promise<NestFastifyApplicatio
   );
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();
+  // Socket.io on the same HTTP server (the analytics module's /live namespace).
+  app.useWebSocketAdapter(new IoAdapter(app));
 
   const registry = app.get(KafkaRegistry);
   for (const module of env.MODULES) {

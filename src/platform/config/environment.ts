@@ -155,6 +155,20 @@ export class Environment {
   @Min(0)
   ORDER_STUCK_AFTER_MS = 60 * 1000;
 
+  /** Analytics live stream: how often each dashboard gets one batched message (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(10_000)
+  ANALYTICS_LIVE_FLUSH_MS = 300;
+
+  /** How long the live stream keeps changes for a dashboard that just loaded its snapshot (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  ANALYTICS_LIVE_HISTORY_MS = 60_000;
+
   @IsString()
   @MinLength(8, { message: 'ADMIN_TOKEN must be at least 8 characters' })
   ADMIN_TOKEN = 'change-me-admin-token';
