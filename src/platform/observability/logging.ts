@@ -42,13 +42,14 @@ const luhn = (digits: string): boolean => {
 
 /**
  * Scrubs secrets out of free text: URL passwords (`smtp://user:pass@host`), bearer tokens and
- * card-like numbers (13–19 digits passing the Luhn check, which spares timestamps and ids).
+ * card-like numbers (13–19 digits from 2–6 passing the Luhn check, which spares timestamps and ids).
  */
 export function scrub(text: string): string {
   return text
     .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*):[^@\s/]+@/gi, '$1:[redacted]@')
     .replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
-    .replace(/\b\d(?:[ -]?\d){12,18}\b/g, (match) => {
+    // Card networks start with 2-6; epoch-millisecond timestamps (13 digits) start with 1.
+    .replace(/\b[2-6](?:[ -]?\d){12,18}\b/g, (match) => {
       const digits = match.replace(/\D/g, '');
       return luhn(digits) ? `[card ****${digits.slice(-4)}]` : match;
     });
