@@ -117,6 +117,7 @@ describe('email module: one mail per order event over SMTP', () => {
     });
     expect(await mailRows(order.id)).toHaveLength(2);
     expect(subjectsOf(sink.mailsTo(email))).toHaveLength(2);
+    expect(await topicSize(admin, `${stack.prefix}email.dlq`)).toBe(0);
   });
 
   it('retries a mail the server refuses for now (451) with backoff and delivers it exactly once', async () => {
