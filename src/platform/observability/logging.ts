@@ -107,11 +107,12 @@ export function pinoHttpOptions(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>
     genReqId: (req) => (req as IncomingMessage & { id?: string }).id ?? requestIdFromHeaders(req),
     quietReqLogger: true,
     customAttributeKeys: { reqId: 'correlationId' },
-    autoLogging: { ignore: (req) => QUIET_ROUTES.test(req.url ?? '') },
+    // middie rewrites req.url relative to the middleware's mount path; originalUrl is the request's.
+    autoLogging: { ignore: (req) => QUIET_ROUTES.test((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '') },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     serializers: {
-      req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
+      req: (req: { method?: string; url?: string; raw?: { originalUrl?: string } }) => ({ method: req.method, url: req.raw?.originalUrl ?? req.url }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       err: scrubError,
     },

@@ -49,7 +49,7 @@ describe(buildAsyncApi.name, () => {
       @ValidateNested({ each: true }) @Type(() => OrderLinePayload) items: OrderLinePayload[];
       @IsInt() @Min(0) discountCents: number;
     }
-    const changed = { ...EVENTS, 'order.placed': defineEvent({ ...EVENTS['order.placed'], version: 2, payload: OrderPlacedV2Payload } as never) };
+    const changed = { ...EVENTS, 'order.placed': { ...EVENTS['order.placed'], version: 2, payload: OrderPlacedV2Payload, key: (p: OrderPlacedV2Payload) => p.orderId } };
     const regenerated = toYaml(buildAsyncApi({ events: changed, consumers }));
     expect(regenerated).not.toBe(generateAsyncApi());
     expect(regenerated).toContain('discountCents');
