@@ -8,6 +8,7 @@ import { Environment, ModuleName } from './platform/config/environment';
 import { HealthModule } from './platform/health/health.module';
 import { HttpPlatformModule } from './platform/http/http-platform.module';
 import { KafkaModule } from './platform/kafka/kafka.module';
+import { ObservabilityModule, ObservabilityOptions } from './platform/observability/observability.module';
 
 /** The feature modules a process can run; `MODULES` picks among them. */
 export const FEATURE_MODULES: Record<ModuleName, Type> = {
@@ -20,7 +21,7 @@ export const FEATURE_MODULES: Record<ModuleName, Type> = {
 /** Composes the platform with the modules chosen by `MODULES`. */
 @Module({})
 export class AppModule {
-  static forRoot(env: Environment): DynamicModule {
+  static forRoot(env: Environment, observability: ObservabilityOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,6 +29,7 @@ export class AppModule {
         KafkaModule,
         HttpPlatformModule,
         HealthModule,
+        ObservabilityModule.forRoot(env, observability),
         ...env.MODULES.map((m) => FEATURE_MODULES[m]),
       ],
     };

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { IoAdapter } from '@nestjs/platform-socket.io';
 import { AppModule } from './app.module';
 import { Environment } from './platform/config/environment';
 import { strictValidationPipe } from './platform/http/validation-pipe';
@@ -11,16 +12,26 @@ import { KafkaProducer } from './platform/kafka/kafka-producer';
 import { KafkaRegistry } from './platform/kafka/kafka-registry';
 import { ModuleKafkaServer } from './platform/kafka/module-kafka.server';
 import { TopicProvisioner } from './platform/kafka/topic-provisioner';
+import { setupApiDocs } from './platform/observability/api-docs';
+import { installHttpMetrics } from './platform/observability/http-observability';
+import { requestIdFromHeaders } from './platform/observability/logging';
+import { ObservabilityOptions } from './platform/observability/observability.module';
 
 /** Builds the app for `env`: HTTP for the chosen modules and one Kafka consumer group per module. */
-export async function createApp(env: Environment): Promise<NestFastifyApplication> {
+export async function createApp(env: Environment, observability: ObservabilityOptions = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(env),
-    new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false, genReqId: () => randomUUID() }),
-    { bufferLogs: false, logger: env.NODE_ENV === 'test' ? ['error', 'warn'] : undefined },
+    AppModule.forRoot(env, observability),
+    // The request id (X-Request-Id or a new uuid) is the correlation id of everything it causes.
+    new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: false, genReqId: requestIdFromHeaders }),
+    { bufferLogs: true },
   );
+  app.useLogger(app.get(PinoLogger));
+  installHttpMetrics(app);
+  setupApiDocs(app);
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();
+  // Socket.io on the same HTTP server (the analytics module's /live namespace).
+  app.useWebSocketAdapter(new IoAdapter(app));
 
   const registry = app.get(KafkaRegistry);
   for (const module of env.MODULES) {

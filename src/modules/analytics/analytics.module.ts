@@ -2,10 +2,25 @@ import { Module } from '@nestjs/common';
 import { ModuleDatabaseModule } from '../../platform/database/module-database.module';
 import { MessagingModule } from '../../platform/kafka/messaging.module';
 import { ANALYTICS_SCHEMA } from './analytics.schema';
+import { DashboardSnapshotController } from './dashboard/dashboard-snapshot.controller';
+import { DashboardController } from './dashboard/dashboard.controller';
+import { GetSummaryController } from './get-summary/get-summary.controller';
+import { GetSummaryService } from './get-summary/get-summary.service';
+import { GetTimeseriesController } from './get-timeseries/get-timeseries.controller';
+import { GetTimeseriesService } from './get-timeseries/get-timeseries.service';
+import { LiveGateway } from './live/live.gateway';
+import { liveProviders } from './live/live.providers';
 import { AnalyticsInitial1764000000000 } from './migrations/1764000000000-analytics-initial';
-import { OnDomainEventHandler } from './on-domain-event/on-domain-event.handler';
+import { AnalyticsProjections1764100000000 } from './migrations/1764100000000-analytics-projections';
+import { ProjectEventHandler } from './project-event/project-event.handler';
+import { ProjectEventService } from './project-event/project-event.service';
+import { ProjectionStore } from './project-event/projection-store';
 
-const eventHandlers = [OnDomainEventHandler];
+const httpControllers = [GetSummaryController, GetTimeseriesController, DashboardSnapshotController, DashboardController];
+const eventHandlers = [ProjectEventHandler];
+const useCases = [ProjectEventService, GetSummaryService, GetTimeseriesService];
+const readModels = [ProjectionStore];
+const liveStream = [LiveGateway, ...liveProviders];
 
 @Module({
   imports: [
@@ -13,10 +28,11 @@ const eventHandlers = [OnDomainEventHandler];
       module: 'analytics',
       schema: ANALYTICS_SCHEMA,
       entities: [],
-      migrations: [AnalyticsInitial1764000000000],
+      migrations: [AnalyticsInitial1764000000000, AnalyticsProjections1764100000000],
     }),
     MessagingModule.forModule({ module: 'analytics', schema: ANALYTICS_SCHEMA }),
   ],
-  controllers: [...eventHandlers],
+  controllers: [...httpControllers, ...eventHandlers],
+  providers: [...useCases, ...readModels, ...liveStream],
 })
 export class AnalyticsModule {}

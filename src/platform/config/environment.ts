@@ -164,12 +164,42 @@ export class Environment {
   @Min(0)
   ORDER_STUCK_AFTER_MS = 60 * 1000;
 
+  /** Analytics live stream: how often each dashboard gets one batched message (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(10_000)
+  ANALYTICS_LIVE_FLUSH_MS = 300;
+
+  /** How long the live stream keeps changes for a dashboard that just loaded its snapshot (ms). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  ANALYTICS_LIVE_HISTORY_MS = 60_000;
+
   @IsString()
   @MinLength(8, { message: 'ADMIN_TOKEN must be at least 8 characters' })
   ADMIN_TOKEN = 'change-me-admin-token';
 
+  // Unset: info, or warn under NODE_ENV=test (quiet test runs).
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
+  @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-  LOG_LEVEL = 'info';
+  LOG_LEVEL?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+  // Observability: readiness fails when a module's oldest outbox event is older than this.
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  HEALTH_OUTBOX_MAX_AGE_MS = 60_000;
+
+  // How often consumer lag, DLQ size and outbox backlog are sampled for /metrics (never per scrape).
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  METRICS_SAMPLE_INTERVAL_MS = 5000;
 
   // Email (ADR 0002). Without SMTP_URL, mails are rendered and logged instead of sent; production requires it.
   @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))

@@ -1,14 +1,18 @@
 import { Controller, Get } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ModuleRef } from '@nestjs/core';
-import { HealthCheck, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Environment, ModuleName } from '../config/environment';
-import { KafkaProducer } from '../kafka/kafka-producer';
-import { KafkaRegistry } from '../kafka/kafka-registry';
+import { ConsumerGroupHealthIndicator } from './indicators/consumer-group.indicator';
+import { DatabaseHealthIndicator } from './indicators/database.indicator';
+import { KafkaProducerHealthIndicator } from './indicators/kafka-producer.indicator';
+import { OutboxBacklogHealthIndicator } from './indicators/outbox-backlog.indicator';
 
-/** Liveness (the process answers) and readiness (its database, producer and every consumer it runs). */
+/**
+ * Liveness (the process answers) and readiness: for every module this process runs, its database,
+ * its consumer's group membership and its outbox age; and the producer's broker. 503 names each failing part.
+ */
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   private readonly modules: ModuleName[];
@@ -16,9 +20,10 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
-    private readonly registry: KafkaRegistry,
-    private readonly producer: KafkaProducer,
-    private readonly moduleRef: ModuleRef,
+    private readonly database: DatabaseHealthIndicator,
+    private readonly producer: KafkaProducerHealthIndicator,
+    private readonly consumer: ConsumerGroupHealthIndicator,
+    private readonly outbox: OutboxBacklogHealthIndicator,
     config: ConfigService<Environment, true>,
   ) {
     this.modules = config.get('MODULES', { infer: true });
@@ -26,43 +31,20 @@ export class HealthController {
 
   @Get('live')
   @HealthCheck()
+  @ApiOperation({ summary: 'The process answers (restart it when this fails).' })
   live() {
     return this.health.check([() => this.indicator.check('process').up({ pid: process.pid })]);
   }
 
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({ summary: 'Databases, Kafka producer, every consumer group and outbox age are fine (route traffic here).' })
   ready() {
     return this.health.check([
-      ...this.modules.map((m) => () => this.database(m)),
-      () => this.kafkaProducer(),
-      ...this.modules.map((m) => () => this.consumer(m)),
+      ...this.modules.map((m) => () => this.database.check(m)),
+      () => this.producer.check(),
+      ...this.modules.map((m) => () => this.consumer.check(m)),
+      ...this.modules.map((m) => () => this.outbox.check(m)),
     ]);
-  }
-
-  private async database(module: ModuleName): Promise<HealthIndicatorResult> {
-    const check = this.indicator.check(`db:${module}`);
-    try {
-      const ds = this.moduleRef.get<DataSource>(getDataSourceToken(module), { strict: false });
-      await ds.query('SELECT 1');
-      return check.up();
-    } catch (e) {
-      return check.down({ message: e instanceof Error ? e.message : String(e) });
-    }
-  }
-
-  private kafkaProducer(): HealthIndicatorResult {
-    const check = this.indicator.check('kafka:producer');
-    return this.producer.isConnected ? check.up() : check.down({ message: 'producer not connected' });
-  }
-
-  private consumer(module: ModuleName): HealthIndicatorResult {
-    const server = this.registry.servers.get(module);
-    const check = this.indicator.check(`consumer:${module}`);
-    if (!server) return check.down({ message: 'no consumer registered' });
-    const state = server.consumerState;
-    return state === 'joined'
-      ? check.up({ group: server.groupId, state })
-      : check.down({ group: server.groupId, state, message: server.consumerError ?? `consumer is ${state}` });
   }
 }

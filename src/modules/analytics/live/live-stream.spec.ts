@@ -1,0 +1,66 @@
+import { batchOf } from './live-batch';
+import { LiveChange } from './live-change';
+import { LiveFeed } from './live-feed';
+
+const change = (version: number, placed = 1): LiveChange => ({
+  version,
+  totals: { 'orders.placed': placed },
+  minutes: { '2025-06-01T10:00:00.000Z': { placed } },
+  feed: { type: 'order.placed', key: `order-${version}`, at: '2025-06-01T10:00:00.000Z' },
+});
+
+describe(LiveFeed.name, () => {
+  it('hands a cursor every change that arrived after it, in arrival order', () => {
+    const feed = new LiveFeed(60_000);
+    const start = feed.start;
+    [3, 1, 2].forEach((v) => feed.publish(change(v)));
+    const read = feed.after(start);
+    expect(read.changes.map((c) => c.version)).toEqual([3, 1, 2]);
+    expect(feed.after(read.cursor).changes).toEqual([]);
+  });
+
+  it('stops covering a snapshot version once a newer change was dropped from the history', () => {
+    const feed = new LiveFeed(1000);
+    feed.publish(change(1), 0);
+    feed.publish(change(2), 500);
+    expect(feed.covers(0)).toBe(true);
+    feed.publish(change(3), 1600); // drops 1 and 2
+    expect(feed.covers(1)).toBe(false);
+    expect(feed.covers(2)).toBe(true);
+  });
+
+  it('holds at most maxHeld changes', () => {
+    const feed = new LiveFeed(60_000, 3);
+    for (let v = 1; v <= 5; v++) feed.publish(change(v));
+    expect(feed.after(feed.start).changes.map((c) => c.version)).toEqual([3, 4, 5]);
+    expect(feed.covers(2)).toBe(true);
+    expect(feed.covers(1)).toBe(false);
+  });
+});
+
+describe(batchOf.name, () => {
+  it('sums the changes above the snapshot version into one message and skips those the snapshot holds', () => {
+    const batch = batchOf([change(4), change(5), change(6, 2)], 4)!;
+    expect(batch).toMatchObject({
+      fromVersion: 5,
+      toVersion: 6,
+      changes: 2,
+      totals: { 'orders.placed': 3 },
+      minutes: { '2025-06-01T10:00:00.000Z': { placed: 3 } },
+    });
+    expect(batch.feed.map((f) => f.key)).toEqual(['order-5', 'order-6']);
+  });
+
+  it('keeps one message small under a burst: 10k changes give one batch with the latest 25 feed rows', () => {
+    const burst = Array.from({ length: 10_000 }, (_, i) => change(i + 1));
+    const batch = batchOf(burst, 0)!;
+    expect(batch.totals['orders.placed']).toBe(10_000);
+    expect(batch.feed).toHaveLength(25);
+    expect(batch.feed[24].key).toBe('order-10000');
+    expect(JSON.stringify(batch).length).toBeLessThan(8_000);
+  });
+
+  it('sends nothing when the snapshot already holds every change', () => {
+    expect(batchOf([change(1), change(2)], 2)).toBeUndefined();
+  });
+});

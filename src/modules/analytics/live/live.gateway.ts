@@ -1,0 +1,90 @@
+import { Inject, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import { Namespace, Socket } from 'socket.io';
+import { batchOf } from './live-batch';
+import { LiveFeed } from './live-feed';
+
+export const LIVE_FLUSH_MS = Symbol('LIVE_FLUSH_MS');
+
+interface Client {
+  socket: Socket;
+  /** The snapshot version the client loaded; undefined until it says `sync`. */
+  since?: number;
+  cursor: number;
+}
+
+/**
+ * `/live`: pushes the read models' changes to dashboards. A client loads a snapshot (which carries
+ * its version), sends `sync { version }`, and from then on gets at most one `delta` per flush
+ * interval with every change above that version summed up — a burst of 10k orders is a few
+ * messages a second, not 10k. `resync` asks it to load a fresh snapshot (it fell too far behind).
+ */
+@WebSocketGateway({ namespace: '/live' })
+export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy {
+  /** The `/live` namespace (tests use it to drop connections). */
+  @WebSocketServer() readonly server!: Namespace;
+  private readonly clients = new Map<string, Client>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly feed: LiveFeed,
+    @Inject(LIVE_FLUSH_MS) private readonly flushMs: number,
+  ) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => this.flush(), this.flushMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  handleConnection(socket: Socket): void {
+    this.clients.set(socket.id, { socket, cursor: this.feed.start });
+    socket.emit('hello', { flushMs: this.flushMs });
+  }
+
+  handleDisconnect(socket: Socket): void {
+    this.clients.delete(socket.id);
+  }
+
+  @SubscribeMessage('sync')
+  sync(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): { ok: boolean } {
+    const client = this.clients.get(socket.id);
+    const version = (body as { version?: unknown } | null)?.version;
+    if (!client || typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return { ok: false };
+    if (!this.feed.covers(version)) {
+      socket.emit('resync', { reason: 'snapshot older than the live history' });
+      return { ok: false };
+    }
+    client.since = version;
+    client.cursor = this.feed.start;
+    return { ok: true };
+  }
+
+  /** One message per synced client at most, with everything that arrived since its last one. */
+  flush(): void {
+    for (const client of this.clients.values()) {
+      if (client.since === undefined) continue;
+      if (client.cursor < this.feed.start && !this.feed.covers(client.since)) {
+        // Changes it has not seen were dropped from the history: only a new snapshot can be right.
+        client.since = undefined;
+        client.socket.emit('resync', { reason: 'fell behind the live history' });
+        continue;
+      }
+      const { changes, cursor } = this.feed.after(client.cursor);
+      client.cursor = cursor;
+      const batch = batchOf(changes, client.since);
+      if (batch) client.socket.emit('delta', batch);
+    }
+  }
+}

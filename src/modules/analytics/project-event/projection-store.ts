@@ -1,0 +1,155 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { OrderLinePayload, ProductUpsertedPayload } from '../../../contracts';
+import { ANALYTICS_SCHEMA as S } from '../analytics.schema';
+import { BUCKET_FIELDS, BucketField, Delta } from '../projections/contributions';
+import { decisionOf, emptyFact, OrderFact } from '../projections/order-fact';
+
+interface FactRow {
+  order_id: string;
+  placed_at: Date | null;
+  total_cents: string | null;
+  items: OrderLinePayload[] | null;
+  placed_seen_at: Date | null;
+  confirmed_at: Date | null;
+  rejected_at: Date | null;
+  rejection_reason: string | null;
+  cancelled_at: Date | null;
+  cancelled_from: 'PENDING' | 'CONFIRMED' | null;
+  reserved_at: Date | null;
+  stock_rejected_at: Date | null;
+  stock_rejection_reason: string | null;
+  released_at: Date | null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function toFact(row: FactRow): OrderFact {
+  return {
+    ...emptyFact(row.order_id),
+    placedAt: iso(row.placed_at),
+    totalCents: row.total_cents === null ? null : Number(row.total_cents),
+    items: row.items,
+    placedSeenAt: iso(row.placed_seen_at),
+    confirmedAt: iso(row.confirmed_at),
+    rejectedAt: iso(row.rejected_at),
+    rejectionReason: row.rejection_reason,
+    cancelledAt: iso(row.cancelled_at),
+    cancelledFrom: row.cancelled_from,
+    reservedAt: iso(row.reserved_at),
+    stockRejectedAt: iso(row.stock_rejected_at),
+    stockRejectionReason: row.stock_rejection_reason,
+    releasedAt: iso(row.released_at),
+  };
+}
+
+/**
+ * The SQL behind the projections. Rows are locked in one global order — the fact, then minute
+ * buckets, product sales and totals (each by key), then the version — so concurrent partitions
+ * never deadlock.
+ */
+@Injectable()
+export class ProjectionStore {
+  /** Loads the order's fact for update (creating an empty one), so events of one order serialize. */
+  async lockFact(m: EntityManager, orderId: string): Promise<OrderFact> {
+    await m.query(`INSERT INTO "${S}".order_facts (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, [orderId]);
+    const [row]: FactRow[] = await m.query(`SELECT * FROM "${S}".order_facts WHERE order_id = $1 FOR UPDATE`, [orderId]);
+    return toFact(row);
+  }
+
+  async saveFact(m: EntityManager, f: OrderFact): Promise<void> {
+    const decision = decisionOf(f);
+    await m.query(
+      `UPDATE "${S}".order_facts SET placed_at = $2, total_cents = $3, items = $4, placed_seen_at = $5, confirmed_at = $6,
+         rejected_at = $7, rejection_reason = $8, cancelled_at = $9, cancelled_from = $10, reserved_at = $11,
+         stock_rejected_at = $12, stock_rejection_reason = $13, released_at = $14, decided_at = $15, latency_ms = $16,
+         updated_at = now()
+       WHERE order_id = $1`,
+      [
+        f.orderId,
+        f.placedAt,
+        f.totalCents,
+        f.items === null ? null : JSON.stringify(f.items),
+        f.placedSeenAt,
+        f.confirmedAt,
+        f.rejectedAt,
+        f.rejectionReason,
+        f.cancelledAt,
+        f.cancelledFrom,
+        f.reservedAt,
+        f.stockRejectedAt,
+        f.stockRejectionReason,
+        f.releasedAt,
+        decision?.decidedAt ?? null,
+        decision?.latencyMs ?? null,
+      ],
+    );
+  }
+
+  /** Adds the deltas to their counters (already sorted by key, as `diffContributions` returns them). */
+  async applyDeltas(m: EntityManager, deltas: Delta[]): Promise<void> {
+    const minutes = new Map<string, Record<BucketField, number>>();
+    const products = new Map<string, { units: number; revenue_cents: number }>();
+    const totals = new Map<string, number>();
+    for (const { counter: c, amount } of deltas) {
+      if (c.kind === 'minute') {
+        const row = minutes.get(c.minute) ?? { placed: 0, confirmed: 0, rejected: 0, cancelled: 0, revenue_cents: 0 };
+        row[c.field] += amount;
+        minutes.set(c.minute, row);
+      } else if (c.kind === 'product') {
+        const row = products.get(c.sku) ?? { units: 0, revenue_cents: 0 };
+        row[c.field] += amount;
+        products.set(c.sku, row);
+      } else {
+        totals.set(c.metric, (totals.get(c.metric) ?? 0) + amount);
+      }
+    }
+    if (minutes.size > 0) {
+      const rows = [...minutes.entries()];
+      await m.query(
+        `INSERT INTO "${S}".minute_buckets AS b (minute, ${BUCKET_FIELDS.join(', ')})
+         SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bigint[])
+         ON CONFLICT (minute) DO UPDATE SET ${BUCKET_FIELDS.map((f) => `${f} = b.${f} + excluded.${f}`).join(', ')}`,
+        [rows.map(([minute]) => minute), ...BUCKET_FIELDS.map((f) => rows.map(([, r]) => r[f]))],
+      );
+    }
+    if (products.size > 0) {
+      const rows = [...products.entries()];
+      await m.query(
+        `INSERT INTO "${S}".product_sales AS s (sku, units, revenue_cents)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+         ON CONFLICT (sku) DO UPDATE SET units = s.units + excluded.units, revenue_cents = s.revenue_cents + excluded.revenue_cents`,
+        [rows.map(([sku]) => sku), rows.map(([, r]) => r.units), rows.map(([, r]) => r.revenue_cents)],
+      );
+    }
+    if (totals.size > 0) {
+      const rows = [...totals.entries()];
+      await m.query(
+        `INSERT INTO "${S}".totals AS t (metric, value) SELECT * FROM unnest($1::text[], $2::bigint[])
+         ON CONFLICT (metric) DO UPDATE SET value = t.value + excluded.value`,
+        [rows.map(([metric]) => metric), rows.map(([, v]) => v)],
+      );
+    }
+  }
+
+  /** Keeps the newest state of a product (by its updatedAt), whatever order the upserts arrive in. */
+  async upsertProduct(m: EntityManager, p: ProductUpsertedPayload): Promise<void> {
+    await m.query(
+      `INSERT INTO "${S}".products AS p (sku, name, price_cents, available, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents,
+         available = excluded.available, updated_at = excluded.updated_at
+       WHERE excluded.updated_at > p.updated_at`,
+      [p.sku, p.name, p.priceCents, p.available, p.updatedAt],
+    );
+  }
+
+  /** Bumps the projection version; last statement of every projection transaction (see the migration). */
+  async nextVersion(m: EntityManager): Promise<number> {
+    // Wrapped in a CTE so the driver returns rows (it returns [rows, count] for a bare UPDATE).
+    const [row]: { version: string }[] = await m.query(
+      `WITH bumped AS (UPDATE "${S}".projection_state SET version = version + 1 WHERE id = 1 RETURNING version)
+       SELECT version FROM bumped`,
+    );
+    return Number(row.version);
+  }
+}

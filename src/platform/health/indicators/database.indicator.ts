@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ModuleName } from '../../config/environment';
+import { withTimeout } from './with-timeout';
+
+/** `db:<module>`: the module's own connection answers `SELECT 1` in time. */
+@Injectable()
+export class DatabaseHealthIndicator {
+  constructor(
+    private readonly indicator: HealthIndicatorService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  async check(module: ModuleName, timeoutMs = 2000): Promise<HealthIndicatorResult> {
+    const check = this.indicator.check(`db:${module}`);
+    try {
+      const ds = this.moduleRef.get<DataSource>(getDataSourceToken(module), { strict: false });
+      await withTimeout(ds.query('SELECT 1'), timeoutMs, 'database did not answer');
+      return check.up();
+    } catch (e) {
+      return check.down({ message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Options as PinoHttpOptions } from 'pino-http';
+import pino, { DestinationStream, LoggerOptions } from 'pino';
+import { Environment } from '../config/environment';
+import { LogContext } from './log-context';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Fastify's `genReqId`: a well-formed `X-Request-Id`, or a new uuid. The request's id is its
+ * correlation id: `RequestId` in controllers, the access log line and every event it causes.
+ */
+export function requestIdFromHeaders(req: { headers: IncomingMessage['headers'] }): string {
+  const header = req.headers['x-request-id'];
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/** Structured fields that never reach a log line. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.authorization',
+  '*.password',
+  '*.pass',
+  '*.smtpUrl',
+  '*.SMTP_URL',
+  '*.ADMIN_TOKEN',
+  '*.cardNumber',
+];
+
+const luhn = (digits: string): boolean => {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0;
+};
+
+/**
+ * Scrubs secrets out of free text: URL passwords (`smtp://user:pass@host`), bearer tokens and
+ * card-like numbers (13–19 digits from 2–6 passing the Luhn check, which spares timestamps and ids).
+ */
+export function scrub(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*):[^@\s/]+@/gi, '$1:[redacted]@')
+    .replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
+    // Card networks start with 2-6; epoch-millisecond timestamps (13 digits) start with 1.
+    .replace(/\b[2-6](?:[ -]?\d){12,18}\b/g, (match) => {
+      const digits = match.replace(/\D/g, '');
+      return luhn(digits) ? `[card ****${digits.slice(-4)}]` : match;
+    });
+}
+
+const scrubError = (value: unknown): unknown => {
+  const serialized = pino.stdSerializers.err(value as Error) as unknown as Record<string, unknown>;
+  if (typeof serialized?.message === 'string') serialized.message = scrub(serialized.message);
+  if (typeof serialized?.stack === 'string') serialized.stack = scrub(serialized.stack);
+  return serialized;
+};
+
+/** Level: LOG_LEVEL, or `warn` under NODE_ENV=test when LOG_LEVEL is not set (quiet test runs). */
+export function logLevelOf(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>): string {
+  return env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info');
+}
+
+/**
+ * The pino settings of the process: JSON lines (pretty in development unless a stream is given),
+ * the flow's correlation id and event id on every line (from LogContext), secrets redacted.
+ */
+export function pinoOptions(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>, pretty: boolean): LoggerOptions {
+  return {
+    level: logLevelOf(env),
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    mixin: () => ({ ...LogContext.current() }),
+    serializers: { err: scrubError, error: scrubError },
+    hooks: {
+      logMethod(args, method) {
+        const clean = args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as typeof args;
+        method.apply(this, clean);
+      },
+    },
+    ...(pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+          },
+        }
+      : {}),
+  };
+}
+
+const QUIET_ROUTES = /^\/(health\/|metrics$)/;
+
+/** pino-http: one access line per request, bound to its correlation id; probes and scrapes are not logged. */
+export function pinoHttpOptions(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>, stream?: DestinationStream): PinoHttpOptions {
+  const options: PinoHttpOptions = {
+    ...pinoOptions(env, !stream && env.NODE_ENV === 'development'),
+    // Fastify's genReqId (requestIdFromHeaders) already chose it; middie copies it onto the raw request.
+    genReqId: (req) => (req as IncomingMessage & { id?: string }).id ?? requestIdFromHeaders(req),
+    quietReqLogger: true,
+    customAttributeKeys: { reqId: 'correlationId' },
+    autoLogging: { ignore: (req) => QUIET_ROUTES.test(req.url ?? '') },
+    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    serializers: {
+      req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      err: scrubError,
+    },
+  };
+  if (stream) options.stream = stream;
+  return options;
+}

@@ -1,0 +1,160 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Admin, Kafka, logLevel } from 'kafkajs';
+import { EVENTS, isEventType } from '../../contracts';
+import { Environment, ModuleName } from '../config/environment';
+import { describeError } from '../kafka/errors';
+import { kafkaClientConfig } from '../kafka/kafka-client';
+import { KafkaNaming } from '../kafka/kafka-naming';
+import { KafkaRegistry } from '../kafka/kafka-registry';
+import { Metrics } from './metrics';
+
+/** The admin calls lag needs (a kafkajs Admin has them). */
+export type OffsetsReader = Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>;
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
+/**
+ * Lag of `groupId` on `topics`: the end offset minus the committed one, per partition. A partition
+ * the group never committed counts from the earliest retained offset (the groups read from the beginning).
+ */
+export async function consumerLag(reader: OffsetsReader, groupId: string, topics: string[]): Promise<PartitionLag[]> {
+  if (topics.length === 0) return [];
+  const committed = await reader.fetchOffsets({ groupId, topics });
+  const lags: PartitionLag[] = [];
+  for (const topic of topics) {
+    const ends = await reader.fetchTopicOffsets(topic);
+    const byPartition = new Map(
+      (committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]),
+    );
+    for (const end of ends) {
+      const high = BigInt(end.high);
+      const done = byPartition.get(end.partition) ?? -1n;
+      const from = done < 0n ? BigInt(end.low) : done;
+      lags.push({ topic, partition: end.partition, lag: Number(high > from ? high - from : 0n) });
+    }
+  }
+  return lags;
+}
+
+/** Messages a topic holds now: end minus earliest retained offset, summed over partitions. */
+export async function topicDepth(reader: OffsetsReader, topic: string): Promise<number> {
+  const offsets = await reader.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, p) => sum + Math.max(Number(p.high) - Number(p.low), 0), 0);
+}
+
+/**
+ * Samples what needs a round trip (consumer lag and DLQ size from the Kafka admin API, outbox
+ * backlog from Postgres) every METRICS_SAMPLE_INTERVAL_MS in the background, so a scrape only
+ * reads cached gauges. A failed sample clears its gauges (no stale numbers) and is counted.
+ */
+@Injectable()
+export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ObservabilitySampler.name);
+  private readonly kafka: Kafka;
+  private admin?: Admin;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+  private readonly intervalMs: number;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly registry: KafkaRegistry,
+    private readonly naming: KafkaNaming,
+    config: ConfigService<Environment, true>,
+  ) {
+    this.intervalMs = config.get('METRICS_SAMPLE_INTERVAL_MS', { infer: true });
+    this.kafka = new Kafka({
+      ...kafkaClientConfig(
+        { KAFKA_BROKERS: config.get('KAFKA_BROKERS', { infer: true }), KAFKA_CLIENT_ID: config.get('KAFKA_CLIENT_ID', { infer: true }) },
+        'metrics',
+      ),
+      // A sample that cannot reach the broker fails fast and is tried again next interval.
+      retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
+      logLevel: logLevel.NOTHING,
+      logCreator: undefined,
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  /** One sample of everything; exposed for tests. */
+  async sample(): Promise<void> {
+    await Promise.all([this.sampleKafka(), this.sampleOutboxes()]);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.sample().finally(() => this.schedule(this.intervalMs));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async sampleKafka(): Promise<void> {
+    if (this.registry.servers.size === 0) return;
+    try {
+      if (!this.admin) {
+        const admin = this.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+      }
+      const lags: { module: ModuleName; group: string; lag: PartitionLag }[] = [];
+      const dlq: { module: ModuleName; depth: number }[] = [];
+      for (const [module, server] of this.registry.servers) {
+        const topics = [
+          ...new Set(server.handledTypes().filter(isEventType).map((t) => this.naming.topic(EVENTS[t].topic))),
+        ];
+        for (const lag of await consumerLag(this.admin, server.groupId, topics)) lags.push({ module, group: server.groupId, lag });
+        dlq.push({ module, depth: await topicDepth(this.admin, this.naming.deadLetterTopic(module)) });
+      }
+      this.metrics.consumerLag.reset();
+      for (const { module, group, lag } of lags) {
+        const topic = this.naming.logicalTopic(lag.topic) ?? lag.topic;
+        this.metrics.consumerLag.set({ module, group, topic, partition: String(lag.partition) }, lag.lag);
+      }
+      this.metrics.deadLetterSize.reset();
+      for (const { module, depth } of dlq) this.metrics.deadLetterSize.set({ module }, depth);
+    } catch (e) {
+      this.metrics.samplerErrors.inc({ sample: 'kafka' });
+      this.metrics.consumerLag.reset();
+      this.metrics.deadLetterSize.reset();
+      this.logger.debug(`consumer lag sample failed: ${describeError(e)}`);
+      // A fresh admin next time: kafkajs does not always recover a client whose broker went away.
+      const admin = this.admin;
+      this.admin = undefined;
+      await admin?.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async sampleOutboxes(): Promise<void> {
+    await Promise.all(
+      [...this.registry.relays].map(async ([module, relay]) => {
+        try {
+          const { count, oldestAgeMs } = await relay.backlog();
+          this.metrics.outboxBacklog.set({ module }, count);
+          this.metrics.outboxOldestAge.set({ module }, oldestAgeMs / 1000);
+        } catch (e) {
+          this.metrics.samplerErrors.inc({ sample: 'outbox' });
+          this.metrics.outboxBacklog.remove({ module });
+          this.metrics.outboxOldestAge.remove({ module });
+          this.logger.debug(`outbox backlog sample of ${module} failed: ${describeError(e)}`);
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka } from 'kafkajs';
+import { OrderConfirmed, OrderPlaced } from '../../src/contracts';
+import { expectEventually } from '../support/eventually';
+import { envelopeOf, publish, testKafka } from '../support/kafka';
+import { createProduct, orderReaches, placeOrder } from '../support/shop';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+describe('analytics read models', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    stack = await createTestStack('analytics');
+    app = await startTestApp(stack);
+    kafka = testKafka(stack.brokers);
+    await createProduct(app, stack, 'MUG', 100, 1200);
+    await createProduct(app, stack, 'LAMP', 1, 5000);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stack?.drop();
+  });
+
+  const summary = async () => (await app.http.get('/analytics/summary').expect(200)).body;
+
+  it('shows orders placed through the API in /analytics/summary with exact counts, revenue and reasons', async () => {
+    const mugs = [];
+    for (let i = 0; i < 3; i++) mugs.push(await placeOrder(app, [{ sku: 'MUG', quantity: 2 }]));
+    const lamp = await placeOrder(app, [{ sku: 'LAMP', quantity: 1 }]);
+    await orderReaches(app, lamp.id, 'CONFIRMED');
+    const noLamp = await placeOrder(app, [{ sku: 'LAMP', quantity: 1 }]);
+    await orderReaches(app, noLamp.id, 'REJECTED');
+    for (const m of mugs) await orderReaches(app, m.id, 'CONFIRMED');
+    await app.http.post(`/orders/${mugs[0].id}/cancel`).expect(200);
+
+    await expectEventually(async () => {
+      const s = await summary();
+      expect(s.orders).toEqual({ placed: 5, byStatus: { PENDING: 0, CONFIRMED: 3, REJECTED: 1, CANCELLED: 1 } });
+      // 3 × 2 × 12.00 + 50.00 confirmed; one mug order (24.00) cancelled after confirmation.
+      expect(s.revenue).toEqual({ confirmedCents: 12_200, cancelledCents: 2_400, netCents: 9_800 });
+      expect(s.averageOrderValueCents).toBe(3_267);
+      expect(s.rejectionReasons).toMatchObject({ OUT_OF_STOCK: 1, UNKNOWN_SKU: 0 });
+      expect(s.stock.reserved).toBe(4);
+      expect(s.topProducts.byUnits).toEqual([
+        { sku: 'MUG', name: 'Product MUG', units: 4, revenueCents: 4_800 },
+        { sku: 'LAMP', name: 'Product LAMP', units: 1, revenueCents: 5_000 },
+      ]);
+      expect(s.topProducts.byRevenue.map((p: { sku: string }) => p.sku)).toEqual(['LAMP', 'MUG']);
+      expect(s.latency.decided).toBe(5);
+      expect(s.latency.p50Ms).toBeGreaterThanOrEqual(0);
+      expect(s.latency.p99Ms).toBeGreaterThanOrEqual(s.latency.p50Ms);
+      expect(s.recentOrders).toHaveLength(5);
+      expect(s.recentOrders[0]).toMatchObject({ orderId: noLamp.id, status: 'REJECTED', rejectionReason: 'OUT_OF_STOCK' });
+    });
+  });
+
+  it('serves the same numbers per minute bucket from /analytics/timeseries', async () => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const from = new Date(Date.now() - 10 * 60_000).toISOString();
+    const res = await app.http.get('/analytics/timeseries').query({ from, to, bucket: '1m' }).expect(200);
+    const sum = (f: string) => res.body.points.reduce((s: number, p: Record<string, number>) => s + p[f], 0);
+    expect(res.body.points.length).toBeGreaterThanOrEqual(11);
+    expect({ placed: sum('placed'), confirmed: sum('confirmed'), rejected: sum('rejected'), cancelled: sum('cancelled') }).toEqual({
+      placed: 5,
+      confirmed: 4,
+      rejected: 1,
+      cancelled: 1,
+    });
+    expect(sum('revenueCents')).toBe(9_800);
+    const decided = res.body.points.reduce((s: number, p: { latency: { decided: number } }) => s + p.latency.decided, 0);
+    expect(decided).toBe(5);
+  });
+
+  it('rejects an unknown bucket size and a range of too many buckets with 400', async () => {
+    await app.http.get('/analytics/timeseries').query({ bucket: '2m' }).expect(400);
+    const res = await app.http
+      .get('/analytics/timeseries')
+      .query({ from: '2025-01-01T00:00:00Z', to: '2025-01-03T00:00:00Z', bucket: '1m' })
+      .expect(400);
+    expect(JSON.stringify(res.body)).toContain('at most 1440');
+  });
+
+  it('counts a redelivered or re-emitted event once and a late order.placed after its confirmation as one order', async () => {
+    const before = await summary();
+    const orderId = randomUUID();
+    const base = {
+      orderId,
+      customerEmail: 'late@example.com',
+      items: [{ sku: 'MUG', quantity: 1, unitPriceCents: 1200 }],
+      totalCents: 1200,
+      placedAt: new Date(Date.now() - 3000).toISOString(),
+    };
+    const confirmed = envelopeOf(OrderConfirmed, { ...base, confirmedAt: new Date().toISOString() });
+    const placed = envelopeOf(OrderPlaced, base);
+    const reEmitted = { ...confirmed, eventId: randomUUID() };
+    // Confirmation first, then the same message again, a copy under a new id, and only then order.placed.
+    for (const value of [confirmed, confirmed, reEmitted, placed]) {
+      await publish(kafka, `${stack.prefix}${value.type}`, [{ key: orderId, value }]);
+    }
+
+    await expectEventually(async () => {
+      const rows = await query<{ n: number }>(
+        stack.databaseUrl,
+        `SELECT count(*)::int AS n FROM analytics.inbox WHERE event_id = ANY($1::uuid[])`,
+        [[confirmed.eventId, reEmitted.eventId, placed.eventId]],
+      );
+      expect(rows[0].n).toBe(3);
+    });
+    const after = await summary();
+    expect(after.orders.placed).toBe(before.orders.placed + 1);
+    expect(after.orders.byStatus).toEqual({ ...before.orders.byStatus, CONFIRMED: before.orders.byStatus.CONFIRMED + 1 });
+    expect(after.revenue.confirmedCents).toBe(before.revenue.confirmedCents + 1200);
+    expect(after.version).toBeGreaterThan(before.version);
+  });
+});

@@ -1,0 +1,112 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import { LiveGateway } from '../../src/modules/analytics/live/live.gateway';
+import { expectEventually } from '../support/eventually';
+import { createProduct, placeOrder } from '../support/shop';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+
+const SCREENSHOT = join(__dirname, '../../test-results/dashboard.png');
+
+describe('dashboard in a real browser', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let navigations = 0;
+
+  beforeAll(async () => {
+    stack = await createTestStack('dashboard');
+    app = await startTestApp(stack);
+    await createProduct(app, stack, 'MUG', 1000, 1200);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      timeout: 30_000,
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations++;
+    });
+    page.on('pageerror', (error) => {
+      throw error;
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await stack?.drop();
+  });
+
+  const connection = () =>
+    page.locator('[data-testid="connection"]').evaluate((el: HTMLElement) => ({ ...el.dataset, text: el.textContent }));
+  const counter = (id: string) => page.locator(`[data-testid="${id}"]`).getAttribute('data-value').then(Number);
+
+  it('loads the snapshot and goes live', async () => {
+    await page.goto(`${app.url}/dashboard`);
+    await expectEventually(async () => expect((await connection()).state).toBe('live'));
+    expect(await counter('orders-placed')).toBe(0);
+  });
+
+  it('updates the counters and the feed from the stream, without a reload', async () => {
+    const orders = [];
+    for (let i = 0; i < 3; i++) orders.push(await placeOrder(app, [{ sku: 'MUG', quantity: 1 + i }]));
+
+    await expectEventually(async () => {
+      expect(await counter('orders-placed')).toBe(3);
+      expect(await counter('orders-CONFIRMED')).toBe(3);
+      expect(await counter('revenue')).toBe(6 * 1200);
+      for (const o of orders) expect(await page.locator(`#feed li[data-key="${o.id}"]`).count()).toBeGreaterThan(0);
+    });
+    expect(navigations).toBe(1);
+    expect((await connection()).resyncs).toBe('1');
+  });
+
+  it('shows the drop when the socket is killed, reconnects and re-syncs from the snapshot', async () => {
+    const gateway = app.app.get(LiveGateway);
+    expect(gateway.server.sockets.size).toBe(1);
+    // Close the transport under the client (as a network drop would), then order while it is away.
+    gateway.server.sockets.forEach((socket) => socket.conn.close());
+    const during = await placeOrder(app, [{ sku: 'MUG', quantity: 4 }]);
+
+    await expectEventually(async () => {
+      const c = await connection();
+      expect(c.drops).toBe('1');
+      expect(c.history).toMatch(/live reconnecting syncing live$/);
+      expect(c.resyncs).toBe('2');
+    });
+    await expectEventually(async () => {
+      expect(await counter('orders-placed')).toBe(4);
+      expect(await counter('orders-CONFIRMED')).toBe(4);
+      expect(await counter('revenue')).toBe(10 * 1200);
+      expect(await page.locator(`#feed li[data-key="${during.id}"]`).count()).toBeGreaterThan(0);
+    });
+    expect(navigations).toBe(1);
+  });
+
+  it('renders a screenshot that is not blank', async () => {
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    const png = await page.screenshot({ fullPage: true });
+    writeFileSync(SCREENSHOT, png);
+    // Let the browser decode its own screenshot and count colours: a blank page is one or two.
+    const { distinct, dominantShare } = await page.evaluate(async (dataUrl) => {
+      const img = new Image();
+      img.src = dataUrl;
+      await img.decode();
+      const canvas = new OffscreenCanvas(img.width, img.height);
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const data = ctx.getImageData(0, 0, img.width, img.height).data;
+      const counts = new Map<number, number>();
+      for (let i = 0; i < data.length; i += 4) {
+        const rgb = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+        counts.set(rgb, (counts.get(rgb) ?? 0) + 1);
+      }
+      return { distinct: counts.size, dominantShare: Math.max(...counts.values()) / (data.length / 4) };
+    }, `data:image/png;base64,${png.toString('base64')}`);
+    expect(distinct).toBeGreaterThan(50);
+    expect(dominantShare).toBeLessThan(0.9);
+  });
+});

@@ -1,0 +1,52 @@
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { LogContext } from '../../../src/platform/observability/log-context';
+import { logLevelOf, pinoOptions, requestIdFromHeaders, scrub } from '../../../src/platform/observability/logging';
+
+function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _e, done) {
+      lines.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  return { logger: pino(pinoOptions({ NODE_ENV: 'production', LOG_LEVEL: 'debug' }, false), stream), lines };
+}
+
+describe('structured logs', () => {
+  it('put the correlation id, event id and module of the message being handled on every line', () => {
+    const { logger, lines } = capture();
+    const headers = { 'correlation-id': Buffer.from('req-42'), 'event-id': Buffer.from('e-1'), 'event-type': Buffer.from('order.placed') };
+    LogContext.forMessage('warehouse', headers, () => logger.info('reserved'));
+    logger.info('outside');
+    expect(lines[0]).toMatchObject({ msg: 'reserved', level: 'info', correlationId: 'req-42', eventId: 'e-1', eventType: 'order.placed', module: 'warehouse' });
+    expect(lines[1].correlationId).toBeUndefined();
+  });
+
+  it('redact authorization headers and passwords, and scrub secrets from messages', () => {
+    const { logger, lines } = capture();
+    logger.info({ req: { headers: { authorization: 'Bearer s3cret-token' } }, smtp: { password: 'hunter2' } }, 'sent via smtp://mailer:hunter2@smtp.example.com:587');
+    const text = JSON.stringify(lines[0]);
+    expect(text).not.toMatch(/s3cret-token|hunter2/);
+    expect(lines[0].msg).toBe('sent via smtp://mailer:[redacted]@smtp.example.com:587');
+  });
+
+  it('mask card-like numbers but leave timestamps and ids alone', () => {
+    expect(scrub('card 4111 1111 1111 1111 declined')).toBe('card [card ****1111] declined');
+    expect(scrub('migration 1764000000000 ran')).toBe('migration 1764000000000 ran');
+    expect(scrub('Authorization: Bearer abc.def')).toBe('Authorization: Bearer [redacted]');
+  });
+
+  it('honour LOG_LEVEL, and default to warn only under NODE_ENV=test', () => {
+    expect(logLevelOf({ NODE_ENV: 'production', LOG_LEVEL: 'debug' })).toBe('debug');
+    expect(logLevelOf({ NODE_ENV: 'production' })).toBe('info');
+    expect(logLevelOf({ NODE_ENV: 'test' })).toBe('warn');
+  });
+
+  it('take a well-formed X-Request-Id as the correlation id, and make a uuid otherwise', () => {
+    expect(requestIdFromHeaders({ headers: { 'x-request-id': 'abc-123' } })).toBe('abc-123');
+    expect(requestIdFromHeaders({ headers: { 'x-request-id': 'bad id\n' } })).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestIdFromHeaders({ headers: {} })).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
