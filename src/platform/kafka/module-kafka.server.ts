@@ -381,7 +381,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   /** Parks an event in the module's dead-letter topic with why and where it came from. */
   private async park(source: Source, message: KafkaMessage, error: unknown, attempts: number, envelope?: EventEnvelope): Promise<void> {
     const reason = describeError(error);
-    const code = error instanceof PermanentEventError ? error.code : ((error as { code?: unknown })?.code as string | undefined) ?? 'HANDLER.FAILED';
+    // Stable codes only (they label metrics): ours, or a module's DomainError code; never a driver's.
+    const own = error as { permanent?: unknown; code?: unknown } | undefined;
+    const code =
+      error instanceof PermanentEventError ? error.code : own?.permanent === true && typeof own.code === 'string' ? own.code : 'HANDLER.FAILED';
     const dlq = this.options.naming.deadLetterTopic(this.options.module);
     this.logger.error(
       `parking ${envelope ? `${envelope.type} ${envelope.eventId}` : `message`} from ${source.topic}[${source.partition}]@${source.offset} ` +
