@@ -44,6 +44,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
       partitionsConsumedConcurrently: env.KAFKA_PARTITIONS_CONCURRENCY,
       retries: env.KAFKA_HANDLER_RETRIES,
       retryBackoffMs: env.KAFKA_RETRY_BACKOFF_MS,
+      retryDelaysMs: env.KAFKA_RETRY_DELAYS_MS,
       observer: registry.observer,
     });
     registry.servers.set(module, server);

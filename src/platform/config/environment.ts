@@ -111,13 +111,22 @@ export class Environment {
   @IsInt()
   @Min(0)
   @Max(10)
-  KAFKA_HANDLER_RETRIES = 3;
+  KAFKA_HANDLER_RETRIES = 2;
 
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(60_000)
   KAFKA_RETRY_BACKOFF_MS = 200;
+
+  /** Delays of the retry topics after the in-place retries: `<module>.retry.1`, `.retry.2`, ... then `.dlq`. */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.split(',').filter((s) => s.trim() !== '').map((s) => Number(s.trim())) : value,
+  )
+  @IsInt({ each: true, message: 'KAFKA_RETRY_DELAYS_MS must be a comma list of whole milliseconds' })
+  @Min(0, { each: true })
+  @Max(24 * 3600 * 1000, { each: true })
+  KAFKA_RETRY_DELAYS_MS: number[] = [1000, 10_000];
 
   @Transform(toBool)
   @IsBoolean()

@@ -21,6 +21,11 @@ export class KafkaNaming {
     return `${this.groupPrefix}${module}`;
   }
 
+  /** A module's retry topic of the given level (1-based): `<prefix><module>.retry.<level>`. */
+  retryTopic(module: ModuleName, level: number): string {
+    return this.topic(`${module}.retry.${level}`);
+  }
+
   /** Where a module parks events it cannot handle: `<prefix><module>.dlq` (the group's name + `.dlq`). */
   deadLetterTopic(module: ModuleName): string {
     return this.topic(`${module}.dlq`);

@@ -1,12 +1,15 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Environment } from '../config/environment';
+import { createKafka } from './kafka-client';
+import { DeadLetters } from './dead-letters';
+import { DeadLettersController } from './dead-letters.controller';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
 import { KafkaRegistry } from './kafka-registry';
 import { TopicProvisioner } from './topic-provisioner';
 
-/** Process-wide Kafka plumbing: naming, the producer, topic provisioning. */
+/** Process-wide Kafka plumbing: naming, the producer, topic provisioning, dead-letter tools. */
 @Global()
 @Module({
   providers: [
@@ -19,7 +22,18 @@ import { TopicProvisioner } from './topic-provisioner';
     KafkaProducer,
     TopicProvisioner,
     KafkaRegistry,
+    {
+      provide: DeadLetters,
+      inject: [ConfigService, KafkaNaming, KafkaProducer],
+      useFactory: (config: ConfigService<Environment, true>, naming: KafkaNaming, producer: KafkaProducer) =>
+        new DeadLetters(
+          createKafka({ KAFKA_BROKERS: config.get('KAFKA_BROKERS'), KAFKA_CLIENT_ID: config.get('KAFKA_CLIENT_ID') }, 'dlq'),
+          naming,
+          (messages) => producer.send(messages),
+        ),
+    },
   ],
+  controllers: [DeadLettersController],
   exports: [KafkaNaming, KafkaProducer, TopicProvisioner, KafkaRegistry],
 })
 export class KafkaModule {}

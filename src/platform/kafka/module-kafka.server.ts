@@ -6,7 +6,7 @@ import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafka
 import { lastValueFrom } from 'rxjs';
 import { EventEnvelope, EventEnvelopeSchema, EVENTS, isEventType } from '../../contracts';
 import { ModuleName } from '../config/environment';
-import { describeError, isPermanent, PermanentEventError } from './errors';
+import { describeError, isInfrastructureError, isPermanent, PermanentEventError } from './errors';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
 import { TopicProvisioner } from './topic-provisioner';
@@ -25,6 +25,8 @@ export interface ModuleKafkaServerOptions {
   /** In-place attempts after the first failure before the event is parked. */
   retries: number;
   retryBackoffMs: number;
+  /** Delays of the module's retry topics (`<module>.retry.1`, `.2`, ...) before the DLQ. */
+  retryDelaysMs: number[];
   observer?: TransportObserver;
 }
 
@@ -135,7 +137,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
 
   private async startConsumer(): Promise<void> {
     const { naming, topics, module } = this.options;
-    const subscriptions = this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic));
+    const retryTopics = this.options.retryDelaysMs.map((_, i) => naming.retryTopic(module, i + 1));
+    const subscriptions = [...this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic)), ...retryTopics];
     let backoff = 500;
     while (!this.closing) {
       try {
@@ -197,13 +200,15 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const retryLevel = this.retryLevelOf(batch.topic);
     let lastDone: string | undefined;
     let sinceCommit = 0;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
+      if (retryLevel > 0 && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
       // Every log line of this message (handler, retries, parking) names its flow and event.
       await LogContext.forMessage(this.options.module, message.headers, () =>
-        this.processMessage(batch.topic, batch.partition, message),
+        this.processMessage(batch.topic, batch.partition, message, retryLevel),
       );
       resolveOffset(message.offset);
       lastDone = message.offset;
@@ -221,20 +226,50 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
   }
 
-  private async processMessage(topic: string, partition: number, message: KafkaMessage): Promise<void> {
+  /** 0 for an event topic, N for the module's `.retry.N` topic. */
+  private retryLevelOf(topic: string): number {
+    const { naming, module, retryDelaysMs } = this.options;
+    for (let level = 1; level <= retryDelaysMs.length; level++) {
+      if (naming.retryTopic(module, level) === topic) return level;
+    }
+    return 0;
+  }
+
+  /** A retry waits for its due time (messages of one retry topic are due in order). False when stopping. */
+  private async waitUntilDue(message: KafkaMessage, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
+    const due = Number(message.headers?.['retry-due-at']?.toString() ?? 0);
+    while (Date.now() < due) {
+      if (!isRunning() || this.closing) return false;
+      await new Promise((r) => setTimeout(r, Math.min(500, due - Date.now())));
+      await heartbeat();
+    }
+    return true;
+  }
+
+  private async processMessage(topic: string, partition: number, message: KafkaMessage, retryLevel: number): Promise<void> {
     const headers = message.headers ?? {};
+    // A retried event keeps pointing at the topic it was first read from.
+    const source: Source =
+      retryLevel > 0
+        ? {
+            topic: headers['retry-source-topic']?.toString() ?? topic,
+            partition: Number(headers['retry-source-partition']?.toString() ?? partition),
+            offset: headers['retry-source-offset']?.toString() ?? message.offset,
+            attempts: Number(headers['retry-attempts']?.toString() ?? 0),
+          }
+        : { topic, partition, offset: message.offset, attempts: 0 };
     let decoded: { envelope: EventEnvelope; handler: MessageHandler };
     try {
-      decoded = this.decode(topic, message);
+      decoded = this.decode(source.topic, message);
     } catch (e) {
-      await this.park(topic, partition, message, e, 1);
+      await this.park(source, message, e, source.attempts + 1);
       return;
     }
     const { envelope, handler } = decoded;
     const maxAttempts = this.options.retries + 1;
     const started = performance.now();
-    for (let attempt = 1; ; attempt++) {
-      const context: KafkaEventContext = { topic, partition, offset: message.offset, headers, attempt };
+    for (let attempt = 1, outage = 0; ; attempt++) {
+      const context: KafkaEventContext = { topic, partition, offset: message.offset, headers, attempt: source.attempts + attempt };
       try {
         const result = await handler(envelope, context);
         await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
@@ -242,20 +277,67 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - Date.parse(envelope.occurredAt));
         return;
       } catch (e) {
+        if (isInfrastructureError(e) && !this.closing) {
+          // The database (or another dependency) is away: not this event's fault, so it does
+          // not spend the retry budget. The partition waits; health reports the outage.
+          attempt--;
+          const delay = Math.min(this.options.retryBackoffMs * 2 ** outage++, 5000);
+          this.logger.warn(`${envelope.type} ${envelope.eventId}: dependency unavailable, waiting ${delay} ms: ${describeError(e)}`);
+          await new Promise((r) => setTimeout(r, delay));
+          continue;
+        }
         const willRetry = !isPermanent(e) && attempt < maxAttempts && !this.closing;
         this.observer.failed(this.options.module, envelope.type, e, willRetry);
-        if (!willRetry) {
-          if (this.closing && !isPermanent(e) && attempt < maxAttempts) throw e; // redelivered after restart
-          await this.park(topic, partition, message, e, attempt, envelope);
-          return;
+        if (this.closing && !isPermanent(e)) throw e; // stopping: not committed, redelivered after restart
+        if (willRetry) {
+          const delay = this.options.retryBackoffMs * 2 ** (attempt - 1);
+          this.logger.warn(
+            `${envelope.type} ${envelope.eventId} failed (attempt ${attempt}/${maxAttempts}), retrying in ${delay} ms: ${describeError(e)}`,
+          );
+          await new Promise((r) => setTimeout(r, delay));
+          continue;
         }
-        const delay = this.options.retryBackoffMs * 2 ** (attempt - 1);
-        this.logger.warn(
-          `${envelope.type} ${envelope.eventId} failed (attempt ${attempt}/${maxAttempts}), retrying in ${delay} ms: ${describeError(e)}`,
-        );
-        await new Promise((r) => setTimeout(r, delay));
+        if (!isPermanent(e) && retryLevel < this.options.retryDelaysMs.length) {
+          await this.scheduleRetry(source, message, e, retryLevel + 1, source.attempts + attempt, envelope);
+        } else {
+          await this.park(source, message, e, source.attempts + attempt, envelope);
+        }
+        return;
       }
     }
+  }
+
+  /** Moves a still-failing event to the module's next retry topic, due after that level's delay. */
+  private async scheduleRetry(
+    source: Source,
+    message: KafkaMessage,
+    error: unknown,
+    level: number,
+    attempts: number,
+    envelope: EventEnvelope,
+  ): Promise<void> {
+    const { naming, module, retryDelaysMs, producer } = this.options;
+    const topic = naming.retryTopic(module, level);
+    const delay = retryDelaysMs[level - 1];
+    this.logger.warn(`${envelope.type} ${envelope.eventId} failed ${attempts} time(s); retry ${level} in ${delay} ms via ${topic}: ${describeError(error)}`);
+    await producer.send([
+      {
+        topic,
+        key: message.key?.toString('utf8') ?? envelope.key,
+        value: message.value ?? Buffer.alloc(0),
+        headers: {
+          ...withoutTransportHeaders(message.headers),
+          'retry-level': String(level),
+          'retry-due-at': String(Date.now() + delay),
+          'retry-attempts': String(attempts),
+          'retry-error': describeError(error).slice(0, 2000),
+          'retry-source-topic': source.topic,
+          'retry-source-partition': String(source.partition),
+          'retry-source-offset': source.offset,
+        },
+      },
+    ]);
+    this.observer.retried?.(module, envelope.type, level);
   }
 
   /** Parses and validates an incoming message against the envelope and its contract. */
@@ -297,40 +379,49 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   /** Parks an event in the module's dead-letter topic with why and where it came from. */
-  private async park(
-    topic: string,
-    partition: number,
-    message: KafkaMessage,
-    error: unknown,
-    attempts: number,
-    envelope?: EventEnvelope,
-  ): Promise<void> {
+  private async park(source: Source, message: KafkaMessage, error: unknown, attempts: number, envelope?: EventEnvelope): Promise<void> {
     const reason = describeError(error);
-    const code = error instanceof PermanentEventError ? error.code : 'HANDLER.FAILED';
-    this.logger.error(
-      `parking ${envelope ? `${envelope.type} ${envelope.eventId}` : `message`} from ${topic}[${partition}]@${message.offset} ` +
-        `in ${this.options.naming.deadLetterTopic(this.options.module)} after ${attempts} attempt(s): ${reason}`,
-    );
+    // Stable codes only (they label metrics): ours, or a module's DomainError code; never a driver's.
+    const own = error as { permanent?: unknown; code?: unknown } | undefined;
+    const code =
+      error instanceof PermanentEventError ? error.code : own?.permanent === true && typeof own.code === 'string' ? own.code : 'HANDLER.FAILED';
     const dlq = this.options.naming.deadLetterTopic(this.options.module);
+    this.logger.error(
+      `parking ${envelope ? `${envelope.type} ${envelope.eventId}` : `message`} from ${source.topic}[${source.partition}]@${source.offset} ` +
+        `in ${dlq} after ${attempts} attempt(s): ${reason}`,
+    );
     await this.options.producer.send([
       {
         topic: dlq,
         key: message.key?.toString('utf8') ?? envelope?.key ?? '',
         value: message.value ?? Buffer.alloc(0),
         headers: {
-          ...(message.headers ?? {}),
+          ...withoutTransportHeaders(message.headers),
           'dlq-error': reason.slice(0, 2000),
-          'dlq-error-code': code,
+          'dlq-error-code': String(code),
           'dlq-permanent': String(isPermanent(error)),
           'dlq-attempts': String(attempts),
-          'dlq-source-topic': topic,
-          'dlq-source-partition': String(partition),
-          'dlq-source-offset': message.offset,
+          'dlq-source-topic': source.topic,
+          'dlq-source-partition': String(source.partition),
+          'dlq-source-offset': source.offset,
           'dlq-group': this.groupId,
           'dlq-at': new Date().toISOString(),
         },
       },
     ]);
-    this.observer.deadLettered(this.options.module, topic, code);
+    this.observer.deadLettered(this.options.module, source.topic, String(code));
   }
+}
+
+/** Where an event was first read, and how many attempts it has had so far. */
+interface Source {
+  topic: string;
+  partition: number;
+  offset: string;
+  attempts: number;
+}
+
+/** The original message headers without our retry/DLQ bookkeeping (which is rewritten each hop). */
+export function withoutTransportHeaders(headers: IHeaders | undefined): IHeaders {
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => !k.startsWith('retry-') && !k.startsWith('dlq-')));
 }

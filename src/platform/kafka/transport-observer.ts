@@ -9,6 +9,8 @@ export interface TransportObserver {
   handled(module: ModuleName, type: string, durationMs: number): void;
   /** A handler attempt failed; `willRetry` says whether it is tried again. */
   failed(module: ModuleName, type: string, error: unknown, willRetry: boolean): void;
+  /** A still-failing event was moved to the module's retry topic of `level`. */
+  retried?(module: ModuleName, type: string, level: number): void;
   /** An event was parked in the module's dead-letter topic. */
   deadLettered(module: ModuleName, topic: string, code: string): void;
   /** The relay of `module` published `count` events to `topic`. */

@@ -1,0 +1,57 @@
+/**
+ * Dead-letter tools from the command line (the same as GET/POST /admin/dlq):
+ *   npm run dlq -- list <module> [--limit 100]
+ *   npm run dlq -- redrive <module> [--id <partition:offset|eventId> ...]
+ * Reads KAFKA_BROKERS, KAFKA_CLIENT_ID and the prefixes from the environment or .env.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { Partitioners } from 'kafkajs';
+import { MODULE_NAMES, ModuleName, validateEnvironment } from '../src/platform/config/environment';
+import { DeadLetters } from '../src/platform/kafka/dead-letters';
+import { createKafka } from '../src/platform/kafka/kafka-client';
+import { KafkaNaming } from '../src/platform/kafka/kafka-naming';
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const env = validateEnvironment(process.env);
+  const [command, module, ...rest] = process.argv.slice(2);
+  if (!['list', 'redrive'].includes(command) || !MODULE_NAMES.includes(module as ModuleName)) {
+    throw new Error(`usage: npm run dlq -- list|redrive <${MODULE_NAMES.join('|')}> [--limit N] [--id ID ...]`);
+  }
+  const flag = (name: string) => rest.flatMap((v, i) => (rest[i - 1] === name ? [v] : []));
+  const kafka = createKafka(env, 'dlq-cli');
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const tools = new DeadLetters(kafka, new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX), async (messages) => {
+      if (messages.length > 0) {
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...new Set(messages.map((m) => m.topic))].map((topic) => ({
+            topic,
+            messages: messages.filter((m) => m.topic === topic).map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+          })),
+        });
+      }
+    });
+    if (command === 'list') {
+      const items = await tools.list(module as ModuleName, Number(flag('--limit')[0] ?? 1000));
+      for (const d of items) {
+        console.log(`${d.id}\t${d.redriven ? 'redriven' : 'parked  '}\t${d.type ?? '-'}\t${d.eventId ?? '-'}\t${d.attempts}x\t${d.errorCode}\t${d.error}`);
+      }
+      console.error(`${items.length} dead letter(s) in ${module}`);
+    } else {
+      const ids = flag('--id');
+      const { redriven } = await tools.redrive(module as ModuleName, ids.length > 0 ? ids : undefined);
+      console.error(`redrove ${redriven.length} event(s) of ${module} to their source topics`);
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Param, ParseEnumPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { MODULE_NAMES, ModuleName } from '../config/environment';
+import { AdminGuard } from '../http/admin.guard';
+import { DeadLetter, DeadLetters } from './dead-letters';
+
+const moduleParam = new ParseEnumPipe(Object.fromEntries(MODULE_NAMES.map((m) => [m, m])), {
+  exceptionFactory: () => new BadRequestException(`module must be one of: ${MODULE_NAMES.join(', ')}`),
+});
+
+export class ListDeadLettersQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  limit = 1000;
+}
+
+export class RedriveDto {
+  /** Dead letters to send back, by `<partition>:<offset>` or event id; omit for all not yet redriven. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10_000)
+  @IsString({ each: true })
+  @MaxLength(100, { each: true })
+  ids?: string[];
+}
+
+/** Admin: what each module parked, and sending it back to its source topic once the cause is fixed. */
+@ApiTags('admin')
+@ApiBearerAuth()
+@UseGuards(AdminGuard)
+@Controller('admin/dlq')
+export class DeadLettersController {
+  constructor(private readonly deadLetters: DeadLetters) {}
+
+  @Get(':module')
+  async list(@Param('module', moduleParam) module: ModuleName, @Query() query: ListDeadLettersQuery): Promise<{ count: number; items: DeadLetter[] }> {
+    const items = await this.deadLetters.list(module, query.limit);
+    return { count: items.length, items };
+  }
+
+  @Post(':module/redrive')
+  @HttpCode(200)
+  redrive(@Param('module', moduleParam) module: ModuleName, @Body() dto: RedriveDto): Promise<{ redriven: string[] }> {
+    return this.deadLetters.redrive(module, dto.ids);
+  }
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { ModuleName } from '../config/environment';
+import { KafkaNaming } from './kafka-naming';
+import { OutgoingMessage } from './kafka-producer';
+import { withoutTransportHeaders } from './module-kafka.server';
+
+export interface DeadLetter {
+  /** `<partition>:<offset>` in the dead-letter topic. */
+  id: string;
+  eventId: string | null;
+  type: string | null;
+  key: string | null;
+  error: string;
+  errorCode: string;
+  permanent: boolean;
+  attempts: number;
+  source: { topic: string; partition: number; offset: string };
+  parkedAt: string | null;
+  /** Already sent back to its source topic by a redrive. */
+  redriven: boolean;
+}
+
+const text = (headers: IHeaders | undefined, name: string): string | null => headers?.[name]?.toString() ?? null;
+
+/**
+ * Reads and redrives a module's dead-letter topic. What has been redriven is remembered as the
+ * committed offsets of the group `<module>.dlq-redrive`, so the topic itself stays an audit log.
+ */
+export class DeadLetters {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly naming: KafkaNaming,
+    private readonly send: (messages: OutgoingMessage[]) => Promise<void>,
+  ) {}
+
+  private redriveGroup(module: ModuleName): string {
+    return `${this.naming.group(module)}.dlq-redrive`;
+  }
+
+  async list(module: ModuleName, limit = 1000): Promise<DeadLetter[]> {
+    return (await this.read(module, limit)).map((e) => e.letter);
+  }
+
+  /**
+   * Republishes parked events to the topic they came from (with their original key, value and
+   * headers). Without ids: everything not redriven yet. Consumers dedupe through their inbox, so
+   * a redrive of something already applied changes nothing.
+   */
+  async redrive(module: ModuleName, ids?: string[]): Promise<{ redriven: string[] }> {
+    const entries = await this.read(module, Number.MAX_SAFE_INTEGER);
+    const wanted = ids ? new Set(ids) : undefined;
+    const chosen = entries.filter((e) =>
+      wanted ? wanted.has(e.letter.id) || (e.letter.eventId !== null && wanted.has(e.letter.eventId)) : !e.letter.redriven,
+    );
+    await this.send(
+      chosen.map(({ letter, message }) => ({
+        topic: letter.source.topic,
+        key: letter.key ?? '',
+        value: message.value ?? Buffer.alloc(0),
+        headers: { ...withoutTransportHeaders(message.headers), 'redriven-from': `${this.naming.deadLetterTopic(module)}@${letter.id}` },
+      })),
+    );
+    if (!wanted) {
+      // Everything up to the end has been sent back: move the redrive mark there.
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        const topic = this.naming.deadLetterTopic(module);
+        const ends = await admin.fetchTopicOffsets(topic);
+        await admin.setOffsets({ groupId: this.redriveGroup(module), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    return { redriven: chosen.map((e) => e.letter.id) };
+  }
+
+  private async read(module: ModuleName, limit: number): Promise<{ letter: DeadLetter; message: KafkaMessage }[]> {
+    const topic = this.naming.deadLetterTopic(module);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    let ends: { partition: number; high: string; low: string }[];
+    let marks = new Map<number, bigint>();
+    try {
+      if (!(await admin.listTopics()).includes(topic)) return [];
+      ends = (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, high: p.high, low: p.low }));
+      const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
+      marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    } finally {
+      await admin.disconnect();
+    }
+    const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
+    const out: { letter: DeadLetter; message: KafkaMessage }[] = [];
+    if (pending.size === 0) return out;
+
+    // A throwaway group reads the topic once from the beginning up to today's end.
+    const groupId = `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
+        void consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ partition, message }) => {
+              const end = pending.get(partition);
+              if (end !== undefined && BigInt(message.offset) < end && out.length < limit) {
+                out.push({ message, letter: this.toLetter(partition, message, marks.get(partition) ?? -1n) });
+              }
+              if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
+              if (pending.size === 0 || out.length >= limit) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      await consumer.disconnect();
+      const admin2 = this.kafka.admin();
+      await admin2.connect();
+      await admin2.deleteGroups([groupId]).catch(() => undefined);
+      await admin2.disconnect();
+    }
+    return out.sort((a, b) => a.letter.id.localeCompare(b.letter.id, undefined, { numeric: true }));
+  }
+
+  private toLetter(partition: number, message: KafkaMessage, mark: bigint): DeadLetter {
+    const h = message.headers;
+    let eventId: string | null = text(h, 'event-id');
+    let type: string | null = text(h, 'event-type');
+    if (!eventId || !type) {
+      try {
+        const env = JSON.parse(message.value?.toString('utf8') ?? '') as { eventId?: string; type?: string };
+        eventId ??= typeof env.eventId === 'string' ? env.eventId : null;
+        type ??= typeof env.type === 'string' ? env.type : null;
+      } catch {
+        // undecodable bytes: no event id to show
+      }
+    }
+    return {
+      id: `${partition}:${message.offset}`,
+      eventId,
+      type,
+      key: message.key?.toString('utf8') ?? null,
+      error: text(h, 'dlq-error') ?? '',
+      errorCode: text(h, 'dlq-error-code') ?? '',
+      permanent: text(h, 'dlq-permanent') === 'true',
+      attempts: Number(text(h, 'dlq-attempts') ?? 0),
+      source: {
+        topic: text(h, 'dlq-source-topic') ?? '',
+        partition: Number(text(h, 'dlq-source-partition') ?? -1),
+        offset: text(h, 'dlq-source-offset') ?? '',
+      },
+      parkedAt: text(h, 'dlq-at'),
+      redriven: BigInt(message.offset) < mark,
+    };
+  }
+}

@@ -1,0 +1,102 @@
+import { Kafka } from 'kafkajs';
+import { expectEventually } from '../support/eventually';
+import { readTopics, testKafka } from '../support/kafka';
+import { createProduct, orderReaches, placeOrder } from '../support/shop';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+/**
+ * Makes the warehouse's reservation of one SKU fail `times` times (a real Postgres error raised by
+ * a trigger; a sequence counts the attempts because it survives the rollback), then pass.
+ */
+async function failReservations(databaseUrl: string, sku: string, times: number): Promise<void> {
+  await query(databaseUrl, `CREATE SEQUENCE IF NOT EXISTS warehouse.fault_${sku}`);
+  await query(
+    databaseUrl,
+    `CREATE OR REPLACE FUNCTION warehouse.fault_${sku}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF NEW.items::text LIKE '%"${sku}"%' AND nextval('warehouse.fault_${sku}') <= ${times} THEN
+         RAISE EXCEPTION 'injected failure for ${sku}';
+       END IF;
+       RETURN NEW;
+     END $$`,
+  );
+  await query(databaseUrl, `CREATE TRIGGER fault_${sku} BEFORE INSERT ON warehouse.reservations FOR EACH ROW EXECUTE FUNCTION warehouse.fault_${sku}()`);
+}
+
+describe('failure handling: retries, retry topics, dead letters and redrive', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let kafka: Kafka;
+  const ofKey = (key: string) => (ms: { message: { key: Buffer | null } }[]) => ms.filter((m) => m.message.key?.toString() === key);
+
+  beforeAll(async () => {
+    stack = await createTestStack('failures');
+    // Two attempts per hop (one quick in-place retry), two retry topics (300 ms, 600 ms), then the DLQ.
+    app = await startTestApp(stack, { KAFKA_HANDLER_RETRIES: '1', KAFKA_RETRY_BACKOFF_MS: '20', KAFKA_RETRY_DELAYS_MS: '300,600' });
+    kafka = testKafka(stack.brokers);
+    await createProduct(app, stack, 'FLAKY', 10);
+    await createProduct(app, stack, 'BROKEN', 10);
+    await createProduct(app, stack, 'FINE', 10);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stack?.drop();
+  });
+
+  it('processes an event once after it failed five times, through both retry topics, without holding up later events', async () => {
+    // Each hop gets two attempts (one in-place retry): order.placed 2, retry.1 2, retry.2 1 failure + success.
+    await failReservations(stack.databaseUrl, 'FLAKY', 5);
+    const flaky = await placeOrder(app, [{ sku: 'FLAKY', quantity: 2 }]);
+    const fine = await placeOrder(app, [{ sku: 'FINE', quantity: 1 }]);
+    await orderReaches(app, fine.id, 'CONFIRMED');
+    await orderReaches(app, flaky.id, 'CONFIRMED');
+    const [{ n }] = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM warehouse.reservations WHERE order_id = $1`, [flaky.id]);
+    expect(n).toBe(1);
+    expect((await app.http.get('/products/FLAKY')).body).toMatchObject({ available: 8, reserved: 2 });
+    const hops = await readTopics(kafka, [`${stack.prefix}warehouse.retry.1`, `${stack.prefix}warehouse.retry.2`], (ms) => ofKey(flaky.id)(ms).length >= 2);
+    const ours = ofKey(flaky.id)(hops) as typeof hops;
+    expect(ours.map((m) => m.topic).sort()).toEqual([`${stack.prefix}warehouse.retry.1`, `${stack.prefix}warehouse.retry.2`]);
+    const second = ours.find((m) => m.topic.endsWith('retry.2'))!.message.headers!;
+    expect(second['retry-source-topic']!.toString()).toBe(`${stack.prefix}order.placed`);
+    expect(second['retry-attempts']!.toString()).toBe('4');
+    expect(second['retry-error']!.toString()).toContain('injected failure for FLAKY');
+  });
+
+  it('parks an event that keeps failing in the DLQ with its history, then redrives it once the cause is fixed', async () => {
+    await failReservations(stack.databaseUrl, 'BROKEN', 1_000_000);
+    const broken = await placeOrder(app, [{ sku: 'BROKEN', quantity: 3 }]);
+    const parked = await expectEventually(async () => {
+      const res = await app.http.get('/admin/dlq/warehouse').set(app.admin).expect(200);
+      const item = res.body.items.find((i: { key: string }) => i.key === broken.id);
+      expect(item).toBeDefined();
+      return item;
+    }, 30_000, 500);
+    expect(parked).toMatchObject({
+      type: 'order.placed',
+      attempts: 6,
+      permanent: false,
+      redriven: false,
+      source: { topic: `${stack.prefix}order.placed` },
+    });
+    expect(parked.error).toContain('injected failure for BROKEN');
+    expect((await app.http.get(`/orders/${broken.id}`)).body.status).toBe('PENDING');
+
+    await query(stack.databaseUrl, 'DROP TRIGGER fault_BROKEN ON warehouse.reservations');
+    const redrive = await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).send({}).expect(200);
+    expect(redrive.body.redriven).toContain(parked.id);
+    await orderReaches(app, broken.id, 'CONFIRMED');
+    const after = await app.http.get('/admin/dlq/warehouse').set(app.admin).expect(200);
+    expect(after.body.items.find((i: { id: string }) => i.id === parked.id).redriven).toBe(true);
+    // A second redrive of everything sends nothing: the mark moved past it.
+    const again = await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).send({}).expect(200);
+    expect(again.body.redriven).toEqual([]);
+  });
+
+  it('guards the DLQ tools with the admin token and validates the module', async () => {
+    await app.http.get('/admin/dlq/warehouse').expect(401);
+    await app.http.get('/admin/dlq/warehouse').set('Authorization', 'Bearer wrong-token-value').expect(403);
+    await app.http.get('/admin/dlq/billing').set(app.admin).expect(400);
+  });
+});
