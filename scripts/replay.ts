@@ -1,0 +1,52 @@
+// Moves a module's consumer group back (to the earliest retained offsets or to a point in time), so
+// its next start replays from there. The group must be stopped.
+//
+//   npm run replay -- --group analytics --to earliest
+//   npm run replay -- --group email --to 2025-06-01T10:00:00Z [--topics order.placed,order.confirmed]
+//
+// Topics are logical names (KAFKA_TOPIC_PREFIX is added); default: every topic the group has offsets for.
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { MODULE_NAMES, ModuleName, validateEnvironment } from '../src/platform/config/environment';
+import { resetGroupOffsets, ResetTarget } from '../src/platform/kafka/consumer-offsets';
+import { createKafka } from '../src/platform/kafka/kafka-client';
+import { KafkaNaming } from '../src/platform/kafka/kafka-naming';
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: npm run replay -- --group <${MODULE_NAMES.join('|')}> --to <earliest|ISO time> [--topics a,b]\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { group: { type: 'string' }, to: { type: 'string' }, topics: { type: 'string' } } });
+  const module = values.group as ModuleName | undefined;
+  if (!module || !MODULE_NAMES.includes(module)) usage(`--group must be one of ${MODULE_NAMES.join(', ')}`);
+  let to: ResetTarget;
+  if (values.to === 'earliest') to = 'earliest';
+  else if (values.to && !Number.isNaN(Date.parse(values.to))) to = new Date(values.to);
+  else usage('--to must be "earliest" or an ISO 8601 time');
+
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const env = validateEnvironment(process.env);
+  const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
+  const groupId = naming.group(module);
+  const admin = createKafka(env, 'replay').admin();
+  await admin.connect();
+  try {
+    const topics = values.topics
+      ? values.topics.split(',').map((t) => naming.topic(t.trim()))
+      : (await admin.fetchOffsets({ groupId })).map((t) => t.topic);
+    if (topics.length === 0) usage(`group ${groupId} has no committed offsets; name the topics with --topics`);
+    const moved = await resetGroupOffsets(admin, groupId, topics, to);
+    for (const p of moved) process.stderr.write(`${groupId} ${p.topic}[${p.partition}] -> ${p.offset}\n`);
+    process.stderr.write(`moved ${moved.length} partition(s) of ${groupId} to ${values.to}; start the module to replay\n`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`replay failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

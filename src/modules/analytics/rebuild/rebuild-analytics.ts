@@ -1,0 +1,57 @@
+import { Client } from 'pg';
+import { EVENTS } from '../../../contracts';
+import { Environment } from '../../../platform/config/environment';
+import { assertGroupIdle, PartitionReset, resetGroupOffsets } from '../../../platform/kafka/consumer-offsets';
+import { createKafka } from '../../../platform/kafka/kafka-client';
+import { KafkaNaming } from '../../../platform/kafka/kafka-naming';
+import { ANALYTICS_SCHEMA as S } from '../analytics.schema';
+
+/** Everything analytics derives from the topics: emptied together, so a replay starts from nothing. */
+const READ_MODELS = ['order_facts', 'totals', 'minute_buckets', 'product_sales', 'products', 'inbox'] as const;
+
+export interface RebuildReport {
+  groupId: string;
+  truncated: readonly string[];
+  partitions: PartitionReset[];
+}
+
+/**
+ * Prepares a rebuild of the analytics read models from the topics: refuses while the analytics
+ * group has live consumers, empties the read models and the inbox, and moves the group to the
+ * earliest offsets. The next analytics consumer to start replays everything the topics retain.
+ * Safe to run again if it stops half-way (both steps are idempotent).
+ */
+export async function rebuildAnalytics(
+  env: Pick<Environment, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX' | 'KAFKA_GROUP_PREFIX' | 'DATABASE_URL' | 'ANALYTICS_DATABASE_URL'>,
+): Promise<RebuildReport> {
+  const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
+  const groupId = naming.group('analytics');
+  const topics = [...new Set(Object.values(EVENTS).map((e) => naming.topic(e.topic)))];
+  const admin = createKafka(env, 'analytics-rebuild').admin();
+  await admin.connect();
+  try {
+    // Checked before truncating: a live consumer would refill the tables from its current offsets.
+    await assertGroupIdle(admin, groupId);
+    await truncateReadModels(env.ANALYTICS_DATABASE_URL ?? env.DATABASE_URL);
+    const partitions = await resetGroupOffsets(admin, groupId, topics, 'earliest');
+    return { groupId, truncated: READ_MODELS, partitions };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function truncateReadModels(databaseUrl: string): Promise<void> {
+  const db = new Client({ connectionString: databaseUrl, application_name: 'shop:analytics-rebuild' });
+  await db.connect();
+  try {
+    await db.query('BEGIN');
+    await db.query(`TRUNCATE ${READ_MODELS.map((t) => `"${S}".${t}`).join(', ')}`);
+    await db.query(`UPDATE "${S}".projection_state SET version = 0 WHERE id = 1`);
+    await db.query('COMMIT');
+  } catch (e) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    await db.end();
+  }
+}

@@ -1,0 +1,88 @@
+import { GroupActiveError } from '../../src/platform/kafka/consumer-offsets';
+import { rebuildAnalytics } from '../../src/modules/analytics/rebuild/rebuild-analytics';
+import { expectEventually } from '../support/eventually';
+import { createProduct, orderReaches, placeOrder } from '../support/shop';
+import { createTestStack, startTestApp, testEnvironment, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+describe('analytics rebuild from the topics', () => {
+  let stack: TestStack;
+  let app: TestApp | undefined;
+
+  beforeAll(async () => {
+    stack = await createTestStack('rebuild');
+    app = await startTestApp(stack);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stack?.drop();
+  });
+
+  // One fixed window for every read, so live and rebuilt answers cover the same buckets.
+  const from = new Date(Date.now() - 10 * 60_000).toISOString();
+  const to = new Date(Date.now() + 10 * 60_000).toISOString();
+
+  /** Everything the read API answers, minus the moment it answered. */
+  async function readModels(a: TestApp) {
+    const { asOf: _asOf, ...summary } = (await a.http.get('/analytics/summary').expect(200)).body;
+    const { points } = (await a.http.get('/analytics/timeseries').query({ from, to }).expect(200)).body;
+    return { summary, points };
+  }
+
+  it('rebuilds read models equal to the live-built ones, and refuses while analytics is consuming', async () => {
+    const live = app!;
+    await createProduct(live, stack, 'MUG', 100, 1200);
+    await createProduct(live, stack, 'LAMP', 2, 5000);
+    const placed = [];
+    for (const [sku, quantity] of [['MUG', 1], ['LAMP', 1], ['MUG', 3], ['LAMP', 1], ['LAMP', 1], ['MUG', 2]] as const) {
+      placed.push(await placeOrder(live, [{ sku, quantity }]));
+    }
+    const final = await Promise.all(placed.map((o) => expectEventually(async () => {
+      const res = await live.http.get(`/orders/${o.id}`).expect(200);
+      expect(res.body.status).not.toBe('PENDING');
+      return res.body as { id: string; status: string };
+    })));
+    const toCancel = final.find((o) => o.status === 'CONFIRMED')!;
+    await live.http.post(`/orders/${toCancel.id}/cancel`).expect(200);
+    await orderReaches(live, toCancel.id, 'CANCELLED');
+
+    const before = await expectEventually(async () => {
+      const m = await readModels(live);
+      expect(m.summary.orders.placed).toBe(6);
+      // Two of three LAMP orders fit its stock of 2; one confirmed order is cancelled.
+      expect(m.summary.orders.byStatus).toEqual({ PENDING: 0, CONFIRMED: 4, REJECTED: 1, CANCELLED: 1 });
+      expect(m.summary.stock.released).toBeGreaterThanOrEqual(1);
+      return m;
+    });
+    // Let the last events (stock.released after the cancel) land, then freeze the expected state.
+    const expected = await expectEventually(async () => {
+      const again = await readModels(live);
+      const [{ pending }] = await query<{ pending: number }>(
+        stack.databaseUrl,
+        `SELECT (SELECT count(*) FROM orders.outbox) + (SELECT count(*) FROM warehouse.outbox) AS pending`,
+      );
+      expect(Number(pending)).toBe(0);
+      expect(again).toEqual(before);
+      return again;
+    });
+
+    await expect(rebuildAnalytics(testEnvironment(stack))).rejects.toThrow(GroupActiveError);
+    const [{ facts }] = await query<{ facts: number }>(stack.databaseUrl, 'SELECT count(*)::int AS facts FROM analytics.order_facts');
+    expect(facts).toBe(6);
+
+    await live.close();
+    app = undefined;
+    const report = await rebuildAnalytics(testEnvironment(stack));
+    expect(report.partitions.length).toBeGreaterThan(0);
+    const [{ n }] = await query<{ n: number }>(
+      stack.databaseUrl,
+      'SELECT (SELECT count(*) FROM analytics.order_facts) + (SELECT count(*) FROM analytics.inbox) + (SELECT count(*) FROM analytics.totals) AS n',
+    );
+    expect(Number(n)).toBe(0);
+
+    app = await startTestApp(stack);
+    const rebuilt = app;
+    await expectEventually(async () => expect(await readModels(rebuilt)).toEqual(expected), 60_000, 250);
+  });
+});
