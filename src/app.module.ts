@@ -9,6 +9,7 @@ import { HealthModule } from './platform/health/health.module';
 import { HttpPlatformModule } from './platform/http/http-platform.module';
 import { KafkaModule } from './platform/kafka/kafka.module';
 import { ObservabilityModule, ObservabilityOptions } from './platform/observability/observability.module';
+import { SecurityModule } from './platform/security/security.module';
 
 /** The feature modules a process can run; `MODULES` picks among them. */
 export const FEATURE_MODULES: Record<ModuleName, Type> = {
@@ -29,6 +30,7 @@ export class AppModule {
         KafkaModule,
         HttpPlatformModule,
         HealthModule,
+        SecurityModule,
         ObservabilityModule.forRoot(env, observability),
         ...env.MODULES.map((m) => FEATURE_MODULES[m]),
       ],

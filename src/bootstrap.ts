@@ -13,12 +13,18 @@ import { KafkaRegistry } from './platform/kafka/kafka-registry';
 import { ModuleKafkaServer } from './platform/kafka/module-kafka.server';
 import { TopicProvisioner } from './platform/kafka/topic-provisioner';
 import { setupApiDocs } from './platform/observability/api-docs';
+import { applyHttpSecurity } from './platform/security/http-security';
+import { verifyKafkaAccess } from './platform/security/kafka-startup-probe';
+import { registerKafkaSecurity } from './platform/kafka/kafka-client';
 import { installHttpMetrics } from './platform/observability/http-observability';
 import { requestIdFromHeaders } from './platform/observability/logging';
 import { ObservabilityOptions } from './platform/observability/observability.module';
 
 /** Builds the app for `env`: HTTP for the chosen modules and one Kafka consumer group per module. */
 export async function createApp(env: Environment, observability: ObservabilityOptions = {}): Promise<NestFastifyApplication> {
+  // Rejected credentials or an untrusted broker certificate stop here, before anything retries.
+  await verifyKafkaAccess(env);
+  registerKafkaSecurity(env);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(env, observability),
     // The request id (X-Request-Id or a new uuid) is the correlation id of everything it causes.
@@ -28,6 +34,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
   app.useLogger(app.get(PinoLogger));
   installHttpMetrics(app);
   setupApiDocs(app);
+  await applyHttpSecurity(app, env);
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();
   // Socket.io on the same HTTP server (the analytics module's /live namespace).

@@ -14,6 +14,18 @@
 #   KAFKA_CACHE_DIR   jars and data, ignored by git                (default <repo>/.cache/kafka)
 #   KAFKA_FRESH=1     wipe this port's data before starting (tests use it for a clean broker)
 #   KAFKA_HEAP        JVM heap                                     (default 512m)
+#   KAFKA_SECURE=1    a SASL_SSL broker instead, on its own KAFKA_PORT (see "Secure mode" below)
+#
+# Secure mode (KAFKA_SECURE=1; the default plaintext broker is unchanged), docs/security.md:
+#   clients connect with SASL_SSL to 127.0.0.1:KAFKA_PORT using SCRAM-SHA-256 or SCRAM-SHA-512; the
+#   broker's certificate is signed by a CA generated into <node dir>/secure (openssl + keytool), whose
+#   ca.pem is the clients' KAFKA_SSL_CA_FILE. SCRAM users admin (super user, and the broker's own
+#   inter-broker identity), order, warehouse, email and analytics get random passwords in
+#   <node dir>/secure/credentials.env; they are written into the metadata log when the storage is
+#   formatted, because the broker must authenticate to itself before anyone could add them. The
+#   controller listener uses SASL PLAIN over TLS (KRaft controllers cannot use SCRAM).
+#   StandardAuthorizer denies what no ACL allows: `KAFKA_SECURE=1 kafka.sh acls` creates the topics and
+#   each module's least-privilege ACLs (names prefixed with KAFKA_TOPIC_PREFIX / KAFKA_GROUP_PREFIX).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +81,102 @@ log.retention.hours=168
 EOF
 }
 
+secure=${KAFKA_SECURE:-0}
+secure_dir=$node_dir/secure
+secure_users=(admin order warehouse email analytics)
+
+# A CA; a broker certificate for 127.0.0.1/localhost signed by it (PKCS12 keystore); a truststore with
+# the CA (the broker connects to itself); a random SCRAM password per user. Once per node dir.
+secure_material() {
+  if [ -f "$secure_dir/.complete" ]; then return 0; fi
+  command -v openssl >/dev/null || { log "openssl is needed for KAFKA_SECURE=1"; exit 1; }
+  command -v keytool >/dev/null || { log "keytool (from the JDK) is needed for KAFKA_SECURE=1"; exit 1; }
+  log "generating a CA, the broker certificate and SCRAM passwords in ${secure_dir#"$root"/}"
+  rm -rf "$secure_dir" && mkdir -p "$secure_dir" && chmod 700 "$secure_dir"
+  (
+    cd "$secure_dir"
+    umask 077
+    store_pw=$(openssl rand -hex 16)
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=shop local Kafka CA" \
+      -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout broker.key -out broker.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -extfile broker.ext \
+      -out broker.pem 2>/dev/null
+    openssl pkcs12 -export -name broker -in broker.pem -inkey broker.key -certfile ca.pem \
+      -passout "pass:$store_pw" -out broker.p12
+    keytool -importcert -noprompt -alias ca -file ca.pem -storetype PKCS12 \
+      -keystore truststore.p12 -storepass "$store_pw" >/dev/null 2>&1
+    {
+      echo "# Passwords of the local secure broker (generated; never commit)."
+      echo "KAFKA_SECURE_STORE_PASSWORD=$store_pw"
+      for user in "${secure_users[@]}"; do
+        echo "KAFKA_SECURE_PASSWORD_$(echo "$user" | tr '[:lower:]' '[:upper:]')=$(openssl rand -hex 16)"
+      done
+    } >credentials.env
+    rm -f broker.csr broker.ext ca.srl
+  )
+  touch "$secure_dir/.complete"
+}
+
+secret() { sed -n "s/^$1=//p" "$secure_dir/credentials.env"; }
+
+write_secure_config() {
+  mkdir -p "$node_dir/data" "$node_dir/logs"
+  local admin_pw store_pw
+  admin_pw=$(secret KAFKA_SECURE_PASSWORD_ADMIN)
+  store_pw=$(secret KAFKA_SECURE_STORE_PASSWORD)
+  (umask 077 && cat >"$node_dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$ctrl_port
+listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl_port
+advertised.listeners=SASL_SSL://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:SASL_SSL,SASL_SSL:SASL_SSL
+inter.broker.listener.name=SASL_SSL
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw" user_admin="$admin_pw";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$secure_dir/broker.p12
+ssl.keystore.password=$store_pw
+ssl.key.password=$store_pw
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$secure_dir/truststore.p12
+ssl.truststore.password=$store_pw
+ssl.client.auth=none
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+log.dirs=$node_dir/data
+num.partitions=3
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+EOF
+  )
+}
+
+# --add-scram for every user and both mechanisms, one argument per line (for mapfile).
+scram_args() {
+  local user pw
+  for user in "${secure_users[@]}"; do
+    pw=$(secret "KAFKA_SECURE_PASSWORD_$(echo "$user" | tr '[:lower:]' '[:upper:]')")
+    printf '%s\n' --add-scram "SCRAM-SHA-256=[name=$user,password=$pw]" --add-scram "SCRAM-SHA-512=[name=$user,password=$pw]"
+  done
+}
+
 jvm=(-Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true
   -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$node_dir/logs" -cp "$libs/*")
 java_cmd() { java "${jvm[@]}" "$@"; }
@@ -76,9 +184,11 @@ java_cmd() { java "${jvm[@]}" "$@"; }
 format() {
   if [ -f "$node_dir/data/meta.properties" ]; then return 0; fi
   log "formatting KRaft storage in ${node_dir#"$root"/}"
+  local extra=()
+  if [ "$secure" = 1 ]; then mapfile -t extra < <(scram_args); fi
   java_cmd kafka.tools.StorageTool format --standalone --ignore-formatted \
     --cluster-id "$(java_cmd kafka.tools.StorageTool random-uuid)" \
-    --config "$node_dir/server.properties" >"$node_dir/logs/format.log" 2>&1 ||
+    --config "$node_dir/server.properties" ${extra[@]+"${extra[@]}"} >"$node_dir/logs/format.log" 2>&1 ||
     { cat "$node_dir/logs/format.log" >&2; exit 1; }
 }
 
@@ -102,7 +212,12 @@ start() {
   fi
   fetch
   if [ "${KAFKA_FRESH:-0}" = 1 ]; then rm -rf "$node_dir"; fi
-  write_config
+  if [ "$secure" = 1 ]; then
+    secure_material
+    write_secure_config
+  else
+    write_config
+  fi
   format
   log "starting Kafka $version (KRaft) at 127.0.0.1:$port"
   # setsid: the broker outlives the shell that started it (npm, jest global setup).
@@ -110,6 +225,20 @@ start() {
   echo $! >"$pid_file"
   wait_ready
   log "ready at 127.0.0.1:$port (pid $(cat "$pid_file"))"
+  if [ "$secure" = 1 ]; then
+    log "SASL_SSL: KAFKA_SSL_CA_FILE=$secure_dir/ca.pem; SCRAM users ${secure_users[*]}; passwords in $secure_dir/credentials.env"
+  fi
+}
+
+# Creates the topics and each module's least-privilege ACLs on the secure broker, as the admin user.
+acls() {
+  if [ "$secure" != 1 ] || [ ! -f "$secure_dir/credentials.env" ]; then
+    log "acls needs KAFKA_SECURE=1 and a secure broker started on port $port"
+    exit 1
+  fi
+  KAFKA_SECURE_BROKERS="127.0.0.1:$port" KAFKA_SECURE_CA_FILE="$secure_dir/ca.pem" \
+    KAFKA_SECURE_ADMIN_PASSWORD="$(secret KAFKA_SECURE_PASSWORD_ADMIN)" \
+    node -r ts-node/register/transpile-only "$here/grant-acls.ts"
 }
 
 stop() {
@@ -131,5 +260,6 @@ case "${1:-}" in
   stop) stop ;;
   status) answers "$port" ;;
   fetch) fetch ;;
-  *) echo "usage: $0 start|stop|status|fetch" >&2; exit 2 ;;
+  acls) acls ;;
+  *) echo "usage: $0 start|stop|status|fetch|acls" >&2; exit 2 ;;
 esac

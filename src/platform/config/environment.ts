@@ -10,8 +10,10 @@ import {
   Min,
   MinLength,
   validateSync,
+  ValidateBy,
   ValidateIf,
 } from 'class-validator';
+import { existsSync } from 'node:fs';
 
 export const MODULE_NAMES = ['order', 'warehouse', 'email', 'analytics'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
@@ -27,6 +29,16 @@ const toList = ({ value }: { value: unknown }) =>
         .map((s) => s.trim())
         .filter(Boolean)
     : value;
+
+// Security rules (docs/security.md): a rule that reads other variables, reported under this one's name.
+const Rule = (name: string, check: (value: unknown, env: Environment) => boolean, message: string) =>
+  ValidateBy({ name, validator: { validate: (value, args) => check(value, args?.object as Environment), defaultMessage: () => message } });
+const isProduction = (env: Environment) => env.NODE_ENV === 'production';
+const readableFile = (value: unknown) => typeof value === 'string' && existsSync(value);
+const toOptional = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+/** The shipped ADMIN_TOKEN (and anything that still starts like it) is refused in production. */
+export const DEFAULT_ADMIN_TOKEN = 'change-me-admin-token';
+export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
 
 /**
  * Every variable the app reads, declared once and validated at start-up.
@@ -132,6 +144,53 @@ export class Environment {
   @IsBoolean()
   KAFKA_AUTOSTART_LOCAL = true;
 
+  // Kafka security (docs/security.md): TLS with our own CA and optional client certificate, SASL on top.
+  @Transform(toBool)
+  @IsBoolean()
+  KAFKA_SSL = false;
+
+  @Transform(toOptional)
+  @IsOptional()
+  @Rule('readable', readableFile, 'KAFKA_SSL_CA_FILE must name an existing PEM file')
+  KAFKA_SSL_CA_FILE?: string;
+
+  @Transform(toOptional)
+  @ValidateIf((env: Environment) => env.KAFKA_SSL_CERT_FILE !== undefined || env.KAFKA_SSL_KEY_FILE !== undefined)
+  @Rule('readable', readableFile, 'KAFKA_SSL_CERT_FILE must name an existing PEM file, and is required with KAFKA_SSL_KEY_FILE')
+  KAFKA_SSL_CERT_FILE?: string;
+
+  @Transform(toOptional)
+  @ValidateIf((env: Environment) => env.KAFKA_SSL_CERT_FILE !== undefined || env.KAFKA_SSL_KEY_FILE !== undefined)
+  @Rule('readable', readableFile, 'KAFKA_SSL_KEY_FILE must name an existing PEM file, and is required with KAFKA_SSL_CERT_FILE')
+  KAFKA_SSL_KEY_FILE?: string;
+
+  @Transform(toBool)
+  @IsBoolean()
+  @Rule('verified', (v, env) => v === true || !isProduction(env), 'KAFKA_SSL_REJECT_UNAUTHORIZED=false is refused when NODE_ENV=production (use KAFKA_SSL_CA_FILE)')
+  KAFKA_SSL_REJECT_UNAUTHORIZED = true;
+
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : typeof value === 'string' ? value.toLowerCase() : value))
+  @IsOptional()
+  @IsIn(KAFKA_SASL_MECHANISMS, { message: `KAFKA_SASL_MECHANISM must be one of: ${KAFKA_SASL_MECHANISMS.join(', ')} (or empty for none)` })
+  @Rule(
+    'plain-over-tls',
+    (v, env) => v !== 'plain' || env.KAFKA_SSL || !isProduction(env),
+    'KAFKA_SASL_MECHANISM=plain sends the password in clear text: set KAFKA_SSL=true when NODE_ENV=production',
+  )
+  KAFKA_SASL_MECHANISM?: (typeof KAFKA_SASL_MECHANISMS)[number];
+
+  @Transform(toOptional)
+  @ValidateIf((env: Environment) => env.KAFKA_SASL_MECHANISM !== undefined || env.KAFKA_SASL_USERNAME !== undefined)
+  @IsString({ message: 'KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set' })
+  @MinLength(1)
+  KAFKA_SASL_USERNAME?: string;
+
+  @Transform(toOptional)
+  @ValidateIf((env: Environment) => env.KAFKA_SASL_MECHANISM !== undefined || env.KAFKA_SASL_PASSWORD !== undefined)
+  @IsString({ message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
+  @MinLength(1, { message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
+  KAFKA_SASL_PASSWORD?: string;
+
   @Transform(toInt)
   @IsInt()
   @Min(10)
@@ -180,7 +239,31 @@ export class Environment {
 
   @IsString()
   @MinLength(8, { message: 'ADMIN_TOKEN must be at least 8 characters' })
-  ADMIN_TOKEN = 'change-me-admin-token';
+  @Rule(
+    'production-secret',
+    (v, env) => !isProduction(env) || (typeof v === 'string' && v.length >= 24 && !v.startsWith('change-me')),
+    'ADMIN_TOKEN must be changed from the default and be at least 24 characters when NODE_ENV=production',
+  )
+  ADMIN_TOKEN = DEFAULT_ADMIN_TOKEN;
+
+  // Rate limits per client IP on the HTTP API (health and metrics are exempt). Unset max: 300, or
+  // 100000 under NODE_ENV=test so suites that poll are not throttled (they set it to test limits).
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(24 * 3_600_000)
+  RATE_LIMIT_TTL_MS = 60_000;
+
+  @Transform(toInt)
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_MAX?: number;
+
+  // Browser origins allowed to call the API (CORS); empty: none (same-origin only).
+  @Transform(toList)
+  @Matches(/^https?:\/\/[^/\s*,]+$/, { each: true, message: 'CORS_ORIGINS must be a comma list of origins like https://shop.example.com' })
+  CORS_ORIGINS: string[] = [];
 
   // Unset: info, or warn under NODE_ENV=test (quiet test runs).
   @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))

@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { Kafka, KafkaConfig, logLevel, LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { ConnectionOptions } from 'node:tls';
+import { Kafka, KafkaConfig, logLevel, LogEntry, SASLOptions } from 'kafkajs';
 import { Environment } from '../config/environment';
 
 /** kafkajs messages go through Nest's logger; retriable chatter during start-up is debug-level. */
@@ -20,8 +22,83 @@ function logCreator() {
   };
 }
 
+/** The variables that say how to reach and authenticate to the cluster (docs/security.md). */
+export type KafkaSecuritySettings = Pick<
+  Environment,
+  | 'KAFKA_SSL'
+  | 'KAFKA_SSL_CA_FILE'
+  | 'KAFKA_SSL_CERT_FILE'
+  | 'KAFKA_SSL_KEY_FILE'
+  | 'KAFKA_SSL_REJECT_UNAUTHORIZED'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_SASL_USERNAME'
+  | 'KAFKA_SASL_PASSWORD'
+>;
+
+export type KafkaConnectionSettings = Pick<Environment, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> & Partial<KafkaSecuritySettings>;
+
+const SECURITY_KEYS: (keyof KafkaSecuritySettings)[] = [
+  'KAFKA_SSL',
+  'KAFKA_SSL_CA_FILE',
+  'KAFKA_SSL_CERT_FILE',
+  'KAFKA_SSL_KEY_FILE',
+  'KAFKA_SSL_REJECT_UNAUTHORIZED',
+  'KAFKA_SASL_MECHANISM',
+  'KAFKA_SASL_USERNAME',
+  'KAFKA_SASL_PASSWORD',
+];
+
+// A process has one Kafka identity per cluster. Providers that only pass brokers and client id get
+// the security the app registered for them at start-up (registerKafkaSecurity), so no client of
+// the process can connect in plaintext or as another principal by accident.
+const registered = new Map<string, KafkaSecuritySettings>();
+const registrationKey = (env: Pick<Environment, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>) => `${env.KAFKA_CLIENT_ID}@${env.KAFKA_BROKERS}`;
+
+/** Makes `env`'s security apply to every client later built for the same brokers and client id. */
+export function registerKafkaSecurity(env: KafkaConnectionSettings & KafkaSecuritySettings): void {
+  const security = Object.fromEntries(SECURITY_KEYS.map((k) => [k, env[k]])) as KafkaSecuritySettings;
+  registered.set(registrationKey(env), security);
+}
+
+function securityOf(env: KafkaConnectionSettings): Partial<KafkaSecuritySettings> {
+  const explicit = SECURITY_KEYS.some((k) => env[k] !== undefined);
+  return explicit ? env : (registered.get(registrationKey(env)) ?? {});
+}
+
+const readPem = (path: string) => readFileSync(path);
+
+/** kafkajs `ssl` and `sasl` options for the settings; nothing when the cluster is plaintext. */
+export function kafkaSecurityOptions(env: Partial<KafkaSecuritySettings>): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const options: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (env.KAFKA_SSL) {
+    const tls: ConnectionOptions = { rejectUnauthorized: env.KAFKA_SSL_REJECT_UNAUTHORIZED ?? true };
+    if (env.KAFKA_SSL_CA_FILE) tls.ca = [readPem(env.KAFKA_SSL_CA_FILE)];
+    if (env.KAFKA_SSL_CERT_FILE) tls.cert = readPem(env.KAFKA_SSL_CERT_FILE);
+    if (env.KAFKA_SSL_KEY_FILE) tls.key = readPem(env.KAFKA_SSL_KEY_FILE);
+    options.ssl = tls;
+  }
+  if (env.KAFKA_SASL_MECHANISM) {
+    options.sasl = {
+      mechanism: env.KAFKA_SASL_MECHANISM,
+      username: env.KAFKA_SASL_USERNAME ?? '',
+      password: env.KAFKA_SASL_PASSWORD ?? '',
+    } as SASLOptions;
+  }
+  return options;
+}
+
+/** How the process connects, for logs: protocol and principal, never the password. */
+export function describeKafkaConnection(env: KafkaConnectionSettings): string {
+  const security = securityOf(env);
+  const protocol = `${security.KAFKA_SASL_MECHANISM ? 'SASL_' : ''}${security.KAFKA_SSL ? 'SSL' : 'PLAINTEXT'}`;
+  const principal = security.KAFKA_SASL_MECHANISM
+    ? ` as ${security.KAFKA_SASL_USERNAME} (${security.KAFKA_SASL_MECHANISM.toUpperCase()})`
+    : '';
+  return `${protocol} ${env.KAFKA_BROKERS}${principal}`;
+}
+
 /** The only place that builds kafkajs client settings; security options are added here. */
-export function kafkaClientConfig(env: Pick<Environment, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, suffix: string): KafkaConfig {
+export function kafkaClientConfig(env: KafkaConnectionSettings, suffix: string): KafkaConfig {
   return {
     clientId: `${env.KAFKA_CLIENT_ID}-${suffix}`,
     brokers: env.KAFKA_BROKERS.split(','),
@@ -29,9 +106,10 @@ export function kafkaClientConfig(env: Pick<Environment, 'KAFKA_BROKERS' | 'KAFK
     logCreator,
     connectionTimeout: 3000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    ...kafkaSecurityOptions(securityOf(env)),
   };
 }
 
-export function createKafka(env: Pick<Environment, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, suffix: string): Kafka {
+export function createKafka(env: KafkaConnectionSettings, suffix: string): Kafka {
   return new Kafka(kafkaClientConfig(env, suffix));
 }

@@ -1,0 +1,77 @@
+import {
+  AclOperationTypes,
+  AclPermissionTypes,
+  AclResourceTypes,
+  Admin,
+  ResourcePatternTypes,
+} from 'kafkajs';
+import { EVENTS, EventType } from '../../contracts';
+import { ModuleName } from '../config/environment';
+import { KafkaNaming } from '../kafka/kafka-naming';
+
+/**
+ * What each module's principal consumes (its handlers' event types). Producers come from the
+ * contracts; kafka-acls.spec.ts fails when this table and the modules' handlers disagree.
+ */
+export const MODULE_CONSUMES: Record<ModuleName, EventType[]> = {
+  order: ['product.upserted', 'stock.reserved', 'stock.rejected'],
+  warehouse: ['order.placed', 'order.rejected', 'order.cancelled'],
+  email: ['order.placed', 'order.confirmed', 'order.rejected', 'order.cancelled'],
+  analytics: [
+    'order.placed',
+    'order.confirmed',
+    'order.rejected',
+    'order.cancelled',
+    'product.upserted',
+    'stock.reserved',
+    'stock.rejected',
+    'stock.released',
+  ],
+};
+
+export interface ModuleAccess {
+  principal: string;
+  /** Topics it may read: what it consumes, and its own dead-letter topic (browse, redrive). */
+  reads: string[];
+  /** Topics it may write: the events it produces (outbox relay) and its dead-letter topic. */
+  writes: string[];
+  /** Its consumer group, and groups named `<group>.` + anything (DLQ tools of the same module). */
+  group: string;
+}
+
+/** Least privilege of one module's Kafka principal (the SCRAM user named after the module). */
+export function moduleAccess(naming: KafkaNaming, module: ModuleName): ModuleAccess {
+  const topic = (type: EventType) => naming.topic(EVENTS[type].topic);
+  const produced = (Object.keys(EVENTS) as EventType[]).filter((t) => EVENTS[t].producer === module);
+  const dlq = naming.deadLetterTopic(module);
+  return {
+    principal: `User:${module}`,
+    reads: [...new Set([...MODULE_CONSUMES[module].map(topic), dlq])],
+    writes: [...new Set([...produced.map(topic), dlq])],
+    group: naming.group(module),
+  };
+}
+
+/**
+ * Creates every topic the modules use (as the admin principal: modules get no Create right) and
+ * grants each module its access. Idempotent. Used by `kafka.sh acls` and the security e2e.
+ */
+export async function grantModuleAccess(admin: Admin, naming: KafkaNaming, modules: ModuleName[], partitions = 6): Promise<ModuleAccess[]> {
+  const access = modules.map((m) => moduleAccess(naming, m));
+  const topics = [...new Set(access.flatMap((a) => [...a.reads, ...a.writes]))];
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t, numPartitions: partitions })) });
+  }
+  const allow = { host: '*', permissionType: AclPermissionTypes.ALLOW };
+  await admin.createAcls({
+    acl: access.flatMap((a) => [
+      ...a.reads.map((t) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: t, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.READ })),
+      ...a.writes.map((t) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: t, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.WRITE })),
+      { ...allow, principal: a.principal, resourceType: AclResourceTypes.GROUP, resourceName: a.group, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.READ },
+      { ...allow, principal: a.principal, resourceType: AclResourceTypes.GROUP, resourceName: `${a.group}.`, resourcePatternType: ResourcePatternTypes.PREFIXED, operation: AclOperationTypes.READ },
+    ]),
+  });
+  return access;
+}

@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { Environment } from '../config/environment';
+import { HttpThrottlerGuard } from './http-throttler.guard';
+
+/** The effective request limit per window: RATE_LIMIT_MAX, or its default (lenient under NODE_ENV=test). */
+export function rateLimitMax(env: Pick<Environment, 'RATE_LIMIT_MAX' | 'NODE_ENV'>): number {
+  return env.RATE_LIMIT_MAX ?? (env.NODE_ENV === 'test' ? 100_000 : 300);
+}
+
+/** HTTP rate limits (docs/security.md); headers, CORS and the Kafka start-up probe are in bootstrap. */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<Environment, true>) => ({
+        throttlers: [
+          {
+            ttl: config.get('RATE_LIMIT_TTL_MS', { infer: true }),
+            limit: rateLimitMax({ RATE_LIMIT_MAX: config.get('RATE_LIMIT_MAX', { infer: true }), NODE_ENV: config.get('NODE_ENV', { infer: true }) }),
+          },
+        ],
+        errorMessage: 'too many requests: slow down and retry after the Retry-After header',
+      }),
+    }),
+  ],
+  providers: [{ provide: APP_GUARD, useClass: HttpThrottlerGuard }],
+})
+export class SecurityModule {}
