@@ -56,7 +56,14 @@ describe('observability: metrics, logs and API docs while orders flow', () => {
 
   beforeAll(async () => {
     stack = await createTestStack('obs');
-    app = await startObservedApp(stack, lines, { MODULES, LOG_LEVEL: 'info', METRICS_SAMPLE_INTERVAL_MS: '300' });
+    // Pinned retry policy (3 quick retries, no retry topics) so the failure counts below are exact.
+    app = await startObservedApp(stack, lines, {
+      MODULES,
+      LOG_LEVEL: 'info',
+      METRICS_SAMPLE_INTERVAL_MS: '300',
+      KAFKA_HANDLER_RETRIES: '3',
+      KAFKA_RETRY_DELAYS_MS: '',
+    });
     await createProduct(app, stack, 'OBS-MUG', 1000);
   });
 
