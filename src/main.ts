@@ -9,6 +9,15 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const env = validateEnvironment(process.env);
   const app = await createApp(env);
+  // Nest closes the app on these signals (enableShutdownHooks); this bounds how long that may take.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        new Logger('Shutdown').error(`${signal}: still closing after ${env.SHUTDOWN_TIMEOUT_MS} ms; exiting now`);
+        process.exit(1);
+      }, env.SHUTDOWN_TIMEOUT_MS).unref();
+    });
+  }
   await startApp(app, env);
 }
 

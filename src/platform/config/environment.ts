@@ -203,6 +203,13 @@ export class Environment {
   @Max(10_000)
   OUTBOX_BATCH_SIZE = 500;
 
+  /** SIGTERM: consumers stop, the outbox drains, connections close; past this the process exits anyway. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  SHUTDOWN_TIMEOUT_MS = 25_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(1000)
