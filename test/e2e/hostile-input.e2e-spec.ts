@@ -1,0 +1,187 @@
+import fc from 'fast-check';
+import { Admin, Kafka } from 'kafkajs';
+import { envelopeOf, publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { OrderPlaced } from '../../src/contracts';
+import { ADMIN_TOKEN, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+const SKU = /^[A-Za-z0-9._-]{1,64}$/;
+const SQLISH = ["' OR 1=1 --", "x'); DROP TABLE orders.orders; --", '1; SELECT pg_sleep(5)', '"; DELETE FROM warehouse.products; --'];
+// Lookalikes and invisible characters a naive check might let through as a SKU.
+const UNICODE = ['ＳＫＵ１', 'SKU\u200b1', 'SKU\u0000', 'ŚKU', '🛒', 'SKU\u202e1', '\ud800', 'Ⓢ'];
+
+/** A JSON value nested `depth` levels deep, as text (so the client does not have to build it). */
+const deeplyNested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+
+const notASku = fc.oneof(
+  fc.constantFrom(...SQLISH, ...UNICODE, '', 'x'.repeat(65)),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 80 }).filter((s) => !SKU.test(s)),
+  fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 })),
+);
+const notAQuantity = fc.oneof(
+  fc.integer({ max: 0 }),
+  fc.integer({ min: 1001 }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Number.isInteger(n)),
+  fc.constantFrom('1', '2', 'NaN', '1e3', null, true, [], {}),
+);
+const notAnEmail = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 60 }).filter((s) => !s.includes('@')),
+  fc.constantFrom(...SQLISH.map((s) => `${s}@`), `${'a'.repeat(250)}@example.com`, 'ada@', '@example.com'),
+  fc.oneof(fc.integer(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 })),
+);
+const unknownKey = fc.oneof(
+  fc.constantFrom('constructor', 'prototype', '__proto__', 'toString', 'hasOwnProperty', 'coupon'),
+  fc.string({ minLength: 1, maxLength: 20 }).filter((k) => !['sku', 'quantity', 'customerEmail', 'items', 'name', 'priceCents', 'stock'].includes(k)),
+);
+const validItem = { sku: 'MUG', quantity: 1 };
+const validOrder = { customerEmail: 'ada@example.com', items: [validItem] };
+const validProduct = { sku: 'MUG', name: 'Mug', priceCents: 1200, stock: 10 };
+
+/** A body a client sends: JSON text (possibly not JSON at all). */
+type Body = string;
+const json = (value: unknown): Body => JSON.stringify(value);
+const notJson = fc.oneof(
+  fc.constantFrom('{', '{"customerEmail":', "{'sku':'MUG'}", '{"items":[1,]}', 'undefined', 'NaN', '\u0000', '{"a":1}}'),
+  fc.string({ maxLength: 40 }).filter((s) => {
+    try {
+      JSON.parse(s);
+      return false;
+    } catch {
+      return true;
+    }
+  }),
+);
+const notAnObject = fc.oneof(fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)));
+
+const malformedOrder: fc.Arbitrary<Body> = fc.oneof(
+  notAQuantity.map((quantity) => json({ ...validOrder, items: [{ sku: 'MUG', quantity }] })),
+  notASku.map((sku) => json({ ...validOrder, items: [{ sku, quantity: 1 }] })),
+  notAnEmail.map((customerEmail) => json({ ...validOrder, customerEmail })),
+  fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => json({ ...validOrder, [k]: v })),
+  fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => json({ ...validOrder, items: [{ ...validItem, [k]: v }] })),
+  fc.integer({ min: 101, max: 5000 }).map((n) => json({ ...validOrder, items: Array.from({ length: n }, (_, i) => ({ sku: `S${i}`, quantity: 1 })) })),
+  fc.constantFrom([], [validItem, validItem], 'MUG', null, {}, [null], [[validItem]]).map((items) => json({ ...validOrder, items })),
+  fc.integer({ min: 2, max: 2000 }).map((depth) => `{"customerEmail":"ada@example.com","items":${deeplyNested(depth)}}`),
+  fc.integer({ min: 2, max: 2000 }).map((depth) => `{"customerEmail":"ada@example.com","items":[{"sku":"MUG","quantity":${deeplyNested(depth)}}]}`),
+  notAnObject.map(json),
+  notJson,
+);
+
+const malformedProduct: fc.Arbitrary<Body> = fc.oneof(
+  notASku.map((sku) => json({ ...validProduct, sku })),
+  fc.oneof(fc.constantFrom('', 'x'.repeat(201), null, 12, ['Mug'])).map((name) => json({ ...validProduct, name })),
+  notAQuantity.filter((v) => v !== 0).map((priceCents) => json({ ...validProduct, priceCents: typeof priceCents === 'number' && priceCents > 0 ? -priceCents : priceCents })),
+  fc.oneof(fc.integer({ max: -1 }), fc.integer({ min: 100_000_001 }), fc.double({ min: 0.01, max: 10, noNaN: true }).filter((n) => !Number.isInteger(n)), fc.constantFrom('10', null)).map((stock) => json({ ...validProduct, stock })),
+  fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => json({ ...validProduct, [k]: v })),
+  fc.integer({ min: 2, max: 2000 }).map((depth) => `{"sku":"MUG","name":"Mug","priceCents":1,"stock":${deeplyNested(depth)}}`),
+  notAnObject.map(json),
+  notJson,
+);
+
+describe('hostile HTTP input and events', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let kafka: Kafka;
+  let admin: Admin;
+  const topicsEmitted = () => Promise.all(['order.placed', 'product.upserted'].map((t) => topicSize(admin, `${stack.prefix}${t}`)));
+
+  beforeAll(async () => {
+    stack = await createTestStack('hostile');
+    app = await startTestApp(stack);
+    kafka = testKafka(stack.brokers);
+    admin = kafka.admin();
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await admin?.disconnect();
+    await app?.close();
+    await stack?.drop();
+  });
+
+  const post = (path: string, body: Body, headers: Record<string, string> = {}) =>
+    fetch(`${app.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+  /** Sends one body and checks the answer is a 4xx that says why. */
+  async function expectRejected(path: string, body: Body, headers: Record<string, string> = {}): Promise<void> {
+    const res = await post(path, body, headers);
+    const text = await res.text();
+    if (res.status < 400 || res.status >= 500) throw new Error(`${path} answered ${res.status} to ${body.slice(0, 200)}: ${text.slice(0, 300)}`);
+    const answer = JSON.parse(text) as { message?: unknown };
+    expect(answer.message).toBeTruthy();
+  }
+
+  it('answers nesting deeper than 32 levels with 400 before validation (class-transformer overflowed the stack near 2,000)', async () => {
+    const res = await post('/orders', `{"customerEmail":"ada@example.com","items":${deeplyNested(5000)}}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toBe('JSON body nested deeper than 32 levels');
+  });
+
+  it('refuses prototype-shaped keys such as constructor, which the DTO whitelist let through and stored', async () => {
+    const res = await post('/products', json({ ...validProduct, constructor: {} }), { authorization: `Bearer ${ADMIN_TOKEN}` });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toBe('property constructor is not allowed');
+  });
+
+  it('answers JSON that is not JSON with 400 and a message, and a body over 256 KiB with 413', async () => {
+    const broken = await post('/orders', '{"customerEmail": "ada@example.com", "items": [');
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { message: string }).message).toMatch(/JSON/i);
+
+    const huge = await post('/orders', json({ ...validOrder, note: 'x'.repeat(300 * 1024) }));
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { message: string }).message).toMatch(/too large/i);
+  });
+
+  it('rejects negative and fractional quantities and SQL-ish SKUs with 400 naming the field', async () => {
+    for (const [items, field] of [
+      [[{ sku: 'MUG', quantity: -1 }], 'items.0.quantity'],
+      [[{ sku: 'MUG', quantity: 1.5 }], 'items.0.quantity must be an integer'],
+      [[{ sku: "MUG' OR 1=1 --", quantity: 1 }], 'items.0.sku'],
+      [[{ sku: 'MUG', quantity: '2' }], 'items.0.quantity must be an integer'],
+    ] as const) {
+      const res = await post('/orders', json({ ...validOrder, items }));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { message: string[] }).message.join(' | ')).toContain(field);
+    }
+  });
+
+  it('answers 1,100 generated malformed bodies with 4xx, and stores and emits nothing', async () => {
+    const emittedBefore = await topicsEmitted();
+    await fc.assert(fc.asyncProperty(malformedOrder, (body) => expectRejected('/orders', body)), { numRuns: 700 });
+    await fc.assert(
+      fc.asyncProperty(malformedProduct, (body) => expectRejected('/products', body, { authorization: `Bearer ${ADMIN_TOKEN}` })),
+      { numRuns: 400 },
+    );
+
+    const count = async (table: string) => (await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM ${table}`))[0].n;
+    expect(await count('orders.orders')).toBe(0);
+    expect(await count('orders.idempotency_keys')).toBe(0);
+    expect(await count('orders.outbox')).toBe(0);
+    expect(await count('warehouse.products')).toBe(0);
+    expect(await count('warehouse.outbox')).toBe(0);
+    expect(await topicsEmitted()).toEqual(emittedBefore);
+  });
+
+  it('parks hostile events in the consumer’s dead-letter topic without touching its tables', async () => {
+    const valid = envelopeOf(OrderPlaced, {
+      orderId: '7f1d2c1e-2b9c-4b59-9f0b-1f5a3e2d4c6b',
+      customerEmail: 'ada@example.com',
+      items: [{ sku: 'MUG', quantity: 1, unitPriceCents: 100 }],
+      totalCents: 100,
+      placedAt: new Date().toISOString(),
+    } as never);
+    const hostile = [
+      'not json at all',
+      deeplyNested(5000),
+      json({ ...valid, eventId: 'a', payload: { ...valid.payload, items: [{ sku: "MUG' OR 1=1 --", quantity: -3, unitPriceCents: 0.5 }] } }),
+    ];
+    await publish(kafka, `${stack.prefix}order.placed`, hostile.map((value, i) => ({ key: `hostile-${i}`, value })));
+
+    const parked = await readTopics(kafka, [`${stack.prefix}warehouse.dlq`], (m) => m.length >= hostile.length, 30_000);
+    expect(parked.map((m) => m.message.key?.toString()).sort()).toEqual(['hostile-0', 'hostile-1', 'hostile-2']);
+    expect(parked.every((m) => m.message.headers?.['dlq-source-topic']?.toString() === `${stack.prefix}order.placed`)).toBe(true);
+    const reservations = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM warehouse.reservations');
+    expect(reservations[0].n).toBe(0);
+  });
+});
