@@ -189,7 +189,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     consumer.on(CRASH, (event) => {
       this.lastError = describeError(event.payload.error);
       this.state = 'crashed';
-      this.logger.error(`consumer crashed (restart: ${event.payload.restart}): ${this.lastError}`);
+      const line = `consumer crashed (restart: ${event.payload.restart}): ${this.lastError}`;
+      if (event.payload.restart) this.logger.warn(line);
+      else this.logger.error(line);
       // kafkajs restarts on retriable errors; on the others we start a fresh consumer.
       if (!event.payload.restart && !this.closing) {
         void consumer.disconnect().finally(() => {
