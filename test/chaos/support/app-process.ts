@@ -20,11 +20,20 @@ export class AppProcess {
   private child?: ChildProcess;
   private exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private log?: WriteStream;
+  /** True between a passed readiness probe and the next stop: where a load may send requests. */
+  ready = false;
 
   constructor(readonly settings: AppSettings) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.settings.port}`;
+  }
+
+  /** How the process ended, or undefined while it runs (or was never started). */
+  get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    const c = this.child;
+    if (!c || (c.exitCode === null && c.signalCode === null)) return undefined;
+    return { code: c.exitCode, signal: c.signalCode };
   }
 
   get pid(): number | undefined {
@@ -70,6 +79,7 @@ export class AppProcess {
       const res = await fetch(`${this.url}/health/ready`);
       if (res.status !== 200) throw new Error(`not ready (${res.status}): ${await res.text()}`);
     }, timeoutMs, 250);
+    this.ready = true;
   }
 
   async startReady(timeoutMs?: number): Promise<void> {
@@ -84,6 +94,7 @@ export class AppProcess {
       return { ms: 0, code: child?.exitCode ?? null, signal: child?.signalCode ?? null, timedOut: false };
     }
     const started = Date.now();
+    this.ready = false;
     child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));

@@ -41,13 +41,15 @@ export class Scenario {
     readonly label: string,
     readonly databaseUrl: string,
     private readonly dropDatabase: () => Promise<void>,
+    /** Every product this scenario sells, with its initial stock. */
+    readonly stock: Record<string, number>,
   ) {}
 
   /** A fresh database and prefix, the app started and ready, and the catalogue seeded. */
-  static async start(label: string, env: Record<string, string> = {}): Promise<Scenario> {
+  static async start(label: string, o: { env?: Record<string, string>; extraStock?: Record<string, number> } = {}): Promise<Scenario> {
     const db = await createTestDatabase(`chaos_${label.replace(/\W/g, '_')}`);
-    const s = new Scenario(label, db.url, db.drop);
-    const app = await s.newApp(env);
+    const s = new Scenario(label, db.url, db.drop, { ...INITIAL_STOCK, ...o.extraStock });
+    const app = await s.newApp(o.env);
     await app.startReady();
     await s.seed(app);
     return s;
@@ -74,7 +76,7 @@ export class Scenario {
   }
 
   private async seed(app: AppProcess): Promise<void> {
-    for (const [sku, stock] of Object.entries(INITIAL_STOCK)) {
+    for (const [sku, stock] of Object.entries(this.stock)) {
       const res = await fetch(`${app.url}/products`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` },
@@ -84,7 +86,7 @@ export class Scenario {
     }
     // Orders are priced from the order module's catalogue replica: wait until it has every SKU.
     await expectEventually(async () => {
-      for (const sku of Object.keys(INITIAL_STOCK)) {
+      for (const sku of Object.keys(this.stock)) {
         const rows = await this.query(`SELECT 1 FROM orders.catalogue WHERE sku = $1`, [sku]);
         expect(rows).toHaveLength(1);
       }
@@ -97,7 +99,13 @@ export class Scenario {
 
   /** A bounded load of mixed orders against the running instances. */
   load(o: Partial<LoadOptions> & Pick<LoadOptions, 'count' | 'perSecond'>): Promise<LoadResult> {
-    return runLoad({ urls: () => this.apps.filter((a) => a.pid !== undefined).map((a) => a.url), items: mixedItems, cancelShare: 0.1, ...o });
+    return runLoad({ urls: () => this.readyUrls(), items: mixedItems, cancelShare: 0.1, ...o });
+  }
+
+  /** The instances a client can reach; the first one's URL while none is up (requests then fail and are retried). */
+  readyUrls(): string[] {
+    const up = this.apps.filter((a) => a.ready).map((a) => a.url);
+    return up.length > 0 ? up : [this.app.url];
   }
 
   /**
@@ -119,7 +127,7 @@ export class Scenario {
           kafka: this.kafka,
           prefix: this.prefix,
           load,
-          initialStock: INITIAL_STOCK,
+          initialStock: this.stock,
           expectedDlq: o.expectedDlq,
         }).catch((e: unknown) => {
           lastError = e;

@@ -1,0 +1,33 @@
+import { expectEventually } from '../support/eventually';
+import { pause, Scenario } from './support/scenario';
+
+describe('chaos 2: the broker is killed with -9 mid-load', () => {
+  let s: Scenario;
+
+  afterAll(async () => {
+    await s?.dispose();
+  });
+
+  it('keeps taking orders while Kafka is away and catches up once it is back, each effect exactly once', async () => {
+    s = await Scenario.start('broker-kill');
+    const load = s.load({ count: 200, perSecond: 25 });
+    await pause(2000); // let the load run before the crash
+    await s.broker.kill9();
+    try {
+      // Readiness notices the broker is gone while HTTP keeps answering.
+      await expectEventually(async () => {
+        const res = await fetch(`${s.app.url}/health/ready`);
+        expect(res.status).toBe(503);
+      }, 30_000, 250);
+      await pause(3000); // keep the broker away a little longer while orders pile up in the outbox
+    } finally {
+      s.broker.start();
+    }
+    const restarted = Date.now();
+    const result = await load;
+    const settled = await s.settle(result, restarted);
+    s.record(2, 'kill -9 the broker mid-load, restart it', result, settled);
+    expect(settled.report.violations).toEqual([]);
+    expect(result.gaveUp).toBe(0); // orders were accepted throughout the outage
+  });
+});
