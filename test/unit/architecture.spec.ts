@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MODULE_NAMES } from '../../src/platform/config/environment';
@@ -43,5 +44,31 @@ describe('module boundaries (.dependency-cruiser.js)', () => {
     const { exitCode, output } = await cruise(ROOT);
     expect(output).toContain('no dependency violations found');
     expect(exitCode).toBe(0);
+  });
+});
+
+describe('docker-compose.yml process layouts', () => {
+  interface Service {
+    image?: string;
+    profiles?: string[];
+    environment?: Record<string, string>;
+  }
+  // No Docker engine here: the file is parsed (js-yaml, already in node_modules through Jest) and its layouts checked.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const yaml = require('js-yaml') as { load: (text: string) => unknown };
+  const { services } = yaml.load(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+  const inProfile = (profile: string | undefined) =>
+    Object.entries(services).filter(([, s]) => (profile === undefined ? !s.profiles : s.profiles?.includes(profile)));
+
+  it('runs the monolith with Kafka, Postgres and Mailpit when no profile is given', () => {
+    expect(inProfile(undefined).map(([name]) => name).sort()).toEqual(['app', 'kafka', 'mailpit', 'postgres']);
+    // No MODULES: every module (the default).
+    expect(services.app.environment?.MODULES).toBeUndefined();
+  });
+
+  it('runs one container per module from the same image under the split profile', () => {
+    const split = inProfile('split');
+    expect(split.map(([, s]) => s.environment?.MODULES).sort()).toEqual([...MODULE_NAMES].sort());
+    for (const [, service] of split) expect(service.image).toBe(services.app.image);
   });
 });
