@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { Kafka, logLevel } from 'kafkajs';
 import { readFileSync } from 'node:fs';
-import { MODULE_NAMES } from '../../src/platform/config/environment';
+import { MODULE_NAMES, validateEnvironment } from '../../src/platform/config/environment';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { grantModuleAccess } from '../../src/platform/security/kafka-acls';
 
@@ -24,9 +24,15 @@ async function main(): Promise<void> {
   await admin.connect();
   try {
     const naming = new KafkaNaming(process.env.KAFKA_TOPIC_PREFIX ?? '', process.env.KAFKA_GROUP_PREFIX ?? '');
-    const granted = await grantModuleAccess(admin, naming, [...MODULE_NAMES]);
+    const env = validateEnvironment(process.env);
+    const granted = await grantModuleAccess(admin, naming, [...MODULE_NAMES], {
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+      retryLevels: env.KAFKA_RETRY_DELAYS_MS.length,
+    });
     for (const a of granted) {
-      console.error(`[kafka] ${a.principal}: read ${a.reads.join(', ')}; write ${a.writes.join(', ')}; group ${a.group}`);
+      console.error(
+        `[kafka] ${a.principal}: read ${a.reads.join(', ')}; write ${a.writes.join(', ')}; read+write ${a.retryPrefix}*; group ${a.group}`,
+      );
     }
   } finally {
     await admin.disconnect();

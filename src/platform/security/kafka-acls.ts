@@ -35,7 +35,14 @@ export interface ModuleAccess {
   reads: string[];
   /** Topics it may write: the events it produces (outbox relay) and its dead-letter topic. */
   writes: string[];
-  /** Its consumer group, and groups named `<group>.` + anything (DLQ tools of the same module). */
+  /**
+   * Every event topic, Describe only (metadata, never data): each module's outbox relay checks at
+   * start that all event topics exist, and would try to create the ones it cannot see.
+   */
+  describes: string[];
+  /** Prefix of its own retry topics (`<module>.retry.N`), which it both reads and writes. */
+  retryPrefix: string;
+  /** Its consumer group, and groups named `<group>.` + anything (its DLQ reader and redrive mark). */
   group: string;
 }
 
@@ -48,6 +55,8 @@ export function moduleAccess(naming: KafkaNaming, module: ModuleName): ModuleAcc
     principal: `User:${module}`,
     reads: [...new Set([...MODULE_CONSUMES[module].map(topic), dlq])],
     writes: [...new Set([...produced.map(topic), dlq])],
+    describes: (Object.keys(EVENTS) as EventType[]).map(topic),
+    retryPrefix: naming.retryTopic(module, 1).replace(/1$/, ''),
     group: naming.group(module),
   };
 }
@@ -56,9 +65,15 @@ export function moduleAccess(naming: KafkaNaming, module: ModuleName): ModuleAcc
  * Creates every topic the modules use (as the admin principal: modules get no Create right) and
  * grants each module its access. Idempotent. Used by `kafka.sh acls` and the security e2e.
  */
-export async function grantModuleAccess(admin: Admin, naming: KafkaNaming, modules: ModuleName[], partitions = 6): Promise<ModuleAccess[]> {
+export async function grantModuleAccess(
+  admin: Admin,
+  naming: KafkaNaming,
+  modules: ModuleName[],
+  { partitions = 6, retryLevels = 2 }: { partitions?: number; retryLevels?: number } = {},
+): Promise<ModuleAccess[]> {
   const access = modules.map((m) => moduleAccess(naming, m));
-  const topics = [...new Set(access.flatMap((a) => [...a.reads, ...a.writes]))];
+  const retryTopics = modules.flatMap((m) => Array.from({ length: retryLevels }, (_, i) => naming.retryTopic(m, i + 1)));
+  const topics = [...new Set([...access.flatMap((a) => [...a.reads, ...a.writes]), ...retryTopics])];
   const existing = new Set(await admin.listTopics());
   const missing = topics.filter((t) => !existing.has(t));
   if (missing.length > 0) {
@@ -70,7 +85,10 @@ export async function grantModuleAccess(admin: Admin, naming: KafkaNaming, modul
       ...a.reads.map((t) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: t, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.READ })),
       ...a.writes.map((t) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: t, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.WRITE })),
       { ...allow, principal: a.principal, resourceType: AclResourceTypes.GROUP, resourceName: a.group, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.READ },
-      { ...allow, principal: a.principal, resourceType: AclResourceTypes.GROUP, resourceName: `${a.group}.`, resourcePatternType: ResourcePatternTypes.PREFIXED, operation: AclOperationTypes.READ },
+      ...a.describes.map((t) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: t, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.DESCRIBE })),
+      ...[AclOperationTypes.READ, AclOperationTypes.WRITE].map((operation) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: a.retryPrefix, resourcePatternType: ResourcePatternTypes.PREFIXED, operation })),
+      // The DLQ reader joins a throwaway group and deletes it afterwards.
+      ...[AclOperationTypes.READ, AclOperationTypes.DELETE].map((operation) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.GROUP, resourceName: `${a.group}.`, resourcePatternType: ResourcePatternTypes.PREFIXED, operation })),
     ]),
   });
   return access;
