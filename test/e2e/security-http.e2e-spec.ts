@@ -1,0 +1,54 @@
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+
+describe('HTTP security: headers, CORS, rate limits and the admin token', () => {
+  let stack: TestStack;
+  let app: TestApp;
+  const origin = 'https://shop.example.com';
+
+  beforeAll(async () => {
+    stack = await createTestStack('sechttp');
+    app = await startTestApp(stack, { MODULES: 'order,warehouse', RATE_LIMIT_MAX: '5', RATE_LIMIT_TTL_MS: '60000', CORS_ORIGINS: origin });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stack?.drop();
+  });
+
+  it('sends helmet headers and no X-Powered-By', async () => {
+    const res = await app.http.get('/health/live').expect(200);
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+  });
+
+  it('answers CORS preflights for the configured origin only', async () => {
+    const allowed = await app.http.options('/orders').set('Origin', origin).set('Access-Control-Request-Method', 'POST');
+    expect(allowed.headers['access-control-allow-origin']).toBe(origin);
+    const other = await app.http.options('/orders').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers 401 without the admin token and 403 with a wrong one', async () => {
+    const product = { sku: 'SEC', name: 'Sec', priceCents: 1, stock: 1 };
+    const missing = await app.http.post('/products').send(product).expect(401);
+    expect(missing.body.message).toContain('Authorization: Bearer');
+    await app.http.post('/products').set('Authorization', 'Bearer wrong-token-of-some-length').send(product).expect(403);
+    await app.http.post('/products').set('Authorization', 'Basic dXNlcjpwYXNz').send(product).expect(401);
+  });
+
+  it('limits a client to RATE_LIMIT_MAX requests per window on a public route, with 429 and Retry-After', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await app.http.get('/orders/00000000-0000-4000-8000-000000000000')).status);
+    expect(statuses).toEqual([404, 404, 404, 404, 404]);
+    const limited = await app.http.get('/orders/00000000-0000-4000-8000-000000000000').expect(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.body.message).toContain('too many requests');
+  });
+
+  it('never limits health probes', async () => {
+    for (let i = 0; i < 8; i++) await app.http.get('/health/live').expect(200);
+  });
+});
