@@ -11,7 +11,7 @@ export default async function chaosSetup(): Promise<void> {
   const { ensurePostgres } = require('../../../scripts/infra');
   const databaseUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const pg = await ensurePostgres(databaseUrl);
-  const broker = new ChaosBroker(Number(process.env.CHAOS_KAFKA_PORT ?? (await freePortPair())));
+  const broker = new ChaosBroker(Number(process.env.CHAOS_KAFKA_PORT || (await freePortPair())));
   broker.start(true);
   const app = buildApp();
   const work = mkdtempSync(join(tmpdir(), 'chaos-run-'));

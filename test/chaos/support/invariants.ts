@@ -1,6 +1,7 @@
 import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import { topicSize } from '../../support/kafka';
+import { groupLag } from './groups';
 import { LoadResult } from './load';
 
 export const FINAL_STATES = ['CONFIRMED', 'REJECTED', 'CANCELLED'];
@@ -155,6 +156,11 @@ export async function checkInvariants(o: CheckOptions): Promise<InvariantReport>
       }
     } finally {
       await admin.disconnect();
+    }
+    // Quiescence: every group has consumed everything, so nothing is still on its way.
+    for (const m of MODULES) {
+      const lag = await groupLag(o.kafka, `${o.prefix}${m}`);
+      if (lag !== 0) violations.push(`group ${o.prefix}${m} still lags ${lag} message(s)`);
     }
     return { accepted: accepted.length, finalReached, lost, duplicates, violations, dlq };
   } finally {
