@@ -64,6 +64,7 @@ export class ModuleDatabaseModule {
 async function migrate(ds: DataSource, options: ModuleDatabaseOptions, logger: Logger): Promise<void> {
   const url = (ds.options as { url: string }).url;
   const lock = new Client({ connectionString: url });
+  lock.on('error', () => undefined); // a cut connection rejects the pending query; no crash
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`migrate:${options.schema}`]);

@@ -195,6 +195,13 @@ export class OutboxRelay {
     const url = (this.dataSource.options as { url?: string }).url;
     while (this.running) {
       const client = new Client({ connectionString: url });
+      // Always listening: an 'error' without a listener would crash the process when Postgres
+      // restarts or cuts connections (it can fire more than once per client).
+      let lost: () => void = () => undefined;
+      client.on('error', (e) => {
+        this.logger.debug(`LISTEN connection error: ${describeError(e)}`);
+        lost();
+      });
       this.listener = client;
       try {
         await client.connect();
@@ -204,7 +211,7 @@ export class OutboxRelay {
         });
         await client.query(`LISTEN "outbox_${this.options.schema}"`);
         await new Promise<void>((resolve) => {
-          client.once('error', () => resolve());
+          lost = resolve;
           client.once('end', () => resolve());
         });
       } catch (e) {
