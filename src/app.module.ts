@@ -5,6 +5,7 @@ import { EmailModule } from './modules/email/email.module';
 import { OrderModule } from './modules/order/order.module';
 import { WarehouseModule } from './modules/warehouse/warehouse.module';
 import { Environment, ModuleName } from './platform/config/environment';
+import { BenchModule } from './platform/bench/bench.module';
 import { HealthModule } from './platform/health/health.module';
 import { HttpPlatformModule } from './platform/http/http-platform.module';
 import { KafkaModule } from './platform/kafka/kafka.module';
@@ -33,6 +34,8 @@ export class AppModule {
         SecurityModule,
         ObservabilityModule.forRoot(env, observability),
         ...env.MODULES.map((m) => FEATURE_MODULES[m]),
+        // The no-op baseline and latency stats of npm run bench; never loaded otherwise.
+        ...(env.BENCH_MODE ? [BenchModule] : []),
       ],
     };
   }

@@ -330,6 +330,26 @@ export class Environment {
   @Min(1)
   @Max(1000)
   EMAIL_MAX_ATTEMPTS = 30;
+
+  // Benchmarks (bench/, docs/performance.md): exposes POST /bench/noop and GET /bench/stats. Never on otherwise.
+  @Transform(toBool)
+  @IsBoolean()
+  @Rule('not-in-production', (v, env) => v !== true || !isProduction(env), 'BENCH_MODE=true is refused when NODE_ENV=production')
+  BENCH_MODE = false;
+
+  /** Group commit of POST /orders (docs/performance.md): concurrent orders share one transaction. 0 turns it off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(50)
+  ORDER_GROUP_COMMIT_WINDOW_MS = 1;
+
+  /** At most this many orders per group-commit transaction. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  ORDER_GROUP_COMMIT_MAX = 64;
 }
 
 /** Validates process.env for @nestjs/config; a bad variable stops start-up with its name. */

@@ -1,0 +1,264 @@
+import { ServerKafka } from '@nestjs/microservices';
+import { randomUUID } from 'node:crypto';
+import { EachBatchPayload, Kafka, logLevel, Partitioners } from 'kafkajs';
+import { DataSource, EntityManager } from 'typeorm';
+import { EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../src/contracts';
+import { Environment } from '../src/platform/config/environment';
+import { Inbox } from '../src/platform/kafka/inbox';
+import { KafkaNaming } from '../src/platform/kafka/kafka-naming';
+import { KafkaProducer } from '../src/platform/kafka/kafka-producer';
+import { ModuleKafkaServer } from '../src/platform/kafka/module-kafka.server';
+import { TopicProvisioner } from '../src/platform/kafka/topic-provisioner';
+
+/**
+ * Consumer baselines: the same backlog of `order.placed` events drained by our transport, by a raw
+ * kafkajs `eachBatch` consumer and by Nest's stock ServerKafka, each doing the same database work
+ * per event (an inbox row and an effect row in one transaction, like the email module), each in
+ * its own group and schema.
+ */
+export interface ConsumerBenchOptions {
+  brokers: string;
+  databaseUrl: string;
+  prefix: string;
+  messages: number;
+  partitions: number;
+  concurrency: number;
+  poolSize: number;
+  timeoutS: number;
+  log: (line: string) => void;
+}
+
+export interface ConsumerResult {
+  label: string;
+  processed: number;
+  perSec: number;
+  seconds: number;
+}
+
+type Envelope = EventEnvelope<OrderPlacedPayload>;
+const HANDLER = 'bench.effect';
+
+function config(values: Record<string, unknown>) {
+  return { get: (k: string) => values[k] } as never;
+}
+
+async function createTables(ds: DataSource, schema: string): Promise<void> {
+  await ds.query(`CREATE SCHEMA "${schema}"`);
+  await ds.query(`CREATE TABLE "${schema}".inbox (
+    event_id uuid NOT NULL, handler text NOT NULL, type text NOT NULL, correlation_id text NOT NULL,
+    handled_at timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (event_id, handler))`);
+  await ds.query(`CREATE TABLE "${schema}".effects (
+    event_id uuid PRIMARY KEY, order_id uuid NOT NULL, customer_email text NOT NULL, total_cents int NOT NULL, items jsonb NOT NULL)`);
+}
+
+/** The per-event work every contender does: inbox claim and effect row in one transaction. */
+function perEventEffect(ds: DataSource, schema: string): (e: Envelope) => Promise<void> {
+  const inbox = new Inbox(schema, ds);
+  return async (e) => {
+    await inbox.once(e, HANDLER, async (m: EntityManager) => {
+      await m.query(
+        `INSERT INTO "${schema}".effects (event_id, order_id, customer_email, total_cents, items) VALUES ($1, $2, $3, $4, $5)`,
+        [e.eventId, e.payload.orderId, e.payload.customerEmail, e.payload.totalCents, JSON.stringify(e.payload.items)],
+      );
+    });
+  };
+}
+
+/** The same work for a whole batch: multi-row inbox insert (ON CONFLICT DO NOTHING), then the effects of the new ones. */
+function batchEffect(ds: DataSource, schema: string): (events: Envelope[]) => Promise<void> {
+  return (events) =>
+    ds.transaction(async (m) => {
+      const claimed: { event_id: string }[] = await m.query(
+        `INSERT INTO "${schema}".inbox (event_id, handler, type, correlation_id)
+         SELECT id, $2, t, c FROM unnest($1::uuid[], $3::text[], $4::text[]) AS x(id, t, c)
+         ON CONFLICT DO NOTHING RETURNING event_id`,
+        [events.map((e) => e.eventId), HANDLER, events.map((e) => e.type), events.map((e) => e.correlationId)],
+      );
+      const fresh = new Set(claimed.map((r) => r.event_id));
+      const todo = events.filter((e) => fresh.has(e.eventId));
+      if (todo.length === 0) return;
+      await m.query(
+        `INSERT INTO "${schema}".effects (event_id, order_id, customer_email, total_cents, items)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::jsonb[])`,
+        [
+          todo.map((e) => e.eventId),
+          todo.map((e) => e.payload.orderId),
+          todo.map((e) => e.payload.customerEmail),
+          todo.map((e) => e.payload.totalCents),
+          todo.map((e) => JSON.stringify(e.payload.items)),
+        ],
+      );
+    });
+}
+
+/** Writes the backlog with a raw kafkajs producer (acks=all); returns messages per second. */
+async function preload(kafka: Kafka, topic: string, n: number): Promise<number> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const started = performance.now();
+  for (let sent = 0; sent < n; ) {
+    const chunk = Math.min(1000, n - sent);
+    const messages = Array.from({ length: chunk }, (_, i) => {
+      const orderId = randomUUID();
+      const eventId = randomUUID();
+      const envelope: Envelope = {
+        eventId,
+        type: OrderPlaced.type,
+        version: OrderPlaced.version,
+        occurredAt: new Date().toISOString(),
+        key: orderId,
+        correlationId: `bench-${eventId}`,
+        causationId: eventId,
+        producer: 'order',
+        payload: {
+          orderId,
+          customerEmail: `c${sent + i}@example.com`,
+          items: [
+            { sku: 'BENCH-001', quantity: 1, unitPriceCents: 1200 },
+            { sku: 'BENCH-002', quantity: 2, unitPriceCents: 800 },
+          ],
+          totalCents: 2800,
+          placedAt: new Date().toISOString(),
+        },
+      };
+      return {
+        key: orderId,
+        value: JSON.stringify(envelope),
+        headers: { 'event-id': eventId, 'event-type': envelope.type, 'correlation-id': envelope.correlationId },
+      };
+    });
+    await producer.send({ topic, acks: -1, messages });
+    sent += chunk;
+  }
+  const perSec = n / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+  return perSec;
+}
+
+/** Waits until `n` effects exist (or the timeout); the rate is taken from the inbox commit times. */
+async function measure(ds: DataSource, schema: string, label: string, n: number, timeoutS: number): Promise<ConsumerResult> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const [{ count }] = await ds.query(`SELECT count(*)::int AS count FROM "${schema}".effects`);
+    if (count >= n || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const [row] = await ds.query(
+    `SELECT count(*)::int AS n, extract(epoch FROM max(handled_at) - min(handled_at))::float AS s FROM "${schema}".inbox`,
+  );
+  const seconds = Math.max(row.s ?? 0, 0.001);
+  return { label, processed: row.n, perSec: row.n / seconds, seconds };
+}
+
+export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ producerPerSec: number; results: ConsumerResult[] }> {
+  const kafka = new Kafka({ clientId: 'bench', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING });
+  const naming = new KafkaNaming(o.prefix, o.prefix);
+  const topic = naming.topic(OrderPlaced.topic);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: o.partitions, replicationFactor: 1 }] });
+  await admin.disconnect();
+
+  const ds = new DataSource({ type: 'postgres', url: o.databaseUrl, extra: { max: o.poolSize, application_name: 'bench:consumers' } });
+  await ds.initialize();
+  const producerPerSec = await preload(kafka, topic, o.messages);
+  o.log(`  raw kafkajs producer wrote ${o.messages} events at ${producerPerSec.toFixed(0)}/s`);
+  const results: ConsumerResult[] = [];
+
+  // 1. Our transport (ModuleKafkaServer: envelope + contract validation, retries, commits after effects).
+  {
+    const schema = 'c_transport';
+    await createTables(ds, schema);
+    const env = {
+      KAFKA_BROKERS: o.brokers,
+      KAFKA_CLIENT_ID: 'bench',
+      KAFKA_TOPIC_PARTITIONS: o.partitions,
+      KAFKA_REPLICATION_FACTOR: 1,
+    } satisfies Partial<Environment>;
+    const groupNaming = new KafkaNaming(o.prefix, `${o.prefix}transport.`);
+    const server = new ModuleKafkaServer({
+      module: 'email',
+      kafka: new Kafka({ clientId: 'bench-transport', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING }),
+      naming: groupNaming,
+      producer: new KafkaProducer(config(env)),
+      topics: new TopicProvisioner(config(env), groupNaming),
+      partitionsConsumedConcurrently: o.concurrency,
+      retries: 2,
+      retryBackoffMs: 200,
+      retryDelaysMs: [1000, 10_000],
+    });
+    const effect = perEventEffect(ds, schema);
+    server.addHandler(OrderPlaced.type, (e: Envelope) => effect(e), true, { module: 'email' });
+    await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
+    results.push(await measure(ds, schema, 'our transport (ModuleKafkaServer eachBatch, per-event tx)', o.messages, o.timeoutS));
+    await server.close();
+  }
+
+  // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed per batch.
+  {
+    const schema = 'c_raw';
+    await createTables(ds, schema);
+    const effect = perEventEffect(ds, schema);
+    const consumer = kafka.consumer({ groupId: `${o.prefix}raw`, maxWaitTimeInMs: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: o.concurrency,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
+        for (const m of batch.messages) {
+          await effect(JSON.parse(m.value!.toString('utf8')) as Envelope);
+          resolveOffset(m.offset);
+        }
+        await commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
+        });
+        await heartbeat();
+      },
+    });
+    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, per-event tx', o.messages, o.timeoutS));
+    await consumer.disconnect();
+  }
+
+  // 3. Raw kafkajs eachBatch with the batch's effects in one transaction (the batching lever's ceiling).
+  {
+    const schema = 'c_raw_batch';
+    await createTables(ds, schema);
+    const effect = batchEffect(ds, schema);
+    const consumer = kafka.consumer({ groupId: `${o.prefix}rawbatch`, maxWaitTimeInMs: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: o.concurrency,
+      eachBatch: async ({ batch, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
+        await effect(batch.messages.map((m) => JSON.parse(m.value!.toString('utf8')) as Envelope));
+        await commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
+        });
+        await heartbeat();
+      },
+    });
+    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, one tx per batch', o.messages, o.timeoutS));
+    await consumer.disconnect();
+  }
+
+  // 4. Nest's stock ServerKafka: eachMessage, one event at a time, auto-commit.
+  {
+    const schema = 'c_nest';
+    await createTables(ds, schema);
+    const effect = perEventEffect(ds, schema);
+    const server = new ServerKafka({
+      client: { clientId: 'bench-nest', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING },
+      consumer: { groupId: `${o.prefix}nest` },
+      subscribe: { fromBeginning: true },
+    });
+    server.addHandler(topic, (e: Envelope) => effect(e), true);
+    await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
+    results.push(await measure(ds, schema, 'Nest stock ServerKafka (eachMessage, one at a time)', o.messages, o.timeoutS));
+    await server.close();
+  }
+
+  await ds.destroy();
+  return { producerPerSec, results };
+}

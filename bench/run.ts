@@ -1,0 +1,318 @@
+/**
+ * npm run bench — the performance harness (docs/performance.md).
+ *
+ * Starts the app (BENCH_MODE=true) as a child process on its own database and topic prefix on the
+ * broker at BENCH_KAFKA_BROKERS (default the dev broker 127.0.0.1:9092), then, in one run:
+ *   1. no-op endpoint vs POST /orders under the same autocannon load (same bodies, unique keys);
+ *   2. how long the four consumer groups take to drain the backlog after the load stops;
+ *   3. end-to-end latency (envelope occurredAt -> each module's commit) at a fixed order rate;
+ *   4. consumer baselines: our transport vs raw kafkajs eachBatch vs Nest's stock ServerKafka.
+ * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
+ * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
+ * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --full (60 s) --soak (10 min).
+ */
+import 'reflect-metadata';
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+import { Logger } from '@nestjs/common';
+import { ChildProcess, execSync, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { createTestDatabase } from '../test/support/test-database';
+import { backlog, isEmpty } from './backlog';
+import { runConsumerBench } from './consumers';
+import { BENCH_SKUS, LoadResult, runLoad } from './load';
+import { ProcSampler, summarize } from './proc-sampler';
+import { chart, table } from './report';
+
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? 'true'] as const;
+  }),
+);
+const num = (k: string, d: number) => (args.has(k) ? Number(args.get(k)) : d);
+const soak = args.has('soak');
+const full = args.has('full');
+const opts = {
+  durationS: num('duration', soak ? 600 : full ? 60 : 15),
+  warmupS: num('warmup', 5),
+  connections: num('connections', 50),
+  rate: num('rate', 1000),
+  rateDurationS: num('rate-duration', soak ? 0 : 10),
+  consumerMessages: num('consumer-messages', 10_000),
+  pool: num('pool', 10),
+  partitions: num('partitions', 6),
+  concurrency: num('concurrency', 3),
+  skipConsumers: args.has('skip-consumers') || soak,
+  brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
+  extraEnv: Object.fromEntries([...args].filter(([k]) => /^[A-Z_]+$/.test(k))),
+};
+const ADMIN_TOKEN = 'bench-admin-token-1234567890';
+const log = (line: string) => console.log(line);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(join(__dirname, 'app.ts'), [], {
+    env: { ...process.env, ...env },
+    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { url: string }) => resolve(m.url.replace('[::1]', '127.0.0.1')));
+    child.once('exit', (code) => reject(new Error(`app exited with ${code} before listening`)));
+  });
+  return { child, url };
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+async function pgCount(url: string, sql: string): Promise<number> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query(sql)).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Drops the run's database and topics; also on failure. */
+let cleanup: (() => Promise<void>) | undefined;
+
+async function main(): Promise<void> {
+  Logger.overrideLogger(['error', 'warn']);
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  const db = await createTestDatabase('bench');
+  const prefix = `bench${randomBytes(3).toString('hex')}.`;
+  const kafka = new Kafka({ clientId: 'bench', brokers: opts.brokers.split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  log(`bench ${prefix} on ${opts.brokers}, database ${db.url}; load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+
+  cleanup = async () => {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
+    await db.drop();
+  };
+  const port = await freePort();
+  const { child, url } = await startApp({
+    NODE_ENV: 'development',
+    BENCH_MODE: 'true',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: db.url,
+    DATABASE_POOL_SIZE: String(opts.pool),
+    KAFKA_BROKERS: opts.brokers,
+    KAFKA_AUTOSTART_LOCAL: 'false',
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_GROUP_PREFIX: prefix,
+    KAFKA_TOPIC_PARTITIONS: String(opts.partitions),
+    KAFKA_PARTITIONS_CONCURRENCY: String(opts.concurrency),
+    ADMIN_TOKEN,
+    RATE_LIMIT_MAX: '1000000000',
+    ...opts.extraEnv,
+  });
+  const sampler = new ProcSampler(child.pid!).start();
+  const results: Record<string, LoadResult> = {};
+  const procStats: Record<string, ReturnType<typeof summarize>> = {};
+  let drainS = -1;
+  let consumerBench: Awaited<ReturnType<typeof runConsumerBench>> | undefined;
+  let e2e: Record<string, { count: number; p50: number; p99: number; max: number }> = {};
+  let verify: Record<string, number> = {};
+  try {
+    await until('readiness', 90_000, async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined));
+    // Products with stock enough for every run; the order module's catalogue replica learns them over Kafka.
+    for (const sku of BENCH_SKUS) {
+      const res = await fetch(`${url}/products`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify({ sku, name: `Bench ${sku}`, priceCents: 500 + BENCH_SKUS.indexOf(sku), stock: 100_000_000 }),
+      });
+      if (!res.ok) throw new Error(`seeding ${sku}: ${res.status} ${await res.text()}`);
+    }
+    await until('catalogue replica', 60_000, async () =>
+      (await pgCount(db.url, `SELECT count(*) AS n FROM orders.catalogue`)) >= BENCH_SKUS.length ? true : undefined,
+    );
+    const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
+      if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.warmupS, ...extra });
+      const from = sampler.elapsedS;
+      const r = await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.durationS, ...extra });
+      procStats[label] = summarize(sampler.since(from));
+      results[label] = r;
+      log(`  ${label}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+      return r;
+    };
+
+    if (!soak) await phase('no-op endpoint', '/bench/noop');
+    await fetch(`${url}/bench/reset`, { method: 'POST' });
+    const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
+    const stoppedAt = Date.now();
+    await until('backlog drained', 180_000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined));
+    drainS = (Date.now() - stoppedAt) / 1000;
+    log(`  backlog back to 0 in ${drainS.toFixed(1)} s after the load stopped (${orders.ok} orders accepted)`);
+    verify = {
+      orders: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders`),
+      pending: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'`),
+      reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
+      placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
+      analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
+    };
+
+    if (opts.rateDurationS > 0) {
+      await fetch(`${url}/bench/reset`, { method: 'POST' });
+      await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
+      await until('backlog drained', 180_000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined));
+      e2e = ((await (await fetch(`${url}/bench/stats`)).json()) as { endToEnd: typeof e2e }).endToEnd;
+    }
+  } finally {
+    sampler.stop();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+
+  if (!opts.skipConsumers) {
+    log('consumer baselines');
+    consumerBench = await runConsumerBench({
+      brokers: opts.brokers,
+      databaseUrl: db.url,
+      prefix: `${prefix}c.`,
+      messages: opts.consumerMessages,
+      partitions: opts.partitions,
+      concurrency: opts.concurrency,
+      poolSize: opts.pool,
+      timeoutS: 90,
+      log,
+    });
+    for (const r of consumerBench.results) log(`  ${r.label}: ${r.perSec.toFixed(0)}/s (${r.processed} in ${r.seconds.toFixed(1)} s)`);
+  }
+
+  const loadAfter = loadavg();
+  await cleanup();
+  cleanup = undefined;
+
+  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, drainS, e2e, verify, consumerBench });
+  const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const name = `${stamp}${soak ? '-soak' : ''}`;
+  writeFileSync(join(dir, `${name}.svg`), chart(Object.values(results), `npm run bench ${startedAt.toISOString()}`));
+  writeFileSync(join(dir, `${name}.md`), md.replace('CHART', `${name}.svg`));
+  log('\n' + md.replace('CHART', `${name}.svg`));
+  log(`written bench/results/${name}.md and .svg`);
+  process.exit(0);
+}
+
+function render(r: {
+  startedAt: Date;
+  loadBefore: number[];
+  loadAfter: number[];
+  results: Record<string, LoadResult>;
+  procStats: Record<string, ReturnType<typeof summarize>>;
+  drainS: number;
+  e2e: Record<string, { count: number; p50: number; p99: number; max: number }>;
+  verify: Record<string, number>;
+  consumerBench?: Awaited<ReturnType<typeof runConsumerBench>>;
+}): string {
+  const sha = (() => {
+    try {
+      return execSync('git rev-parse --short HEAD', { cwd: join(__dirname, '..') }).toString().trim();
+    } catch {
+      return '?';
+    }
+  })();
+  const noop = r.results['no-op endpoint'];
+  const httpRows = Object.values(r.results).map((x) => [
+    x.label,
+    x.reqPerSec,
+    x.p50,
+    x.p99,
+    x.non2xx + x.errors,
+    noop ? `${(x.reqPerSec / noop.reqPerSec).toFixed(2)}×` : '–',
+    r.procStats[x.label]?.rssMaxMb ?? 0,
+    r.procStats[x.label]?.cpuAvgPct ?? 0,
+  ]);
+  const parts = [
+    `# Bench ${r.startedAt.toISOString()}`,
+    '',
+    `commit ${sha}, node ${process.version}, ${cpus().length} cores; load average before ${r.loadBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
+      `after ${r.loadAfter.map((l) => l.toFixed(2)).join(' ')} (shared machine: broker, Postgres, app and autocannon on the same cores).`,
+    `Settings: ${opts.connections} connections, ${opts.durationS} s per run after ${opts.warmupS} s warm-up, ${opts.partitions} partitions, ` +
+      `partitionsConsumedConcurrently ${opts.concurrency}, DATABASE_POOL_SIZE ${opts.pool}` +
+      `${Object.keys(opts.extraEnv).length ? `, ${Object.entries(opts.extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}.`,
+    '',
+    '## HTTP: accept path against the no-op endpoint of the same app, same load',
+    '',
+    table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core'], httpRows),
+    '',
+    `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. ` +
+      `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    '',
+  ];
+  if (Object.keys(r.e2e).length > 0) {
+    parts.push(
+      `## End to end at ${opts.rate} orders/s: envelope occurredAt → the module's commit`,
+      '',
+      table(
+        ['group, event', 'events', 'p50 ms', 'p99 ms', 'max ms'],
+        Object.entries(r.e2e)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, v.count, v.p50, v.p99, v.max]),
+      ),
+      '',
+    );
+  }
+  if (r.consumerBench) {
+    const byLabel = r.consumerBench.results;
+    const raw = byLabel.find((c) => c.label.startsWith('raw kafkajs eachBatch, per-event'));
+    const nest = byLabel.find((c) => c.label.startsWith('Nest stock'));
+    parts.push(
+      `## Consumers: draining ${opts.consumerMessages} order.placed events, same DB work per event (inbox + effect row, one tx)`,
+      '',
+      `Backlog written by a raw kafkajs producer (acks=all, batches of 1000) at ${r.consumerBench.producerPerSec.toFixed(0)} events/s.`,
+      '',
+      table(
+        ['consumer', 'events/s', 'vs raw eachBatch (per-event tx)', 'vs Nest stock ServerKafka'],
+        byLabel.map((c) => [
+          c.label,
+          c.perSec,
+          raw ? `${(c.perSec / raw.perSec).toFixed(2)}×` : '–',
+          nest ? `${(c.perSec / nest.perSec).toFixed(2)}×` : '–',
+        ]),
+      ),
+      '',
+    );
+  }
+  parts.push(`![throughput and p99 over time](CHART)`, '');
+  return parts.join('\n');
+}
+
+main().catch(async (e: unknown) => {
+  console.error(e);
+  await cleanup?.().catch(() => undefined);
+  process.exit(1);
+});
