@@ -103,7 +103,8 @@ export class OutboxRelay {
     let backoff = 100;
     while (this.running) {
       try {
-        await this.topics.ensure(this.topics.eventTopics());
+        // Only what this module publishes: under least-privilege ACLs it may not see the rest.
+        await this.topics.ensure(this.topics.eventTopics(this.options.module));
         const published = await this.publishBatch();
         this.lastError = undefined;
         backoff = 100;

@@ -15,6 +15,7 @@ export class TopicProvisioner {
   private readonly logger = new Logger(TopicProvisioner.name);
   private readonly kafka: Kafka;
   private readonly created = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly config: ConfigService<Environment, true>,
@@ -26,12 +27,20 @@ export class TopicProvisioner {
     );
   }
 
-  /** Every event topic of the published language. */
-  eventTopics(): string[] {
-    return [...new Set(Object.values(EVENTS).map((e) => this.naming.topic(e.topic)))];
+  /** The event topics of the published language; only those `producer` emits when given. */
+  eventTopics(producer?: string): string[] {
+    const events = Object.values(EVENTS).filter((e) => producer === undefined || e.producer === producer);
+    return [...new Set(events.map((e) => this.naming.topic(e.topic)))];
   }
 
-  async ensure(topics: string[]): Promise<void> {
+  /** One creation at a time: four module servers and the relays start together and ask for overlapping topics. */
+  ensure(topics: string[]): Promise<void> {
+    const next = this.queue.then(() => this.create(topics));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async create(topics: string[]): Promise<void> {
     const missing = topics.filter((t) => !this.created.has(t));
     if (missing.length === 0) return;
     const admin = this.kafka.admin();
