@@ -53,4 +53,38 @@ export class Outbox {
     );
     return envelopes;
   }
+
+  /**
+   * Appends events of several flows in one statement (group commit: each with its own cause),
+   * inside the caller's transaction; rows keep the order given, so each key's events stay in order.
+   */
+  async addEach(manager: EntityManager, entries: { cause: Cause; event: PendingEvent }[]): Promise<EventEnvelope[]> {
+    if (entries.length === 0) return [];
+    if (!manager.queryRunner?.isTransactionActive) {
+      throw new Error('Outbox.addEach must run inside a transaction with the state change it records');
+    }
+    const occurredAt = new Date().toISOString();
+    const envelopes = entries.map(({ cause, event: { definition, payload } }) => ({
+      eventId: randomUUID(),
+      type: definition.type,
+      version: definition.version,
+      occurredAt,
+      key: definition.key(payload as never),
+      correlationId: cause.correlationId,
+      causationId: cause.causationId,
+      producer: this.producer,
+      payload,
+    }));
+    await manager.query(
+      `INSERT INTO "${this.schema}".outbox (event_id, topic, key, envelope)
+       SELECT e, t, k, v FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS x(e, t, k, v, n) ORDER BY n`,
+      [
+        envelopes.map((e) => e.eventId),
+        entries.map((e) => e.event.definition.topic),
+        envelopes.map((e) => e.key),
+        envelopes.map((e) => JSON.stringify(e)),
+      ],
+    );
+    return envelopes;
+  }
 }

@@ -1,10 +1,11 @@
 import { Body, Controller, Post, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { RequestId } from '../../../platform/http/request-id';
 import { OrderView } from '../order.view';
 import { IdempotencyKey } from './idempotency-key.decorator';
 import { PlaceOrderDto } from './place-order.dto';
+import { PlaceOrderBodyPipe, PlaceOrderInput } from './place-order-body.pipe';
 import { PlaceOrderService } from './place-order.service';
 
 @ApiTags('orders')
@@ -15,8 +16,10 @@ export class PlaceOrderController {
   /** 201 with the PENDING order; a retry with the same Idempotency-Key and body returns the same answer. */
   @Post()
   @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiBody({ type: PlaceOrderDto })
   async place(
-    @Body() dto: PlaceOrderDto,
+    // A plain type, so the global pipe leaves the body to PlaceOrderBodyPipe (same rules, same 400s).
+    @Body(PlaceOrderBodyPipe) dto: PlaceOrderInput,
     @IdempotencyKey() idempotencyKey: string | undefined,
     @RequestId() requestId: string,
     @Res({ passthrough: true }) reply: FastifyReply,
