@@ -1,6 +1,6 @@
 import { Kafka } from 'kafkajs';
 import { expectEventually } from '../support/eventually';
-import { readTopics, testKafka } from '../support/kafka';
+import { readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -84,9 +84,19 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     expect((await app.http.get(`/orders/${broken.id}`)).body.status).toBe('PENDING');
 
     await query(stack.databaseUrl, 'DROP TRIGGER fault_BROKEN ON warehouse.reservations');
+    const admin = kafka.admin();
+    await admin.connect();
+    const placedBefore = await topicSize(admin, `${stack.prefix}order.placed`);
     const redrive = await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).send({}).expect(200);
     expect(redrive.body.redriven).toContain(parked.id);
     await orderReaches(app, broken.id, 'CONFIRMED');
+    // It went back to the warehouse alone (its retry topic), not to every group reading order.placed.
+    expect(await topicSize(admin, `${stack.prefix}order.placed`)).toBe(placedBefore);
+    await admin.disconnect();
+    const back = await readTopics(kafka, [`${stack.prefix}warehouse.retry.1`], (ms) =>
+      ms.some((m) => m.message.headers?.['redriven-from']?.toString() === `${stack.prefix}warehouse.dlq@${parked.id}`),
+    );
+    expect(back.length).toBeGreaterThan(0);
     const after = await app.http.get('/admin/dlq/warehouse').set(app.admin).expect(200);
     expect(after.body.items.find((i: { id: string }) => i.id === parked.id).redriven).toBe(true);
     // A second redrive of everything sends nothing: the mark moved past it.

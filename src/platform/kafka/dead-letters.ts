@@ -43,9 +43,11 @@ export class DeadLetters {
   }
 
   /**
-   * Republishes parked events to the topic they came from (with their original key, value and
-   * headers). Without ids: everything not redriven yet. Consumers dedupe through their inbox, so
-   * a redrive of something already applied changes nothing.
+   * Sends parked events back to the module that parked them, through its first retry topic, due
+   * now and with a fresh retry budget (original key, value and headers; the source topic kept in
+   * headers). Only that module's group sees them again, and a module needs no write access to
+   * topics it does not own. Without ids: everything not redriven yet. The inbox makes a redrive of
+   * something already applied harmless.
    */
   async redrive(module: ModuleName, ids?: string[]): Promise<{ redriven: string[] }> {
     const entries = await this.read(module, Number.MAX_SAFE_INTEGER);
@@ -55,10 +57,19 @@ export class DeadLetters {
     );
     await this.send(
       chosen.map(({ letter, message }) => ({
-        topic: letter.source.topic,
+        topic: this.naming.retryTopic(module, 1),
         key: letter.key ?? '',
         value: message.value ?? Buffer.alloc(0),
-        headers: { ...withoutTransportHeaders(message.headers), 'redriven-from': `${this.naming.deadLetterTopic(module)}@${letter.id}` },
+        headers: {
+          ...withoutTransportHeaders(message.headers),
+          'retry-level': '1',
+          'retry-due-at': String(Date.now()),
+          'retry-attempts': '0',
+          'retry-source-topic': letter.source.topic,
+          'retry-source-partition': String(letter.source.partition),
+          'retry-source-offset': letter.source.offset,
+          'redriven-from': `${this.naming.deadLetterTopic(module)}@${letter.id}`,
+        },
       })),
     );
     if (!wanted) {

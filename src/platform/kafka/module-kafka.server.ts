@@ -137,7 +137,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
 
   private async startConsumer(): Promise<void> {
     const { naming, topics, module } = this.options;
-    const retryTopics = this.options.retryDelaysMs.map((_, i) => naming.retryTopic(module, i + 1));
+    // At least `.retry.1`: it is also where a redrive from the DLQ comes back to this module alone.
+    const levels = Math.max(1, this.options.retryDelaysMs.length);
+    const retryTopics = Array.from({ length: levels }, (_, i) => naming.retryTopic(module, i + 1));
     const subscriptions = [...this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic)), ...retryTopics];
     let backoff = 500;
     while (!this.closing) {
@@ -231,7 +233,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   /** 0 for an event topic, N for the module's `.retry.N` topic. */
   private retryLevelOf(topic: string): number {
     const { naming, module, retryDelaysMs } = this.options;
-    for (let level = 1; level <= retryDelaysMs.length; level++) {
+    for (let level = 1; level <= Math.max(1, retryDelaysMs.length); level++) {
       if (naming.retryTopic(module, level) === topic) return level;
     }
     return 0;
