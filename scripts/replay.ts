@@ -31,19 +31,17 @@ async function main(): Promise<void> {
   const env = validateEnvironment(process.env);
   const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
   const groupId = naming.group(module);
-  const admin = createKafka(env, 'replay').admin();
-  await admin.connect();
-  try {
-    const topics = values.topics
-      ? values.topics.split(',').map((t) => naming.topic(t.trim()))
-      : (await admin.fetchOffsets({ groupId })).map((t) => t.topic);
-    if (topics.length === 0) usage(`group ${groupId} has no committed offsets; name the topics with --topics`);
-    const moved = await resetGroupOffsets(admin, groupId, topics, to);
-    for (const p of moved) process.stderr.write(`${groupId} ${p.topic}[${p.partition}] -> ${p.offset}\n`);
-    process.stderr.write(`moved ${moved.length} partition(s) of ${groupId} to ${values.to}; start the module to replay\n`);
-  } finally {
-    await admin.disconnect();
+  const kafka = createKafka(env, 'replay');
+  let topics = values.topics?.split(',').map((t) => naming.topic(t.trim()));
+  if (!topics) {
+    const admin = kafka.admin();
+    await admin.connect();
+    topics = (await admin.fetchOffsets({ groupId }).finally(() => admin.disconnect())).map((t) => t.topic);
   }
+  if (topics.length === 0) usage(`group ${groupId} has no committed offsets; name the topics with --topics`);
+  const moved = await resetGroupOffsets(kafka, groupId, topics, to);
+  for (const p of moved) process.stderr.write(`${groupId} ${p.topic}[${p.partition}] -> ${p.offset}\n`);
+  process.stderr.write(`moved ${moved.length} partition(s) of ${groupId} to ${values.to}; start the module to replay\n`);
 }
 
 main().catch((e: unknown) => {

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const stats = { sent: 0, accepted: 0, failed: 0, cancelled: 0 };
   const started = Date.now();
   let inFlight = 0;
+  let warnedThrottled = false;
   const progress = () => {
     const s = ((Date.now() - started) / 1000).toFixed(0);
     process.stderr.write(
@@ -96,6 +97,12 @@ async function main(): Promise<void> {
       );
       if (res.status !== 201) {
         stats.failed++;
+        if (res.status === 429 && !warnedThrottled) {
+          warnedThrottled = true;
+          process.stderr.write(
+            `\nthe app rate-limits this client (429): restart it with RATE_LIMIT_MAX above ${Math.ceil(rate * 60 * 1.2)} for this rate\n`,
+          );
+        }
         return;
       }
       stats.accepted++;

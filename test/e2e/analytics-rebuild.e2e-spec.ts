@@ -75,6 +75,7 @@ describe('analytics rebuild from the topics', () => {
     app = undefined;
     const report = await rebuildAnalytics(testEnvironment(stack));
     expect(report.partitions.length).toBeGreaterThan(0);
+    expect(report.partitions.every((p) => p.offset === '0')).toBe(true);
     const [{ n }] = await query<{ n: number }>(
       stack.databaseUrl,
       'SELECT (SELECT count(*) FROM analytics.order_facts) + (SELECT count(*) FROM analytics.inbox) + (SELECT count(*) FROM analytics.totals) AS n',

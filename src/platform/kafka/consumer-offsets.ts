@@ -1,4 +1,4 @@
-import { Admin } from 'kafkajs';
+import { Admin, Kafka } from 'kafkajs';
 
 /** Where to move a consumer group: every partition's earliest retained offset, or the first offset at/after a time. */
 export type ResetTarget = 'earliest' | Date;
@@ -37,18 +37,60 @@ export interface PartitionReset {
  * Moves an idle consumer group's committed offsets on `topics` to `to`, so its next start replays
  * from there. Only what the topics still retain can be replayed (see the topic retention).
  */
-export async function resetGroupOffsets(admin: Admin, groupId: string, topics: string[], to: ResetTarget): Promise<PartitionReset[]> {
-  await assertGroupIdle(admin, groupId);
-  const existing = new Set(await admin.listTopics());
-  const done: PartitionReset[] = [];
-  for (const topic of topics.filter((t) => existing.has(t))) {
-    const partitions =
-      to === 'earliest'
-        ? (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.low }))
-        : // The first offset at or after the time; the end of the partition when nothing is that new.
-          await admin.fetchTopicOffsetsByTimestamp(topic, to.getTime());
-    await admin.setOffsets({ groupId, topic, partitions });
-    done.push(...partitions.map((p) => ({ topic, partition: p.partition, offset: p.offset })));
+export async function resetGroupOffsets(kafka: Kafka, groupId: string, topics: string[], to: ResetTarget): Promise<PartitionReset[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets: PartitionReset[] = [];
+  try {
+    await assertGroupIdle(admin, groupId);
+    const existing = new Set(await admin.listTopics());
+    for (const topic of topics.filter((t) => existing.has(t))) {
+      const partitions =
+        to === 'earliest'
+          ? (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.low }))
+          : // The first offset at or after the time; the end of the partition when nothing is that new.
+            await admin.fetchTopicOffsetsByTimestamp(topic, to.getTime());
+      offsets.push(...partitions.map((p) => ({ topic, partition: p.partition, offset: p.offset })));
+    }
+  } finally {
+    await admin.disconnect();
   }
-  return done;
+  if (offsets.length > 0) await commitAsGroup(kafka, groupId, offsets);
+  return offsets;
+}
+
+/**
+ * Commits offsets for the group by joining it once, as its only member. (kafkajs'
+ * `admin.setOffsets` does the same but joins once per topic, several seconds each.)
+ */
+async function commitAsGroup(kafka: Kafka, groupId: string, offsets: PartitionReset[]): Promise<void> {
+  const topics = [...new Set(offsets.map((o) => o.topic))];
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    maxBytes: 1024,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    // Its work is one commit: never restart it behind our back after we stop it.
+    retry: { retries: 5, restartOnFailure: async () => false },
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      // After the first fetch the runner is up (a commit before that is silently dropped).
+      let committed = false;
+      consumer.on(consumer.events.FETCH, () => {
+        if (committed) return;
+        committed = true;
+        consumer.commitOffsets(offsets).then(resolve, reject);
+      });
+      // Nothing is consumed: batches are dropped unresolved and never committed (pausing every
+      // topic instead makes kafkajs 2.2.4 crash-loop with "No broker available").
+      consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(reject);
+    });
+  } finally {
+    await consumer.stop().catch(() => undefined);
+    await consumer.disconnect();
+  }
 }

@@ -27,17 +27,18 @@ export async function rebuildAnalytics(
   const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
   const groupId = naming.group('analytics');
   const topics = [...new Set(Object.values(EVENTS).map((e) => naming.topic(e.topic)))];
-  const admin = createKafka(env, 'analytics-rebuild').admin();
+  const kafka = createKafka(env, 'analytics-rebuild');
+  const admin = kafka.admin();
   await admin.connect();
   try {
     // Checked before truncating: a live consumer would refill the tables from its current offsets.
     await assertGroupIdle(admin, groupId);
-    await truncateReadModels(env.ANALYTICS_DATABASE_URL ?? env.DATABASE_URL);
-    const partitions = await resetGroupOffsets(admin, groupId, topics, 'earliest');
-    return { groupId, truncated: READ_MODELS, partitions };
   } finally {
     await admin.disconnect();
   }
+  await truncateReadModels(env.ANALYTICS_DATABASE_URL ?? env.DATABASE_URL);
+  const partitions = await resetGroupOffsets(kafka, groupId, topics, 'earliest');
+  return { groupId, truncated: READ_MODELS, partitions };
 }
 
 async function truncateReadModels(databaseUrl: string): Promise<void> {
