@@ -1,6 +1,7 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions, MixedList } from 'typeorm';
 import { Environment, ModuleName } from '../config/environment';
@@ -70,10 +71,30 @@ async function migrate(ds: DataSource, options: ModuleDatabaseOptions, logger: L
     await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`migrate:${options.schema}`]);
     await lock.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
     await ds.initialize();
+    guardPoolClients(ds, logger);
     const ran = await ds.runMigrations({ transaction: 'each' });
     if (ran.length > 0) logger.log(`schema ${options.schema}: ran ${ran.map((m) => m.name).join(', ')}`);
   } finally {
     await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrate:${options.schema}`]).catch(() => undefined);
     await lock.end();
   }
+}
+
+/**
+ * Every pooled connection always has an 'error' listener. When Postgres restarts or terminates
+ * backends, pg can emit 'error' on a client more than once; TypeORM listens only while a query
+ * runner holds the client, and an 'error' with no listener kills the process (found by the chaos
+ * suite's connection-cut scenario). The failing query still rejects and is handled as usual.
+ */
+function guardPoolClients(ds: DataSource, logger: Logger): void {
+  const pool = (ds.driver as unknown as { master?: EventEmitter & { _clients?: EventEmitter[] } }).master;
+  if (!pool) return;
+  const guard = (client: EventEmitter) => {
+    if (client.listenerCount('error') === 0 || !(client as { __guarded?: boolean }).__guarded) {
+      client.on('error', (e: Error) => logger.warn(`connection lost: ${e.message}`));
+      (client as { __guarded?: boolean }).__guarded = true;
+    }
+  };
+  pool.on('connect', guard);
+  pool._clients?.forEach(guard);
 }
