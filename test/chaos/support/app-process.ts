@@ -63,6 +63,7 @@ export class AppProcess {
         OUTBOX_POLL_MS: '200',
         ADMIN_TOKEN: CHAOS_ADMIN_TOKEN,
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'warn',
         ...s.env,
       },
     });
