@@ -57,8 +57,9 @@ describe('security configuration', () => {
     expect(() => validateEnvironment({ CORS_ORIGINS: '*' })).toThrow(/CORS_ORIGINS must be a comma list of origins/);
   });
 
-  it('defaults the rate limit to 300 per window, and lenient under NODE_ENV=test', () => {
-    expect(rateLimitMax(validateEnvironment({}))).toBe(300);
+  it('defaults the rate limit to 300 per window in production, lenient in development and tests', () => {
+    expect(rateLimitMax({ NODE_ENV: 'production', RATE_LIMIT_MAX: undefined })).toBe(300);
+    expect(rateLimitMax(validateEnvironment({}))).toBe(100_000);
     expect(rateLimitMax(validateEnvironment({ NODE_ENV: 'test' }))).toBe(100_000);
     expect(rateLimitMax(validateEnvironment({ NODE_ENV: 'test', RATE_LIMIT_MAX: '5' }))).toBe(5);
   });

@@ -7,7 +7,8 @@ import { HttpThrottlerGuard } from './http-throttler.guard';
 
 /** The effective request limit per window: RATE_LIMIT_MAX, or its default (lenient under NODE_ENV=test). */
 export function rateLimitMax(env: Pick<Environment, 'RATE_LIMIT_MAX' | 'NODE_ENV'>): number {
-  return env.RATE_LIMIT_MAX ?? (env.NODE_ENV === 'test' ? 100_000 : 300);
+  // Production is strict by default; development is lenient so the demo load (npm run simulate) is not throttled.
+  return env.RATE_LIMIT_MAX ?? (env.NODE_ENV === 'production' ? 300 : 100_000);
 }
 
 /** HTTP rate limits (docs/security.md); headers, CORS and the Kafka start-up probe are in bootstrap. */
