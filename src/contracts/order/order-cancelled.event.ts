@@ -1,30 +1,11 @@
-import { Type } from 'class-transformer';
-import { IsArray, IsEmail, IsISO8601, IsIn, IsInt, IsUUID, Min, ValidateNested } from 'class-validator';
+import { IsISO8601, IsIn } from 'class-validator';
 import { defineEvent } from '../event-definition';
-import { OrderLinePayload } from './order-line';
+import { OrderSnapshotPayload } from './order-line';
 
-export class OrderCancelledPayload {
-  @IsUUID()
-  orderId: string;
-
-  @IsEmail()
-  customerEmail: string;
-
+export class OrderCancelledPayload extends OrderSnapshotPayload {
   /** The status the order left: a cancelled CONFIRMED order gives its revenue back. */
   @IsIn(['PENDING', 'CONFIRMED'])
   previousStatus: 'PENDING' | 'CONFIRMED';
-
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => OrderLinePayload)
-  items: OrderLinePayload[];
-
-  @IsInt()
-  @Min(0)
-  totalCents: number;
-
-  @IsISO8601({ strict: true })
-  placedAt: string;
 
   @IsISO8601({ strict: true })
   cancelledAt: string;

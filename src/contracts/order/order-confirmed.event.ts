@@ -1,27 +1,8 @@
-import { Type } from 'class-transformer';
-import { IsArray, IsEmail, IsISO8601, IsInt, IsUUID, Min, ValidateNested } from 'class-validator';
+import { IsISO8601 } from 'class-validator';
 import { defineEvent } from '../event-definition';
-import { OrderLinePayload } from './order-line';
+import { OrderSnapshotPayload } from './order-line';
 
-export class OrderConfirmedPayload {
-  @IsUUID()
-  orderId: string;
-
-  @IsEmail()
-  customerEmail: string;
-
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => OrderLinePayload)
-  items: OrderLinePayload[];
-
-  @IsInt()
-  @Min(0)
-  totalCents: number;
-
-  @IsISO8601({ strict: true })
-  placedAt: string;
-
+export class OrderConfirmedPayload extends OrderSnapshotPayload {
   @IsISO8601({ strict: true })
   confirmedAt: string;
 }

@@ -1,4 +1,5 @@
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsArray, IsEmail, IsInt, IsISO8601, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 
 export class OrderLinePayload {
   @IsString()
@@ -13,4 +14,28 @@ export class OrderLinePayload {
   @IsInt()
   @Min(0)
   unitPriceCents: number;
+}
+
+/**
+ * What every order event carries about the order (event-carried state): consumers such as email
+ * and analytics need no other source. Each order event extends it with its own fields.
+ */
+export class OrderSnapshotPayload {
+  @IsUUID()
+  orderId: string;
+
+  @IsEmail()
+  customerEmail: string;
+
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => OrderLinePayload)
+  items: OrderLinePayload[];
+
+  @IsInt()
+  @Min(0)
+  totalCents: number;
+
+  @IsISO8601({ strict: true })
+  placedAt: string;
 }

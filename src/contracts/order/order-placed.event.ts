@@ -1,28 +1,12 @@
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsEmail, IsISO8601, IsInt, IsUUID, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize } from 'class-validator';
 import { defineEvent } from '../event-definition';
-import { OrderLinePayload } from './order-line';
+import { OrderLinePayload, OrderSnapshotPayload } from './order-line';
 
-export class OrderPlacedPayload {
-  @IsUUID()
-  orderId: string;
-
-  @IsEmail()
-  customerEmail: string;
-
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => OrderLinePayload)
+export class OrderPlacedPayload extends OrderSnapshotPayload {
+  // An order has 1-100 lines (on top of the snapshot's rules for each line).
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
-  items: OrderLinePayload[];
-
-  @IsInt()
-  @Min(0)
-  totalCents: number;
-
-  @IsISO8601({ strict: true })
-  placedAt: string;
+  override items: OrderLinePayload[] = [];
 }
 
 export const OrderPlaced = defineEvent({

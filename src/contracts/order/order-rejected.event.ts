@@ -1,18 +1,11 @@
-import { Type } from 'class-transformer';
-import { IsArray, IsEmail, IsISO8601, IsIn, IsInt, IsString, IsUUID, Min, ValidateNested } from 'class-validator';
+import { IsArray, IsISO8601, IsIn, IsString } from 'class-validator';
 import { defineEvent } from '../event-definition';
-import { OrderLinePayload } from './order-line';
+import { OrderSnapshotPayload } from './order-line';
 
 export const ORDER_REJECTION_REASONS = ['OUT_OF_STOCK', 'UNKNOWN_SKU', 'RESERVATION_TIMEOUT'] as const;
 export type OrderRejectionReason = (typeof ORDER_REJECTION_REASONS)[number];
 
-export class OrderRejectedPayload {
-  @IsUUID()
-  orderId: string;
-
-  @IsEmail()
-  customerEmail: string;
-
+export class OrderRejectedPayload extends OrderSnapshotPayload {
   @IsIn(ORDER_REJECTION_REASONS)
   reason: OrderRejectionReason;
 
@@ -20,18 +13,6 @@ export class OrderRejectedPayload {
   @IsArray()
   @IsString({ each: true })
   skus: string[];
-
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => OrderLinePayload)
-  items: OrderLinePayload[];
-
-  @IsInt()
-  @Min(0)
-  totalCents: number;
-
-  @IsISO8601({ strict: true })
-  placedAt: string;
 
   @IsISO8601({ strict: true })
   rejectedAt: string;

@@ -24,34 +24,11 @@ export class Outbox {
   ) {}
 
   /** Appends events inside the caller's transaction and returns their envelopes. */
-  async add(manager: EntityManager, cause: Cause, ...events: PendingEvent[]): Promise<EventEnvelope[]> {
-    if (events.length === 0) return [];
-    if (!manager.queryRunner?.isTransactionActive) {
-      throw new Error('Outbox.add must run inside a transaction with the state change it records');
-    }
-    const occurredAt = new Date().toISOString();
-    const envelopes = events.map(({ definition, payload }) => ({
-      eventId: randomUUID(),
-      type: definition.type,
-      version: definition.version,
-      occurredAt,
-      key: definition.key(payload as never),
-      correlationId: cause.correlationId,
-      causationId: cause.causationId,
-      producer: this.producer,
-      payload,
-    }));
-    const params: unknown[] = [];
-    const rows = envelopes.map((env, i) => {
-      params.push(env.eventId, events[i].definition.topic, env.key, JSON.stringify(env));
-      const n = i * 4;
-      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4})`;
-    });
-    await manager.query(
-      `INSERT INTO "${this.schema}".outbox (event_id, topic, key, envelope) VALUES ${rows.join(', ')}`,
-      params,
+  add(manager: EntityManager, cause: Cause, ...events: PendingEvent[]): Promise<EventEnvelope[]> {
+    return this.addEach(
+      manager,
+      events.map((event) => ({ cause, event })),
     );
-    return envelopes;
   }
 
   /**
@@ -61,7 +38,7 @@ export class Outbox {
   async addEach(manager: EntityManager, entries: { cause: Cause; event: PendingEvent }[]): Promise<EventEnvelope[]> {
     if (entries.length === 0) return [];
     if (!manager.queryRunner?.isTransactionActive) {
-      throw new Error('Outbox.addEach must run inside a transaction with the state change it records');
+      throw new Error('Outbox.add must run inside a transaction with the state change it records');
     }
     const occurredAt = new Date().toISOString();
     const envelopes = entries.map(({ cause, event: { definition, payload } }) => ({
