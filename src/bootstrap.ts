@@ -17,6 +17,7 @@ import { applyHttpSecurity } from './platform/security/http-security';
 import { verifyKafkaAccess } from './platform/security/kafka-startup-probe';
 import { registerKafkaSecurity } from './platform/kafka/kafka-client';
 import { installHttpMetrics } from './platform/observability/http-observability';
+import { HttpDrain } from './platform/http/http-drain';
 import { requestIdFromHeaders } from './platform/observability/logging';
 import { ObservabilityOptions } from './platform/observability/observability.module';
 
@@ -33,6 +34,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
   );
   app.useLogger(app.get(PinoLogger));
   installHttpMetrics(app);
+  app.get(HttpDrain).install(app);
   setupApiDocs(app);
   await applyHttpSecurity(app, env);
   app.useGlobalPipes(strictValidationPipe());

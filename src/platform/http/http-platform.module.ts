@@ -7,6 +7,6 @@ import { HttpDrain } from './http-drain';
 @Global()
 @Module({
   providers: [AdminGuard, HttpDrain, { provide: APP_FILTER, useClass: DomainErrorFilter }],
-  exports: [AdminGuard],
+  exports: [AdminGuard, HttpDrain],
 })
 export class HttpPlatformModule {}

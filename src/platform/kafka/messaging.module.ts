@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment, ModuleName } from '../config/environment';
+import { HttpDrain } from '../http/http-drain';
 import { Inbox } from './inbox';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaRegistry } from './kafka-registry';
@@ -23,6 +24,7 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject('MESSAGING_MODULE') private readonly module: ModuleName,
     private readonly registry: KafkaRegistry,
+    private readonly http: HttpDrain,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -33,6 +35,8 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
   /** Stop consuming, then drain the outbox, while the database connection is still open. */
   async beforeApplicationShutdown(): Promise<void> {
     const started = Date.now();
+    // HTTP first: no new requests, and the ones in flight have written their outbox rows.
+    await this.http.close();
     await this.registry.servers.get(this.module)?.close();
     const consumerClosed = Date.now();
     await this.relay.stop();
