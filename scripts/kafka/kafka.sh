@@ -54,17 +54,9 @@ fetch() {
   log "jars ready ($(find "$libs" -name '*.jar' | wc -l) files)"
 }
 
-write_config() {
-  mkdir -p "$node_dir/data" "$node_dir/logs"
-  cat >"$node_dir/server.properties" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$ctrl_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+# Settings every local node shares, plain or secure: one node, RF 1, fast group joins, 7-day retention.
+storage_and_group_settings() {
+  cat <<EOF
 log.dirs=$node_dir/data
 num.partitions=3
 # The app creates its topics itself, with explicit partition counts.
@@ -78,6 +70,21 @@ share.coordinator.state.topic.min.isr=1
 # A consumer joining a group should not wait 3 s for others (tests start many groups).
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
+EOF
+}
+
+write_config() {
+  mkdir -p "$node_dir/data" "$node_dir/logs"
+  cat >"$node_dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$ctrl_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+$(storage_and_group_settings)
 EOF
 }
 
@@ -153,17 +160,7 @@ ssl.client.auth=none
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin
 allow.everyone.if.no.acl.found=false
-log.dirs=$node_dir/data
-num.partitions=3
-auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-log.retention.hours=168
+$(storage_and_group_settings)
 EOF
   )
 }
