@@ -46,9 +46,9 @@ fetch() {
   if [ -f "$libs/.complete" ]; then return 0; fi
   command -v mvn >/dev/null || { log "Maven (mvn) is needed to fetch Kafka $version from Maven Central"; exit 1; }
   command -v java >/dev/null || { log "Java 17+ is needed to run Kafka $version"; exit 1; }
-  log "downloading Apache Kafka $version jars from Maven Central into ${libs#"$root"/} (first run only, ~60 MB)..."
+  log "downloading Apache Kafka $version jars from Maven Central into ${libs#"$root"/} (first run only, ~45 MB)..."
   rm -rf "$libs.tmp"
-  mvn -B -q -f "$here/pom.xml" -Dkafka.version="$version" \
+  mvn -B -q -Dstyle.color=never -f "$here/pom.xml" -Dkafka.version="$version" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >&2
   rm -rf "$libs" && mv "$libs.tmp" "$libs" && touch "$libs/.complete"
   log "jars ready ($(find "$libs" -name '*.jar' | wc -l) files)"
