@@ -48,8 +48,10 @@ fetch() {
   command -v java >/dev/null || { log "Java 17+ is needed to run Kafka $version"; exit 1; }
   log "downloading Apache Kafka $version jars from Maven Central into ${libs#"$root"/} (first run only, ~45 MB)..."
   rm -rf "$libs.tmp"
+  mkdir -p "$cache"
   mvn -B -q -Dstyle.color=never -f "$here/pom.xml" -Dkafka.version="$version" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >&2
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >"$cache/fetch.log" 2>&1 ||
+    { cat "$cache/fetch.log" >&2; log "could not fetch Kafka $version from Maven Central"; exit 1; }
   rm -rf "$libs" && mv "$libs.tmp" "$libs" && touch "$libs/.complete"
   log "jars ready ($(find "$libs" -name '*.jar' | wc -l) files)"
 }
