@@ -3,35 +3,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Consumer } from 'kafkajs';
-import request from 'supertest';
 import { OrderPlaced } from '../../src/contracts';
-import { createApp, startApp } from '../../src/bootstrap';
 import { KafkaRegistry } from '../../src/platform/kafka/kafka-registry';
 import { expectEventually } from '../support/eventually';
 import { envelopeOf, publish, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
-import { ADMIN_TOKEN, createTestStack, TestApp, testEnvironment, TestStack } from '../support/test-app';
+import { ADMIN_TOKEN, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
 type LogLine = Record<string, unknown> & { msg?: string; correlationId?: string; eventId?: string; module?: string };
 
-/** Starts the app like startTestApp does, with its log lines captured as parsed JSON. */
-async function startObservedApp(stack: TestStack, lines: LogLine[], overrides: Record<string, string>): Promise<TestApp> {
-  const env = testEnvironment(stack, overrides);
+/** Starts the app with its log lines captured as parsed JSON. */
+function startObservedApp(stack: TestStack, lines: LogLine[], overrides: Record<string, string>): Promise<TestApp> {
   const logStream = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as LogLine);
       done();
     },
   });
-  const app = await createApp(env, { logStream });
-  const url = await startApp(app, env);
-  const http = request(url);
-  await expectEventually(async () => {
-    const res = await http.get('/health/ready');
-    if (res.status !== 200) throw new Error(`not ready: ${JSON.stringify(res.body)}`);
-  }, 60_000, 200);
-  return { app, env, url, http, admin: { Authorization: `Bearer ${ADMIN_TOKEN}` }, close: () => app.close() };
+  return startTestApp(stack, overrides, { logStream });
 }
 
 /** Parses the Prometheus text format into samples. */

@@ -55,10 +55,17 @@ export interface TestApp {
   close: () => Promise<void>;
 }
 
-/** Starts the app on a random port and waits until every consumer it runs has joined its group. */
-export async function startTestApp(stack: TestStack, overrides: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * Starts the app on a random port and waits until every consumer it runs has joined its group.
+ * `observability.logStream` receives the app's JSON log lines (for tests that read them).
+ */
+export async function startTestApp(
+  stack: TestStack,
+  overrides: Record<string, string> = {},
+  observability: Parameters<typeof createApp>[1] = {},
+): Promise<TestApp> {
   const env = testEnvironment(stack, overrides);
-  const app = await createApp(env);
+  const app = await createApp(env, observability);
   const url = await startApp(app, env);
   const http = request(url);
   await expectEventually(async () => {
