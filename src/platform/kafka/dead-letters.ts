@@ -89,55 +89,51 @@ export class DeadLetters {
 
   private async read(module: ModuleName, limit: number): Promise<{ letter: DeadLetter; message: KafkaMessage }[]> {
     const topic = this.naming.deadLetterTopic(module);
+    // One admin connection for the whole read: offsets first, then the reader group's clean-up.
     const admin = this.kafka.admin();
     await admin.connect();
-    let ends: { partition: number; high: string; low: string }[];
-    let marks = new Map<number, bigint>();
     try {
       if (!(await admin.listTopics()).includes(topic)) return [];
-      ends = (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, high: p.high, low: p.low }));
+      const ends = await admin.fetchTopicOffsets(topic);
       const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
-      marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
+      const out: { letter: DeadLetter; message: KafkaMessage }[] = [];
+      if (pending.size === 0) return out;
+
+      // A throwaway group reads the topic once from the beginning up to today's end.
+      const groupId = `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
+      const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
+          void consumer
+            .run({
+              autoCommit: false,
+              eachMessage: async ({ partition, message }) => {
+                const end = pending.get(partition);
+                if (end !== undefined && BigInt(message.offset) < end && out.length < limit) {
+                  out.push({ message, letter: this.toLetter(partition, message, marks.get(partition) ?? -1n) });
+                }
+                if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
+                if (pending.size === 0 || out.length >= limit) {
+                  clearTimeout(timer);
+                  resolve();
+                }
+              },
+            })
+            .catch(reject);
+        });
+      } finally {
+        await consumer.disconnect();
+        await admin.deleteGroups([groupId]).catch(() => undefined);
+      }
+      return out.sort((a, b) => a.letter.id.localeCompare(b.letter.id, undefined, { numeric: true }));
     } finally {
       await admin.disconnect();
     }
-    const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
-    const out: { letter: DeadLetter; message: KafkaMessage }[] = [];
-    if (pending.size === 0) return out;
-
-    // A throwaway group reads the topic once from the beginning up to today's end.
-    const groupId = `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
-    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
-        void consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              const end = pending.get(partition);
-              if (end !== undefined && BigInt(message.offset) < end && out.length < limit) {
-                out.push({ message, letter: this.toLetter(partition, message, marks.get(partition) ?? -1n) });
-              }
-              if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
-              if (pending.size === 0 || out.length >= limit) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-      const admin2 = this.kafka.admin();
-      await admin2.connect();
-      await admin2.deleteGroups([groupId]).catch(() => undefined);
-      await admin2.disconnect();
-    }
-    return out.sort((a, b) => a.letter.id.localeCompare(b.letter.id, undefined, { numeric: true }));
   }
 
   private toLetter(partition: number, message: KafkaMessage, mark: bigint): DeadLetter {
