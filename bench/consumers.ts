@@ -29,6 +29,9 @@ export interface ConsumerBenchOptions {
 }
 
 export interface ConsumerResult {
+  /** Short name of the contender; `sameWork` names the raw kafkajs one doing the same transactions. */
+  id: string;
+  sameWork?: string;
   label: string;
   processed: number;
   perSec: number;
@@ -55,13 +58,15 @@ async function createTables(ds: DataSource, schema: string): Promise<void> {
 function perEventEffect(ds: DataSource, schema: string): (e: Envelope) => Promise<void> {
   const inbox = new Inbox(schema, ds);
   return async (e) => {
-    await inbox.once(e, HANDLER, async (m: EntityManager) => {
-      await m.query(
-        `INSERT INTO "${schema}".effects (event_id, order_id, customer_email, total_cents, items) VALUES ($1, $2, $3, $4, $5)`,
-        [e.eventId, e.payload.orderId, e.payload.customerEmail, e.payload.totalCents, JSON.stringify(e.payload.items)],
-      );
-    });
+    await inbox.once(e, HANDLER, (m) => insertEffect(m, schema, e));
   };
+}
+
+async function insertEffect(m: EntityManager, schema: string, e: Envelope): Promise<void> {
+  await m.query(
+    `INSERT INTO "${schema}".effects (event_id, order_id, customer_email, total_cents, items) VALUES ($1, $2, $3, $4, $5)`,
+    [e.eventId, e.payload.orderId, e.payload.customerEmail, e.payload.totalCents, JSON.stringify(e.payload.items)],
+  );
 }
 
 /** The same work for a whole batch: multi-row inbox insert (ON CONFLICT DO NOTHING), then the effects of the new ones. */
@@ -136,7 +141,14 @@ async function preload(kafka: Kafka, topic: string, n: number): Promise<number> 
 }
 
 /** Waits until `n` effects exist (or the timeout); the rate is taken from the inbox commit times. */
-async function measure(ds: DataSource, schema: string, label: string, n: number, timeoutS: number): Promise<ConsumerResult> {
+async function measure(
+  ds: DataSource,
+  schema: string,
+  label: string,
+  n: number,
+  timeoutS: number,
+  sameWork?: string,
+): Promise<ConsumerResult> {
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const [{ count }] = await ds.query(`SELECT count(*)::int AS count FROM "${schema}".effects`);
@@ -147,7 +159,7 @@ async function measure(ds: DataSource, schema: string, label: string, n: number,
     `SELECT count(*)::int AS n, extract(epoch FROM max(handled_at) - min(handled_at))::float AS s FROM "${schema}".inbox`,
   );
   const seconds = Math.max(row.s ?? 0, 0.001);
-  return { label, processed: row.n, perSec: row.n / seconds, seconds };
+  return { id: schema.replace(/^c_/, ''), sameWork, label, processed: row.n, perSec: row.n / seconds, seconds };
 }
 
 export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ producerPerSec: number; results: ConsumerResult[] }> {
@@ -165,9 +177,10 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   o.log(`  raw kafkajs producer wrote ${o.messages} events at ${producerPerSec.toFixed(0)}/s`);
   const results: ConsumerResult[] = [];
 
-  // 1. Our transport (ModuleKafkaServer: envelope + contract validation, retries, commits after effects).
-  {
-    const schema = 'c_transport';
+  // 1. Our transport (ModuleKafkaServer: envelope + contract validation, retries, commits after
+  //    effects), one transaction per event and with its default shared transaction per run.
+  const ourTransport = async (name: string, batchMaxEvents: number, label: string, sameWork: string): Promise<void> => {
+    const schema = `c_${name}`;
     await createTables(ds, schema);
     const env = {
       KAFKA_BROKERS: o.brokers,
@@ -175,10 +188,10 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
       KAFKA_TOPIC_PARTITIONS: o.partitions,
       KAFKA_REPLICATION_FACTOR: 1,
     } satisfies Partial<Environment>;
-    const groupNaming = new KafkaNaming(o.prefix, `${o.prefix}transport.`);
+    const groupNaming = new KafkaNaming(o.prefix, `${o.prefix}${name}.`);
     const server = new ModuleKafkaServer({
       module: 'email',
-      kafka: new Kafka({ clientId: 'bench-transport', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING }),
+      kafka: new Kafka({ clientId: `bench-${name}`, brokers: o.brokers.split(','), logLevel: logLevel.NOTHING }),
       naming: groupNaming,
       producer: new KafkaProducer(config(env)),
       topics: new TopicProvisioner(config(env), groupNaming),
@@ -186,13 +199,16 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
       retries: 2,
       retryBackoffMs: 200,
       retryDelaysMs: [1000, 10_000],
+      batchMaxEvents,
+      batchLockTimeoutMs: 250,
     });
     const effect = perEventEffect(ds, schema);
     server.addHandler(OrderPlaced.type, (e: Envelope) => effect(e), true, { module: 'email' });
     await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
-    results.push(await measure(ds, schema, 'our transport (ModuleKafkaServer eachBatch, per-event tx)', o.messages, o.timeoutS));
+    results.push(await measure(ds, schema, label, o.messages, o.timeoutS, sameWork));
     await server.close();
-  }
+  };
+  await ourTransport('transport', 1, 'our transport, one tx per event (KAFKA_BATCH_MAX_EVENTS=1)', 'raw');
 
   // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed per batch.
   {
@@ -205,18 +221,49 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: o.concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat }: EachBatchPayload) => {
         for (const m of batch.messages) {
           await effect(JSON.parse(m.value!.toString('utf8')) as Envelope);
           resolveOffset(m.offset);
         }
-        await commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
-        });
+        // Committed like ours (commitOffsetsIfNecessary ignores its argument without autoCommit).
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
         await heartbeat();
       },
     });
-    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, per-event tx', o.messages, o.timeoutS));
+    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, one tx per event', o.messages, o.timeoutS));
+    await consumer.disconnect();
+  }
+
+  await ourTransport('transport_runs', 100, 'our transport, shared tx per run of ≤100 events (default)', 'raw_runs');
+
+  // 2b. Raw kafkajs eachBatch, the same statements per event, one transaction per ≤100 events.
+  {
+    const schema = 'c_raw_runs';
+    await createTables(ds, schema);
+    const inbox = new Inbox(schema, ds);
+    const consumer = kafka.consumer({ groupId: `${o.prefix}rawruns`, maxWaitTimeInMs: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: o.concurrency,
+      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
+        for (let i = 0; i < batch.messages.length; i += 100) {
+          const run = batch.messages.slice(i, i + 100);
+          await ds.transaction(async (m) => {
+            for (const message of run) {
+              const e = JSON.parse(message.value!.toString('utf8')) as Envelope;
+              if (await inbox.claim(m, e, HANDLER)) await insertEffect(m, schema, e);
+            }
+          });
+          const next = (BigInt(run.at(-1)!.offset) + 1n).toString();
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+          await heartbeat();
+        }
+      },
+    });
+    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, same statements, one tx per ≤100 events', o.messages, o.timeoutS));
     await consumer.disconnect();
   }
 
@@ -231,15 +278,14 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: o.concurrency,
-      eachBatch: async ({ batch, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
+      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
         await effect(batch.messages.map((m) => JSON.parse(m.value!.toString('utf8')) as Envelope));
-        await commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }] }],
-        });
+        // Committed like ours (commitOffsetsIfNecessary ignores its argument without autoCommit).
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
         await heartbeat();
       },
     });
-    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, one tx per batch', o.messages, o.timeoutS));
+    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, multi-row statements, one tx per batch (ceiling)', o.messages, o.timeoutS));
     await consumer.disconnect();
   }
 

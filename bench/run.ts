@@ -45,6 +45,7 @@ const opts = {
   rate: num('rate', 1000),
   rateDurationS: num('rate-duration', soak ? 0 : 10),
   consumerMessages: num('consumer-messages', 10_000),
+  drainTimeoutS: num('drain-timeout', 180),
   pool: num('pool', 10),
   partitions: num('partitions', 6),
   concurrency: num('concurrency', 3),
@@ -172,9 +173,12 @@ async function main(): Promise<void> {
     await fetch(`${url}/bench/reset`, { method: 'POST' });
     const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
     const stoppedAt = Date.now();
-    await until('backlog drained', 180_000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined));
-    drainS = (Date.now() - stoppedAt) / 1000;
-    log(`  backlog back to 0 in ${drainS.toFixed(1)} s after the load stopped (${orders.ok} orders accepted)`);
+    // A backlog that does not drain in time is a result, not a crash: the report says so.
+    const drained = await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
+      () => false,
+    );
+    drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
+    log(`  backlog ${drained ? `back to 0 in ${drainS.toFixed(1)} s` : `not back to 0 within ${opts.drainTimeoutS} s`} after the load stopped (${orders.ok} orders accepted)`);
     verify = {
       orders: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders`),
       pending: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'`),
@@ -186,7 +190,9 @@ async function main(): Promise<void> {
     if (opts.rateDurationS > 0) {
       await fetch(`${url}/bench/reset`, { method: 'POST' });
       await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
-      await until('backlog drained', 180_000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined));
+      await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
+        () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
+      );
       e2e = ((await (await fetch(`${url}/bench/stats`)).json()) as { endToEnd: typeof e2e }).endToEnd;
     }
   } finally {
@@ -269,7 +275,9 @@ function render(r: {
     '',
     table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core'], httpRows),
     '',
-    `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. ` +
+    (Number.isFinite(r.drainS)
+      ? `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. `
+      : `Backlog (4 outboxes + 4 groups' lag) **not back to 0 within ${opts.drainTimeoutS} s** after the load stopped. `) +
       `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
   ];
@@ -288,21 +296,17 @@ function render(r: {
   }
   if (r.consumerBench) {
     const byLabel = r.consumerBench.results;
-    const raw = byLabel.find((c) => c.label.startsWith('raw kafkajs eachBatch, per-event'));
-    const nest = byLabel.find((c) => c.label.startsWith('Nest stock'));
+    const nest = byLabel.find((c) => c.id === 'nest');
+    const ratio = (a: { perSec: number }, b?: { perSec: number }) => (b ? `${(a.perSec / b.perSec).toFixed(2)}×` : '–');
     parts.push(
-      `## Consumers: draining ${opts.consumerMessages} order.placed events, same DB work per event (inbox + effect row, one tx)`,
+      `## Consumers: draining ${opts.consumerMessages} order.placed events, same DB work per event (inbox row + effect row)`,
       '',
-      `Backlog written by a raw kafkajs producer (acks=all, batches of 1000) at ${r.consumerBench.producerPerSec.toFixed(0)} events/s.`,
+      `Backlog written by a raw kafkajs producer (acks=all, batches of 1000) at ${r.consumerBench.producerPerSec.toFixed(0)} events/s. ` +
+        '"Same work" is the raw kafkajs eachBatch consumer running the same statements in the same transactions.',
       '',
       table(
-        ['consumer', 'events/s', 'vs raw eachBatch (per-event tx)', 'vs Nest stock ServerKafka'],
-        byLabel.map((c) => [
-          c.label,
-          c.perSec,
-          raw ? `${(c.perSec / raw.perSec).toFixed(2)}×` : '–',
-          nest ? `${(c.perSec / nest.perSec).toFixed(2)}×` : '–',
-        ]),
+        ['consumer', 'events/s', 'vs raw eachBatch, same work', 'vs Nest stock ServerKafka'],
+        byLabel.map((c) => [c.label, c.perSec, ratio(c, byLabel.find((b) => b.id === c.sameWork)), ratio(c, nest)]),
       ),
       '',
     );

@@ -54,6 +54,8 @@ export async function createApp(env: Environment, observability: ObservabilityOp
       retries: env.KAFKA_HANDLER_RETRIES,
       retryBackoffMs: env.KAFKA_RETRY_BACKOFF_MS,
       retryDelaysMs: env.KAFKA_RETRY_DELAYS_MS,
+      batchMaxEvents: env.KAFKA_BATCH_MAX_EVENTS,
+      batchLockTimeoutMs: env.KAFKA_BATCH_LOCK_TIMEOUT_MS,
       observer: registry.observer,
     });
     registry.servers.set(module, server);

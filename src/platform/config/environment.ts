@@ -119,6 +119,20 @@ export class Environment {
   @Max(64)
   KAFKA_PARTITIONS_CONCURRENCY = 3;
 
+  /** Consecutive events of a partition whose effects share one transaction (1: one each). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  KAFKA_BATCH_MAX_EVENTS = 100;
+
+  /** Lock wait inside a shared transaction before it falls back to one transaction per event. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  KAFKA_BATCH_LOCK_TIMEOUT_MS = 250;
+
   @Transform(toInt)
   @IsInt()
   @Min(0)

@@ -1,5 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '../../contracts';
+import { BatchTransaction } from './batch-transaction';
 
 /**
  * A module's inbox: the ids of the events it has handled, written in the same transaction as
@@ -14,17 +15,32 @@ export class Inbox {
   /**
    * Runs `effect` once per (event, handler): in one transaction that records the event id first.
    * Returns false (and runs nothing) for an event already handled.
+   *
+   * Inside a consumer's batch run (see BatchTransaction) the transaction is the run's, committed
+   * by the transport after the run's last event: so anything that must only follow a commit (a
+   * live update, waking a delivery loop) goes in `afterCommit`, never after `once` returns.
    */
   async once(
     envelope: EventEnvelope,
     handler: string,
     effect: (manager: EntityManager) => Promise<void>,
+    afterCommit?: () => void,
   ): Promise<boolean> {
-    return this.dataSource.transaction(async (manager) => {
+    const batch = BatchTransaction.current();
+    if (batch) {
+      const manager = await batch.manager(this.dataSource);
+      if (!(await this.claim(manager, envelope, handler))) return false;
+      await effect(manager);
+      if (afterCommit) batch.onCommit(afterCommit);
+      return true;
+    }
+    const done = await this.dataSource.transaction(async (manager) => {
       if (!(await this.claim(manager, envelope, handler))) return false;
       await effect(manager);
       return true;
     });
+    if (done) afterCommit?.();
+    return done;
   }
 
   /** Records the event as handled; false when it already was. A concurrent claim waits for ours. */

@@ -7,6 +7,7 @@ import { lastValueFrom } from 'rxjs';
 import { EventEnvelope, EventEnvelopeSchema, EVENTS, isEventType } from '../../contracts';
 import { ModuleName } from '../config/environment';
 import { describeError, isInfrastructureError, isPermanent, PermanentEventError } from './errors';
+import { BatchTransaction } from './batch-transaction';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
 import { TopicProvisioner } from './topic-provisioner';
@@ -27,8 +28,18 @@ export interface ModuleKafkaServerOptions {
   retryBackoffMs: number;
   /** Delays of the module's retry topics (`<module>.retry.1`, `.2`, ...) before the DLQ. */
   retryDelaysMs: number[];
+  /**
+   * Events of one partition batch whose effects share one database transaction (see
+   * BatchTransaction); 1 gives every event its own transaction.
+   */
+  batchMaxEvents: number;
+  /** How long an event in a shared transaction waits for a lock before the run falls back. */
+  batchLockTimeoutMs: number;
   observer?: TransportObserver;
 }
+
+/** A shared transaction is committed once it is this old, so its locks are never held for long. */
+const MAX_RUN_MS = 100;
 
 /** What a handler gets besides the envelope. */
 export interface KafkaEventContext {
@@ -203,17 +214,20 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     });
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const retryLevel = this.retryLevelOf(batch.topic);
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const retryLevel = this.retryLevelOf(payload.batch.topic);
+    if (retryLevel > 0 || this.options.batchMaxEvents <= 1) await this.eachMessageAlone(payload, retryLevel);
+    else await this.eachRun(payload);
+  }
+
+  /** One transaction per event: retry topics (each event waits for its due time) and batchMaxEvents=1. */
+  private async eachMessageAlone({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload, retryLevel: number): Promise<void> {
     let lastDone: string | undefined;
     let sinceCommit = 0;
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
       if (retryLevel > 0 && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
-      // Every log line of this message (handler, retries, parking) names its flow and event.
-      await LogContext.forMessage(this.options.module, message.headers, () =>
-        this.processMessage(batch.topic, batch.partition, message, retryLevel),
-      );
+      await this.handleAlone(batch.topic, batch.partition, message, retryLevel);
       resolveOffset(message.offset);
       lastDone = message.offset;
       if (++sinceCommit >= 100) {
@@ -223,6 +237,106 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       await heartbeat();
     }
     if (lastDone !== undefined && sinceCommit > 0) await this.commit(batch.topic, batch.partition, lastDone);
+  }
+
+  /**
+   * Event topics: runs of up to `batchMaxEvents` consecutive events share one database
+   * transaction, and the offset is committed after each run commits. Anything unusual (an event
+   * that does not decode, a failing effect, a failing commit) rolls the run back and handles its
+   * events again one transaction each, with the usual retries, retry topics and DLQ.
+   */
+  private async eachRun({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    let run: Run | undefined;
+    const alone = async (messages: KafkaMessage[]): Promise<void> => {
+      for (const message of messages) await this.handleAlone(topic, partition, message, 0);
+      const last = messages.at(-1)!.offset;
+      resolveOffset(last);
+      await this.commit(topic, partition, last);
+    };
+    const flush = async (): Promise<void> => {
+      if (!run) return;
+      const done = run;
+      run = undefined;
+      try {
+        await done.transaction.commit();
+      } catch (e) {
+        this.fellBack('commit', e, done.events.length);
+        await alone(done.events.map((event) => event.message));
+        return;
+      }
+      for (const { message, envelope, ms } of done.events) {
+        // Reported in each event's own log context, as if it had been handled alone.
+        LogContext.forMessage(this.options.module, message.headers, () => {
+          this.observer.handled(this.options.module, envelope.type, ms);
+          this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - Date.parse(envelope.occurredAt));
+        });
+      }
+      const last = done.events.at(-1)!.message.offset;
+      resolveOffset(last);
+      await this.commit(topic, partition, last);
+    };
+
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        let decoded: Decoded;
+        try {
+          decoded = this.decode(topic, message);
+        } catch {
+          await flush(); // keeps offsets in order: the run before it first, then this one is parked
+          await alone([message]);
+          continue;
+        }
+        run ??= { transaction: new BatchTransaction(this.options.batchLockTimeoutMs), events: [], startedAt: performance.now() };
+        const { envelope, handler } = decoded;
+        const context: KafkaEventContext = { topic, partition, offset: message.offset, headers: message.headers ?? {}, attempt: 1 };
+        const started = performance.now();
+        try {
+          const current = run;
+          await current.transaction.run(() =>
+            LogContext.forMessage(this.options.module, message.headers, () => this.invoke(handler, envelope, context)),
+          );
+          current.events.push({ message, envelope, ms: performance.now() - started });
+        } catch (e) {
+          const failed = run;
+          run = undefined;
+          await failed.transaction.rollback();
+          this.fellBack('effect', e, failed.events.length + 1);
+          await alone([...failed.events.map((event) => event.message), message]);
+          continue;
+        }
+        if (run.events.length >= this.options.batchMaxEvents || performance.now() - run.startedAt >= MAX_RUN_MS) await flush();
+        await heartbeat();
+      }
+      await flush();
+    } finally {
+      // Something threw out of the loop (a heartbeat during a rebalance, an offset commit): the open
+      // run must not keep its connection and locks. Its effects are valid, so they are committed;
+      // their offsets are not, and the inbox absorbs the redelivery.
+      if (run) {
+        const open = run;
+        run = undefined;
+        await open.transaction.commit().catch((e: unknown) => this.logger.warn(`could not commit an interrupted run: ${describeError(e)}`));
+      }
+    }
+  }
+
+  /** A shared transaction was given up: its events are handled again one transaction each. */
+  private fellBack(stage: 'effect' | 'commit', error: unknown, events: number): void {
+    this.observer.batchFallback?.(this.options.module, stage);
+    this.logger.log(`shared transaction failed at ${stage}; handling its ${events} event(s) one by one: ${describeError(error)}`);
+  }
+
+  /** One event in its own transaction, with every log line naming its flow and event. */
+  private handleAlone(topic: string, partition: number, message: KafkaMessage, retryLevel: number): Promise<void> {
+    return LogContext.forMessage(this.options.module, message.headers, () => this.processMessage(topic, partition, message, retryLevel));
+  }
+
+  /** Calls a Nest handler and waits for what it returns (a promise or an observable). */
+  private async invoke(handler: MessageHandler, envelope: EventEnvelope, context: KafkaEventContext): Promise<void> {
+    const result = await handler(envelope, context);
+    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
   }
 
   /** Commits the next offset to read, only ever after the effects before it are committed. */
@@ -262,7 +376,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
             attempts: Number(headers['retry-attempts']?.toString() ?? 0),
           }
         : { topic, partition, offset: message.offset, attempts: 0 };
-    let decoded: { envelope: EventEnvelope; handler: MessageHandler };
+    let decoded: Decoded;
     try {
       decoded = this.decode(source.topic, message);
     } catch (e) {
@@ -275,8 +389,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     for (let attempt = 1, outage = 0; ; attempt++) {
       const context: KafkaEventContext = { topic, partition, offset: message.offset, headers, attempt: source.attempts + attempt };
       try {
-        const result = await handler(envelope, context);
-        await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+        await this.invoke(handler, envelope, context);
         this.observer.handled(this.options.module, envelope.type, performance.now() - started);
         this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - Date.parse(envelope.occurredAt));
         return;
@@ -345,7 +458,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   /** Parses and validates an incoming message against the envelope and its contract. */
-  private decode(topic: string, message: KafkaMessage): { envelope: EventEnvelope; handler: MessageHandler } {
+  private decode(topic: string, message: KafkaMessage): Decoded {
     if (!message.value) throw new PermanentEventError('empty message value', 'EVENT.EMPTY');
     let raw: unknown;
     try {
@@ -415,6 +528,19 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     ]);
     this.observer.deadLettered(this.options.module, source.topic, String(code));
   }
+}
+
+/** An incoming message checked against its contract, with the handler it goes to. */
+interface Decoded {
+  envelope: EventEnvelope;
+  handler: MessageHandler;
+}
+
+/** Consecutive events of one partition whose effects share one transaction, not yet committed. */
+interface Run {
+  transaction: BatchTransaction;
+  events: { message: KafkaMessage; envelope: EventEnvelope; ms: number }[];
+  startedAt: number;
 }
 
 /** Where an event was first read, and how many attempts it has had so far. */

@@ -15,6 +15,8 @@ export interface TransportObserver {
   deadLettered(module: ModuleName, topic: string, code: string): void;
   /** The relay of `module` published `count` events to `topic`. */
   published(module: ModuleName, topic: string, count: number): void;
+  /** A shared consumer transaction was rolled back and its events handled one by one. */
+  batchFallback?(module: ModuleName, stage: 'effect' | 'commit'): void;
   /** End-to-end: from the envelope's `occurredAt` to this module's commit. */
   endToEnd?(module: ModuleName, type: string, ms: number): void;
 }

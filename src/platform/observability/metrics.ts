@@ -61,6 +61,12 @@ export class Metrics implements TransportObserver {
     labelNames: ['module', 'type'] as const,
     registers: [this.registry],
   });
+  readonly batchFallbacks = new Counter({
+    name: 'kafka_batch_fallbacks_total',
+    help: 'Shared consumer transactions rolled back (a failing effect or commit) whose events were then handled one transaction each.',
+    labelNames: ['module', 'stage'] as const,
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({
     name: 'kafka_dlq_writes_total',
     help: 'Events a module parked in its dead-letter topic, by source topic and error code.',
@@ -130,6 +136,10 @@ export class Metrics implements TransportObserver {
     const t = this.type(type);
     this.handlerErrors.inc({ module, type: t });
     if (willRetry) this.handlerRetries.inc({ module, type: t });
+  }
+
+  batchFallback(module: ModuleName, stage: 'effect' | 'commit'): void {
+    this.batchFallbacks.inc({ module, stage });
   }
 
   deadLettered(module: ModuleName, topic: string, code: string): void {

@@ -48,15 +48,19 @@ export class ProjectEventService {
 
   async project(envelope: AnyEnvelope): Promise<void> {
     let change: LiveChange | undefined;
-    await this.inbox.once(envelope, ProjectEventService.handler, async (m) => {
-      const effect: Omit<LiveChange, 'version'> =
-        envelope.type === 'product.upserted'
-          ? await this.projectProduct(m, envelope)
-          : await this.projectOrderEvent(m, envelope);
-      change = { ...effect, version: await this.store.nextVersion(m) };
-    });
-    // Only after the commit: a dashboard never sees an effect that could still roll back.
-    if (change) this.live.publish(change);
+    await this.inbox.once(
+      envelope,
+      ProjectEventService.handler,
+      async (m) => {
+        const effect: Omit<LiveChange, 'version'> =
+          envelope.type === 'product.upserted'
+            ? await this.projectProduct(m, envelope)
+            : await this.projectOrderEvent(m, envelope);
+        change = { ...effect, version: await this.store.nextVersion(m) };
+      },
+      // Only after the commit: a dashboard never sees an effect that could still roll back.
+      () => change && this.live.publish(change),
+    );
   }
 
   private async projectOrderEvent(m: Parameters<ProjectionStore['lockFact']>[0], envelope: OrderEnvelope) {

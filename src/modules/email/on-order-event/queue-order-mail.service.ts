@@ -37,21 +37,27 @@ export class QueueOrderMailService {
     const p = envelope.payload;
     const mail = renderOrderMail(kind, { orderId: p.orderId, items: p.items, totalCents: p.totalCents, reason: p.reason });
     const messageId = messageIdFor(envelope.eventId, this.transport.from);
-    const queued = await this.inbox.once(envelope, QueueOrderMailService.HANDLER, async (m) => {
-      await m.query(
-        `INSERT INTO "${S}".sent_mails
-           (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED') ON CONFLICT (event_id) DO NOTHING`,
-        [envelope.eventId, messageId, p.orderId, kind, p.customerEmail, mail.subject, mail.text, mail.html, envelope.correlationId],
-      );
-    });
+    const queued = await this.inbox.once(
+      envelope,
+      QueueOrderMailService.HANDLER,
+      async (m) => {
+        await m.query(
+          `INSERT INTO "${S}".sent_mails
+             (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED') ON CONFLICT (event_id) DO NOTHING`,
+          [envelope.eventId, messageId, p.orderId, kind, p.customerEmail, mail.subject, mail.text, mail.html, envelope.correlationId],
+        );
+      },
+      // The row is visible to the delivery loop only once committed (with a consumer's batch).
+      () => {
+        this.logger.log(
+          `queued ${kind} mail ${messageId} for order ${p.orderId} (event ${envelope.eventId}, correlation ${envelope.correlationId})`,
+        );
+        this.delivery.wake();
+      },
+    );
     if (!queued) {
       this.logger.debug(`${envelope.type} ${envelope.eventId} already handled: no second mail (correlation ${envelope.correlationId})`);
-      return;
     }
-    this.logger.log(
-      `queued ${kind} mail ${messageId} for order ${p.orderId} (event ${envelope.eventId}, correlation ${envelope.correlationId})`,
-    );
-    this.delivery.wake();
   }
 }

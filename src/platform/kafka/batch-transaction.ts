@@ -1,0 +1,94 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+/**
+ * One database transaction shared by the consumer effects of a run of events from one partition
+ * batch (group commit on the consuming side): `Inbox.once` joins it instead of opening its own,
+ * so a hundred events cost one BEGIN/COMMIT, one fsync and one outbox NOTIFY instead of a hundred.
+ *
+ * It is optimistic: there are no savepoints. When any effect fails, the transport rolls the whole
+ * run back and handles its events again one transaction each, with the usual retries, so a failure
+ * costs the run's events a second pass but never mixes a half-applied event into a commit. The
+ * inbox rows are part of the run, so a rolled-back event was never recorded as handled.
+ *
+ * Waits for row or advisory locks held by another partition's run are bounded (`lock_timeout`):
+ * two runs that lock the same rows in different orders (a hot SKU, an order's advisory lock)
+ * would otherwise sit in a deadlock until Postgres' `deadlock_timeout`; the timeout turns that into
+ * a quick fall-back to per-event transactions.
+ */
+export class BatchTransaction {
+  private static readonly current$ = new AsyncLocalStorage<BatchTransaction>();
+  private readonly runners = new Map<DataSource, Promise<QueryRunner>>();
+  private readonly afterCommit: (() => void)[] = [];
+
+  constructor(private readonly lockTimeoutMs: number) {}
+
+  /** The run the calling code is part of, if any (only while a consumer handler runs in one). */
+  static current(): BatchTransaction | undefined {
+    return BatchTransaction.current$.getStore();
+  }
+
+  /** Runs `fn` (one handler call) as part of this run. */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return BatchTransaction.current$.run(this, fn);
+  }
+
+  /** The open transaction on `dataSource`, begun on first use. */
+  async manager(dataSource: DataSource): Promise<EntityManager> {
+    let runner = this.runners.get(dataSource);
+    if (!runner) {
+      runner = this.begin(dataSource);
+      this.runners.set(dataSource, runner);
+    }
+    return (await runner).manager;
+  }
+
+  /** Runs `fn` after the run commits (e.g. a live update); dropped when it rolls back. */
+  onCommit(fn: () => void): void {
+    // Keeps the handler's async context (its log context: correlation and event ids).
+    this.afterCommit.push(AsyncLocalStorage.bind(fn));
+  }
+
+  /** Commits every transaction of the run, then runs the after-commit callbacks. */
+  async commit(): Promise<void> {
+    try {
+      for (const runner of this.runners.values()) await (await runner).commitTransaction();
+    } catch (e) {
+      await this.rollback(); // never hand a client back to the pool inside a transaction
+      throw e;
+    }
+    await this.release();
+    for (const fn of this.afterCommit.splice(0)) fn();
+  }
+
+  /** Rolls every transaction of the run back; never throws (a dead connection rolls back anyway). */
+  async rollback(): Promise<void> {
+    this.afterCommit.length = 0;
+    for (const runner of this.runners.values()) {
+      await runner.then((r) => (r.isTransactionActive ? r.rollbackTransaction() : undefined)).catch(() => undefined);
+    }
+    await this.release();
+  }
+
+  private async begin(dataSource: DataSource): Promise<QueryRunner> {
+    const runner = dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      await runner.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
+      return runner;
+    } catch (e) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async release(): Promise<void> {
+    const runners = [...this.runners.values()];
+    this.runners.clear();
+    for (const runner of runners) {
+      await runner.then((r) => r.release()).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { Admin, Kafka } from 'kafkajs';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { Inbox } from '../../src/platform/kafka/inbox';
+import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
+import { KafkaProducer } from '../../src/platform/kafka/kafka-producer';
+import { ModuleKafkaServer } from '../../src/platform/kafka/module-kafka.server';
+import { TopicProvisioner } from '../../src/platform/kafka/topic-provisioner';
+import { noopObserver, TransportObserver } from '../../src/platform/kafka/transport-observer';
+import { expectEventually } from '../support/eventually';
+import { envelopeOf, publish, readTopics, testKafka } from '../support/kafka';
+import { createTestStack, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+type Placed = EventEnvelope<OrderPlacedPayload>;
+
+/**
+ * The transport's shared consumer transactions (KAFKA_BATCH_MAX_EVENTS), against a real broker and
+ * Postgres: a handler whose effect goes through `Inbox.once` records the transaction id it ran in,
+ * so the tests see how events were grouped, and what survives a failure inside a run.
+ */
+describe('consumer runs: consecutive events share one transaction, failures fall back to one each', () => {
+  let stack: TestStack;
+  let kafka: Kafka;
+  let admin: Admin;
+  let ds: DataSource;
+  let inbox: Inbox;
+  const servers: ModuleKafkaServer[] = [];
+
+  beforeAll(async () => {
+    stack = await createTestStack('batches');
+    kafka = testKafka(stack.brokers);
+    admin = kafka.admin();
+    await admin.connect();
+    ds = new DataSource({ type: 'postgres', url: stack.databaseUrl, extra: { max: 6 } });
+    await ds.initialize();
+    await ds.query(`CREATE SCHEMA b`);
+    await ds.query(`CREATE TABLE b.inbox (event_id uuid, handler text, type text, correlation_id text, PRIMARY KEY (event_id, handler))`);
+    await ds.query(`CREATE TABLE b.effects (event_id uuid PRIMARY KEY, run text NOT NULL, tx bigint NOT NULL DEFAULT txid_current())`);
+    await ds.query(`CREATE TABLE b.locks (id int PRIMARY KEY)`);
+    await ds.query(`INSERT INTO b.locks VALUES (1)`);
+    inbox = new Inbox('b', ds);
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await admin?.disconnect();
+    await ds?.destroy();
+    await stack?.drop();
+  });
+
+  interface Calls {
+    /** Handler calls per event id (a rolled-back run calls its events again). */
+    attempts: Map<string, number>;
+    /** afterCommit calls per event id, and whether the effect row was visible to another connection then. */
+    committed: Map<string, boolean[]>;
+    fallbacks: string[];
+  }
+
+  /** One consumer group on its own topic prefix; `fail` decides, per call, whether the effect throws. */
+  async function consume(
+    run: string,
+    batchMaxEvents: number,
+    behaviour: { fail?: (e: Placed, attempt: number) => boolean; lock?: (e: Placed) => boolean; slowMs?: number; partitions?: number } = {},
+  ): Promise<{ calls: Calls; topic: string; naming: KafkaNaming }> {
+    const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [] };
+    const prefix = `${stack.prefix}${run}.`;
+    const naming = new KafkaNaming(prefix, prefix);
+    const values: Record<string, unknown> = {
+      KAFKA_BROKERS: stack.brokers,
+      KAFKA_CLIENT_ID: `batches-${run}`,
+      KAFKA_TOPIC_PARTITIONS: behaviour.partitions ?? 1,
+      KAFKA_REPLICATION_FACTOR: 1,
+    };
+    const config = { get: (k: string) => values[k] } as never;
+    const observer: TransportObserver = { ...noopObserver, batchFallback: (_m, stage) => calls.fallbacks.push(stage) };
+    const server = new ModuleKafkaServer({
+      module: 'email',
+      kafka: testKafka(stack.brokers),
+      naming,
+      producer: new KafkaProducer(config),
+      topics: new TopicProvisioner(config, naming),
+      partitionsConsumedConcurrently: 1,
+      retries: 2,
+      retryBackoffMs: 20,
+      retryDelaysMs: [200],
+      batchMaxEvents,
+      batchLockTimeoutMs: 100,
+      observer,
+    });
+    server.addHandler(
+      OrderPlaced.type,
+      async (e: Placed) => {
+        const attempt = (calls.attempts.get(e.eventId) ?? 0) + 1;
+        calls.attempts.set(e.eventId, attempt);
+        await inbox.once(
+          e,
+          'test',
+          async (m) => {
+            if (behaviour.lock?.(e)) await m.query(`SELECT id FROM b.locks WHERE id = 1 FOR UPDATE`);
+            if (behaviour.slowMs) await m.query(`SELECT pg_sleep($1)`, [behaviour.slowMs / 1000]);
+            await m.query(`INSERT INTO b.effects (event_id, run) VALUES ($1, $2)`, [e.eventId, run]);
+            if (behaviour.fail?.(e, attempt)) throw new Error(`injected failure of ${e.eventId}`);
+          },
+          () => {
+            const seen = calls.committed.get(e.eventId) ?? [];
+            calls.committed.set(e.eventId, seen);
+            void query(stack.databaseUrl, `SELECT 1 FROM b.effects WHERE event_id = $1`, [e.eventId]).then((rows) => seen.push(rows.length === 1));
+          },
+        );
+      },
+      true,
+      { module: 'email' },
+    );
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
+    await expectEventually(() => expect(server.consumerState).toBe('joined'), 30_000); // its topics exist by then
+    return { calls, topic: naming.topic(OrderPlaced.topic), naming };
+  }
+
+  function events(n: number): Placed[] {
+    return Array.from({ length: n }, (_, i) => {
+      const orderId = randomUUID();
+      return envelopeOf(OrderPlaced, {
+        orderId,
+        customerEmail: `c${i}@example.com`,
+        items: [{ sku: 'SKU-1', quantity: 1, unitPriceCents: 100 }],
+        totalCents: 100,
+        placedAt: new Date().toISOString(),
+      });
+    });
+  }
+
+  /** Everything is on one partition (one key), so the order and the runs are the test's to decide. */
+  const send = (topic: string, list: (Placed | string)[]) => publish(kafka, topic, list.map((value) => ({ key: 'one-partition', value })));
+
+  async function effectsOf(run: string): Promise<{ event_id: string; tx: string }[]> {
+    return query(stack.databaseUrl, `SELECT event_id, tx::text AS tx FROM b.effects WHERE run = $1`, [run]);
+  }
+
+  async function waitForEffects(run: string, n: number, timeoutMs = 30_000) {
+    return expectEventually(async () => {
+      const rows = await effectsOf(run);
+      expect(rows).toHaveLength(n);
+      return rows;
+    }, timeoutMs, 100);
+  }
+
+  it('gives a backlog of events a handful of transactions, each event applied and announced once, after its commit', async () => {
+    const list = events(300);
+    const topic = `${stack.prefix}shared.${OrderPlaced.topic}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+    await send(topic, list); // the backlog is there before the consumer starts
+    const { calls } = await consume('shared', 100);
+    const rows = await waitForEffects('shared', list.length);
+
+    const transactions = new Set(rows.map((r) => r.tx));
+    expect(transactions.size).toBeGreaterThanOrEqual(3); // at most 100 events per transaction
+    expect(transactions.size).toBeLessThanOrEqual(list.length / 10);
+    await expectEventually(() => expect(calls.committed.size).toBe(list.length));
+    await expectEventually(() => {
+      for (const e of list) expect(calls.committed.get(e.eventId)).toEqual([true]);
+    });
+    expect(calls.fallbacks).toEqual([]);
+  });
+
+  it('with KAFKA_BATCH_MAX_EVENTS=1 every event has its own transaction', async () => {
+    const list = events(40);
+    const { calls, topic } = await consume('single', 1);
+    await send(topic, list);
+    const rows = await waitForEffects('single', list.length);
+    expect(new Set(rows.map((r) => r.tx)).size).toBe(list.length);
+    expect(calls.fallbacks).toEqual([]);
+  });
+
+  it('rolls a run back when one effect fails, applies every event once and announces none of the rolled-back work', async () => {
+    const list = events(60);
+    const flaky = list[37];
+    const topic = `${stack.prefix}flaky.${OrderPlaced.topic}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+    await send(topic, list);
+    const { calls } = await consume('flaky', 100, { fail: (e, attempt) => e.eventId === flaky.eventId && attempt === 1 });
+    const rows = await waitForEffects('flaky', list.length);
+
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(list.length);
+    expect(calls.fallbacks).toEqual(['effect']);
+    // The run that held the failure (from the last commit up to it) was rolled back and its events
+    // called again, one transaction each; runs before it and after it were not touched.
+    const again = list.map((e, i) => [i, calls.attempts.get(e.eventId)] as const).filter(([, n]) => n === 2).map(([i]) => i);
+    expect(again.at(-1)).toBe(37);
+    expect(again).toEqual(Array.from({ length: again.length }, (_, k) => 38 - again.length + k));
+    for (const e of list) expect([1, 2]).toContain(calls.attempts.get(e.eventId));
+    const txOf = new Map(rows.map((r) => [r.event_id, r.tx]));
+    expect(new Set(again.map((i) => txOf.get(list[i].eventId))).size).toBe(again.length);
+    expect(new Set(list.slice(38).map((e) => txOf.get(e.eventId))).size).toBeLessThan(22); // shared runs again
+    await expectEventually(() => {
+      for (const e of list) expect(calls.committed.get(e.eventId)).toEqual([true]);
+    });
+  });
+
+  it('parks a message that does not decode without losing or repeating the events around it, and commits past it', async () => {
+    const list = events(30);
+    const { calls, topic, naming } = await consume('poison', 100);
+    await send(topic, [...list.slice(0, 10), '{not json', ...list.slice(10)]);
+    await waitForEffects('poison', list.length);
+    const parked = await readTopics(kafka, [naming.deadLetterTopic('email')], (ms) => ms.length >= 1);
+    expect(parked[0].message.headers?.['dlq-error-code']?.toString()).toBe('EVENT.UNDECODABLE');
+    expect(parked[0].message.headers?.['dlq-source-offset']?.toString()).toBe('10');
+    for (const e of list) expect(calls.attempts.get(e.eventId)).toBe(1);
+    await expectEventually(async () => {
+      const [{ partitions }] = await admin.fetchOffsets({ groupId: naming.group('email'), topics: [topic] });
+      expect(partitions[0].offset).toBe(String(list.length + 1));
+    });
+  });
+
+  it('a lock held elsewhere makes the run give up after the lock timeout and go on one transaction per event', async () => {
+    const holder = new Client({ connectionString: stack.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM b.locks WHERE id = 1 FOR UPDATE');
+      const list = events(20);
+      const needsLock = new Set(list.slice(5, 8).map((e) => e.eventId));
+      const { calls, topic } = await consume('locked', 100, { lock: (e) => needsLock.has(e.eventId) });
+      await send(topic, list);
+      // Without the lock timeout the run would simply wait for the holder; it falls back instead.
+      await expectEventually(() => expect(calls.fallbacks).toContain('effect'), 20_000);
+      await holder.query('COMMIT');
+      const rows = await waitForEffects('locked', list.length);
+      expect(new Set(rows.map((r) => r.event_id)).size).toBe(list.length);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('a rebalance in the middle of a run leaves no transaction open: a second member takes over and every effect lands once', async () => {
+    const list = events(400);
+    const slow = { slowMs: 5, partitions: 2 };
+    const first = await consume('rebalance', 100, slow);
+    // Keys spread over both partitions, so the second member takes one over.
+    await publish(kafka, first.topic, list.map((e) => ({ key: e.key, value: e })));
+    await expectEventually(async () => expect((await effectsOf('rebalance')).length).toBeGreaterThan(20));
+    await consume('rebalance', 100, slow); // same group: the broker rebalances while runs are open
+    const rows = await waitForEffects('rebalance', list.length, 60_000);
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(list.length);
+    await expectEventually(async () => {
+      const open = await query<{ n: number }>(
+        stack.databaseUrl,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+      );
+      expect(open[0].n).toBe(0);
+    }, 5_000);
+  });
+});
