@@ -1,13 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import { EventEnvelope, EventEnvelopeSchema, EVENTS, isEventType } from '../../contracts';
 import { ModuleName } from '../config/environment';
 import { describeError, isInfrastructureError, isPermanent, PermanentEventError } from './errors';
 import { BatchTransaction } from './batch-transaction';
+import { validateContract } from './contract-validator';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
 import { TopicProvisioner } from './topic-provisioner';
@@ -466,13 +465,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     } catch {
       throw new PermanentEventError('message value is not JSON', 'EVENT.UNDECODABLE');
     }
-    const envelope = plainToInstance(EventEnvelopeSchema, raw);
-    const envelopeErrors = validateSync(envelope, { forbidUnknownValues: false });
+    const { value: envelope, failed: envelopeErrors } = validateContract(EventEnvelopeSchema, raw);
     if (envelopeErrors.length > 0) {
-      throw new PermanentEventError(
-        `invalid envelope: ${envelopeErrors.map((e) => e.property).join(', ')}`,
-        'EVENT.INVALID_ENVELOPE',
-      );
+      throw new PermanentEventError(`invalid envelope: ${envelopeErrors.join(', ')}`, 'EVENT.INVALID_ENVELOPE');
     }
     if (!isEventType(envelope.type)) throw new PermanentEventError(`unknown event type ${envelope.type}`, 'EVENT.UNKNOWN_TYPE');
     const definition = EVENTS[envelope.type];
@@ -482,13 +477,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     if (envelope.version !== definition.version) {
       throw new PermanentEventError(`unsupported version ${envelope.type} v${envelope.version}`, 'EVENT.UNKNOWN_VERSION');
     }
-    const payload = plainToInstance(definition.payload as new () => object, envelope.payload);
-    const payloadErrors = validateSync(payload, { forbidUnknownValues: false });
+    const { value: payload, failed: payloadErrors } = validateContract(definition.payload as new () => object, envelope.payload);
     if (payloadErrors.length > 0) {
-      throw new PermanentEventError(
-        `invalid ${envelope.type} payload: ${payloadErrors.map((e) => e.property).join(', ')}`,
-        'EVENT.INVALID_PAYLOAD',
-      );
+      throw new PermanentEventError(`invalid ${envelope.type} payload: ${payloadErrors.join(', ')}`, 'EVENT.INVALID_PAYLOAD');
     }
     const handler = this.getHandlerByPattern(envelope.type);
     if (!handler) throw new PermanentEventError(`no handler for ${envelope.type}`, 'EVENT.NO_HANDLER');

@@ -1,0 +1,129 @@
+import { plainToInstance, TransformationType } from 'class-transformer';
+import { getMetadataStorage, ValidationTypes, validateSync } from 'class-validator';
+import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
+
+// class-transformer's own metadata (@Type and friends) is not exported from its entry point.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as typeof import('class-transformer/types/storage');
+
+/** True when `value` certainly passes the class's rules; false means "ask class-validator". */
+export type FastCheck = (value: unknown) => boolean;
+
+type Rule = (value: unknown, object: Record<string, unknown>) => boolean;
+
+interface PropertyRules {
+  name: string;
+  /** @IsOptional / @ValidateIf: the property's rules apply only when every condition holds. */
+  conditions: ((object: Record<string, unknown>, value: unknown) => boolean)[];
+  rules: Rule[];
+}
+
+const compiled = new Map<Function, FastCheck>();
+
+/**
+ * Compiles the class-validator rules of a contract class, once, into a plain function over the
+ * JSON-parsed value: no class-transformer instance, no ValidationError objects. It calls the very
+ * validator functions the decorators registered (`isUUID`, `isEmail`, `matches`, ... with the
+ * decorator's constraints), so the rules have one source: the contract class.
+ *
+ * It is one-sided by design: `true` only when the value certainly passes; anything it is unsure
+ * of (a type class-transformer would convert, a decorator it does not know) answers `false`, and
+ * the caller then runs class-validator itself for the verdict and its messages. A property test
+ * holds it to that: it never accepts what class-validator rejects.
+ */
+export function compileContract(cls: Function): FastCheck {
+  let check = compiled.get(cls);
+  if (!check) {
+    check = build(cls);
+    compiled.set(cls, check);
+  }
+  return check;
+}
+
+function build(cls: Function): FastCheck {
+  // Classes with class-transformer rules beyond @Type (renames, exclusions, transforms) keep the slow path.
+  if (defaultMetadataStorage.getStrategy(cls) !== 'none' || defaultMetadataStorage.getExposedMetadatas(cls).length > 0) return () => false;
+  const metadatas = getMetadataStorage().getTargetValidationMetadatas(cls, '', false, false);
+  const byProperty = new Map<string, PropertyRules>();
+  for (const m of metadatas) {
+    const property = byProperty.get(m.propertyName) ?? { name: m.propertyName, conditions: [], rules: [] };
+    byProperty.set(m.propertyName, property);
+    if (m.groups?.length || defaultMetadataStorage.findTransformMetadatas(cls, m.propertyName, TransformationType.PLAIN_TO_CLASS).length > 0) {
+      return () => false;
+    }
+    const rule = ruleOf(cls, m, property);
+    if (rule === undefined) return () => false;
+    if (rule) property.rules.push(rule);
+  }
+  const properties = [...byProperty.values()];
+  return (value) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+    const object = value as Record<string, unknown>;
+    for (const p of properties) {
+      const v = object[p.name];
+      if (p.conditions.length > 0 && !p.conditions.every((c) => c(object, v))) continue;
+      for (const rule of p.rules) if (!rule(v, object)) return false;
+    }
+    return true;
+  };
+}
+
+/** The rule of one decorator; null when it adds none here, undefined when it is not understood. */
+function ruleOf(cls: Function, m: ValidationMetadata, property: PropertyRules): Rule | null | undefined {
+  switch (m.type) {
+    case ValidationTypes.IS_DEFINED:
+      return (v) => v !== undefined && v !== null;
+    case ValidationTypes.CONDITIONAL_VALIDATION:
+      if (!m.constraints?.[0] || typeof m.constraints[0] !== 'function') return undefined;
+      property.conditions.push(m.constraints[0] as (o: Record<string, unknown>, v: unknown) => boolean);
+      return null;
+    case ValidationTypes.WHITELIST:
+      return null;
+    case ValidationTypes.NESTED_VALIDATION: {
+      const type = defaultMetadataStorage.findTypeMetadata(cls, m.propertyName);
+      const nestedCls = type?.typeFunction?.() as Function | undefined;
+      if (!nestedCls || type.options?.discriminator) return undefined;
+      const nested = (v: unknown) => compileContract(nestedCls)(v);
+      // class-validator validates each element of an array, each: true or not.
+      return (v) => (Array.isArray(v) ? v.every(nested) : nested(v));
+    }
+    case ValidationTypes.CUSTOM_VALIDATION: {
+      const constraints = getMetadataStorage().getTargetValidatorConstraints(m.constraintCls);
+      if (constraints.length !== 1 || constraints[0].async) return undefined;
+      const validator = constraints[0].instance as { validate(value: unknown, args: unknown): unknown };
+      const primitive = defaultMetadataStorage.findTypeMetadata(cls, m.propertyName);
+      const one = (v: unknown, object: Record<string, unknown>) => {
+        // @Type(() => Number) and the like convert before validating: only a value the conversion
+        // leaves unchanged is judged here.
+        if (primitive && !judgedAsIs(primitive.typeFunction?.(), v)) return false;
+        return validator.validate(v, { targetName: cls.name, property: m.propertyName, object, value: v, constraints: m.constraints }) === true;
+      };
+      if (!m.each) return one;
+      return (v, object) => Array.isArray(v) && v.every((item) => one(item, object));
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Whether class-transformer's conversion to `type` (from @Type) leaves `v` as it is for the rules. */
+function judgedAsIs(type: unknown, v: unknown): boolean {
+  if (type === Number) return typeof v === 'number';
+  if (type === String) return typeof v === 'string';
+  if (type === Boolean) return typeof v === 'boolean';
+  if (type === Date || typeof type !== 'function') return false;
+  // A class: objects become instances with the same own properties, arrays stay arrays.
+  return true;
+}
+
+/**
+ * Validates a JSON-parsed value against a contract class: the compiled check when it certainly
+ * passes (the value is returned as it is), class-transformer + class-validator otherwise (for the
+ * conversion, the verdict and the failing properties).
+ */
+export function validateContract<T extends object>(cls: new () => T, raw: unknown): { value: T; failed: string[] } {
+  if (compileContract(cls)(raw)) return { value: raw as T, failed: [] };
+  const value = plainToInstance(cls, raw);
+  const errors = validateSync(value as object, { forbidUnknownValues: false });
+  return { value, failed: errors.map((e) => e.property) };
+}
