@@ -9,7 +9,7 @@
  *   4. consumer baselines: our transport vs raw kafkajs eachBatch vs Nest's stock ServerKafka.
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
- * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --full (60 s) --soak (10 min).
+ * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min).
  */
 import 'reflect-metadata';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -50,6 +50,7 @@ const opts = {
   partitions: num('partitions', 6),
   concurrency: num('concurrency', 3),
   skipConsumers: args.has('skip-consumers') || soak,
+  consumersOnly: args.has('consumers-only'),
   brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
   extraEnv: Object.fromEntries([...args].filter(([k]) => /^[A-Z_]+$/.test(k))),
 };
@@ -119,86 +120,89 @@ async function main(): Promise<void> {
     await admin.disconnect();
     await db.drop();
   };
-  const port = await freePort();
-  const { child, url } = await startApp({
-    NODE_ENV: 'development',
-    BENCH_MODE: 'true',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: db.url,
-    DATABASE_POOL_SIZE: String(opts.pool),
-    KAFKA_BROKERS: opts.brokers,
-    KAFKA_AUTOSTART_LOCAL: 'false',
-    KAFKA_TOPIC_PREFIX: prefix,
-    KAFKA_GROUP_PREFIX: prefix,
-    KAFKA_TOPIC_PARTITIONS: String(opts.partitions),
-    KAFKA_PARTITIONS_CONCURRENCY: String(opts.concurrency),
-    ADMIN_TOKEN,
-    RATE_LIMIT_MAX: '1000000000',
-    ...opts.extraEnv,
-  });
-  const sampler = new ProcSampler(child.pid!).start();
   const results: Record<string, LoadResult> = {};
   const procStats: Record<string, ReturnType<typeof summarize>> = {};
   let drainS = -1;
   let consumerBench: Awaited<ReturnType<typeof runConsumerBench>> | undefined;
   let e2e: Record<string, { count: number; p50: number; p99: number; max: number }> = {};
   let verify: Record<string, number> = {};
-  try {
-    await until('readiness', 90_000, async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined));
-    // Products with stock enough for every run; the order module's catalogue replica learns them over Kafka.
-    for (const sku of BENCH_SKUS) {
-      const res = await fetch(`${url}/products`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-        body: JSON.stringify({ sku, name: `Bench ${sku}`, priceCents: 500 + BENCH_SKUS.indexOf(sku), stock: 100_000_000 }),
-      });
-      if (!res.ok) throw new Error(`seeding ${sku}: ${res.status} ${await res.text()}`);
-    }
-    await until('catalogue replica', 60_000, async () =>
-      (await pgCount(db.url, `SELECT count(*) AS n FROM orders.catalogue`)) >= BENCH_SKUS.length ? true : undefined,
-    );
-    const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
-      if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.warmupS, ...extra });
-      const from = sampler.elapsedS;
-      const r = await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.durationS, ...extra });
-      procStats[label] = summarize(sampler.since(from));
-      results[label] = r;
-      log(`  ${label}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
-      return r;
-    };
-
-    if (!soak) await phase('no-op endpoint', '/bench/noop');
-    await fetch(`${url}/bench/reset`, { method: 'POST' });
-    const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
-    const stoppedAt = Date.now();
-    // A backlog that does not drain in time is a result, not a crash: the report says so.
-    const drained = await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
-      () => false,
-    );
-    drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
-    log(`  backlog ${drained ? `back to 0 in ${drainS.toFixed(1)} s` : `not back to 0 within ${opts.drainTimeoutS} s`} after the load stopped (${orders.ok} orders accepted)`);
-    verify = {
-      orders: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders`),
-      pending: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'`),
-      reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
-      placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
-      analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
-    };
-
-    if (opts.rateDurationS > 0) {
-      await fetch(`${url}/bench/reset`, { method: 'POST' });
-      await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
-      await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
-        () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
+  if (!opts.consumersOnly) {
+    const port = await freePort();
+    const { child, url } = await startApp({
+      NODE_ENV: 'development',
+      BENCH_MODE: 'true',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: db.url,
+      DATABASE_POOL_SIZE: String(opts.pool),
+      KAFKA_BROKERS: opts.brokers,
+      KAFKA_AUTOSTART_LOCAL: 'false',
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_PREFIX: prefix,
+      KAFKA_TOPIC_PARTITIONS: String(opts.partitions),
+      KAFKA_PARTITIONS_CONCURRENCY: String(opts.concurrency),
+      ADMIN_TOKEN,
+      RATE_LIMIT_MAX: '1000000000',
+      ...opts.extraEnv,
+    });
+    const sampler = new ProcSampler(child.pid!).start();
+    try {
+      await until('readiness', 90_000, async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined));
+      // Products with stock enough for every run; the order module's catalogue replica learns them over Kafka.
+      for (const sku of BENCH_SKUS) {
+        const res = await fetch(`${url}/products`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+          body: JSON.stringify({ sku, name: `Bench ${sku}`, priceCents: 500 + BENCH_SKUS.indexOf(sku), stock: 100_000_000 }),
+        });
+        if (!res.ok) throw new Error(`seeding ${sku}: ${res.status} ${await res.text()}`);
+      }
+      await until('catalogue replica', 60_000, async () =>
+        (await pgCount(db.url, `SELECT count(*) AS n FROM orders.catalogue`)) >= BENCH_SKUS.length ? true : undefined,
       );
-      e2e = ((await (await fetch(`${url}/bench/stats`)).json()) as { endToEnd: typeof e2e }).endToEnd;
+      const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
+        if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.warmupS, ...extra });
+        const from = sampler.elapsedS;
+        const r = await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.durationS, ...extra });
+        procStats[label] = summarize(sampler.since(from));
+        results[label] = r;
+        log(`  ${label}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
+        return r;
+      };
+
+      if (!soak) await phase('no-op endpoint', '/bench/noop');
+      await fetch(`${url}/bench/reset`, { method: 'POST' });
+      const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
+      const stoppedAt = Date.now();
+      // A backlog that does not drain in time is a result, not a crash: the report says so.
+      const drained = await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
+        () => false,
+      );
+      drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
+      log(`  backlog ${drained ? `back to 0 in ${drainS.toFixed(1)} s` : `not back to 0 within ${opts.drainTimeoutS} s`} after the load stopped (${orders.ok} orders accepted)`);
+      verify = {
+        orders: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders`),
+        pending: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'`),
+        reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
+        placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
+        analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
+      };
+
+      if (opts.rateDurationS > 0) {
+        await fetch(`${url}/bench/reset`, { method: 'POST' });
+        await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
+        await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
+          () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
+        );
+        e2e = ((await (await fetch(`${url}/bench/stats`)).json()) as { endToEnd: typeof e2e }).endToEnd;
+      }
+    } finally {
+      sampler.stop();
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
     }
-  } finally {
-    sampler.stop();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+
   }
 
   if (!opts.skipConsumers) {
@@ -271,16 +275,20 @@ function render(r: {
       `partitionsConsumedConcurrently ${opts.concurrency}, DATABASE_POOL_SIZE ${opts.pool}` +
       `${Object.keys(opts.extraEnv).length ? `, ${Object.entries(opts.extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}.`,
     '',
-    '## HTTP: accept path against the no-op endpoint of the same app, same load',
-    '',
-    table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core'], httpRows),
-    '',
-    (Number.isFinite(r.drainS)
-      ? `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. `
-      : `Backlog (4 outboxes + 4 groups' lag) **not back to 0 within ${opts.drainTimeoutS} s** after the load stopped. `) +
-      `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-    '',
   ];
+  if (httpRows.length > 0) {
+    parts.push(
+      '## HTTP: accept path against the no-op endpoint of the same app, same load',
+      '',
+      table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core'], httpRows),
+      '',
+      (Number.isFinite(r.drainS)
+        ? `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. `
+        : `Backlog (4 outboxes + 4 groups' lag) **not back to 0 within ${opts.drainTimeoutS} s** after the load stopped. `) +
+        `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      '',
+    );
+  }
   if (Object.keys(r.e2e).length > 0) {
     parts.push(
       `## End to end at ${opts.rate} orders/s: envelope occurredAt → the module's commit`,

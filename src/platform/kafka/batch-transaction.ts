@@ -20,8 +20,10 @@ export class BatchTransaction {
   private static readonly current$ = new AsyncLocalStorage<BatchTransaction>();
   private readonly runners = new Map<DataSource, Promise<QueryRunner>>();
   private readonly afterCommit: (() => void)[] = [];
+  private readonly hooks = new Map<string, { manager: EntityManager; state: unknown; flush: (m: EntityManager, state: never) => Promise<void> }>();
 
-  constructor(private readonly lockTimeoutMs: number) {}
+  /** `lockTimeoutMs` bounds lock waits (a run of several events); none for one event alone. */
+  constructor(private readonly lockTimeoutMs?: number) {}
 
   /** The run the calling code is part of, if any (only while a consumer handler runs in one). */
   static current(): BatchTransaction | undefined {
@@ -49,14 +51,34 @@ export class BatchTransaction {
     this.afterCommit.push(AsyncLocalStorage.bind(fn));
   }
 
-  /** Commits every transaction of the run, then runs the after-commit callbacks. */
+  /**
+   * Work shared by every event of the transaction, done once just before it commits: effects add to
+   * `state` (created on first use under `key`) and `flush` writes it. Hot rows (counters, a version)
+   * are then updated once per run and locked only for the end of it. Hooks run in key order, so
+   * concurrent transactions lock those rows in one order.
+   */
+  beforeCommit<S>(manager: EntityManager, key: string, create: () => S, flush: (m: EntityManager, state: S) => Promise<void>): S {
+    let hook = this.hooks.get(key);
+    if (!hook) {
+      hook = { manager, state: create(), flush: flush as (m: EntityManager, state: never) => Promise<void> };
+      this.hooks.set(key, hook);
+    }
+    return hook.state as S;
+  }
+
+  /** Runs the before-commit hooks, commits every transaction of the run, then the after-commit callbacks. */
   async commit(): Promise<void> {
     try {
+      for (const key of [...this.hooks.keys()].sort()) {
+        const hook = this.hooks.get(key)!;
+        await hook.flush(hook.manager, hook.state as never);
+      }
       for (const runner of this.runners.values()) await (await runner).commitTransaction();
     } catch (e) {
       await this.rollback(); // never hand a client back to the pool inside a transaction
       throw e;
     }
+    this.hooks.clear();
     await this.release();
     for (const fn of this.afterCommit.splice(0)) fn();
   }
@@ -64,6 +86,7 @@ export class BatchTransaction {
   /** Rolls every transaction of the run back; never throws (a dead connection rolls back anyway). */
   async rollback(): Promise<void> {
     this.afterCommit.length = 0;
+    this.hooks.clear();
     for (const runner of this.runners.values()) {
       await runner.then((r) => (r.isTransactionActive ? r.rollbackTransaction() : undefined)).catch(() => undefined);
     }
@@ -75,7 +98,7 @@ export class BatchTransaction {
     try {
       await runner.connect();
       await runner.startTransaction();
-      await runner.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
+      if (this.lockTimeoutMs !== undefined) await runner.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
       return runner;
     } catch (e) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);

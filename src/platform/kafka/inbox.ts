@@ -26,21 +26,32 @@ export class Inbox {
     effect: (manager: EntityManager) => Promise<void>,
     afterCommit?: () => void,
   ): Promise<boolean> {
-    const batch = BatchTransaction.current();
-    if (batch) {
-      const manager = await batch.manager(this.dataSource);
-      if (!(await this.claim(manager, envelope, handler))) return false;
-      await effect(manager);
-      if (afterCommit) batch.onCommit(afterCommit);
-      return true;
+    const run = BatchTransaction.current();
+    if (run) return this.within(run, envelope, handler, effect, afterCommit);
+    // Alone: a transaction of one event, with the same before/after-commit behaviour as a run.
+    const own = new BatchTransaction();
+    try {
+      const done = await own.run(() => this.within(own, envelope, handler, effect, afterCommit));
+      await (done ? own.commit() : own.rollback());
+      return done;
+    } catch (e) {
+      await own.rollback();
+      throw e;
     }
-    const done = await this.dataSource.transaction(async (manager) => {
-      if (!(await this.claim(manager, envelope, handler))) return false;
-      await effect(manager);
-      return true;
-    });
-    if (done) afterCommit?.();
-    return done;
+  }
+
+  private async within(
+    transaction: BatchTransaction,
+    envelope: EventEnvelope,
+    handler: string,
+    effect: (manager: EntityManager) => Promise<void>,
+    afterCommit?: () => void,
+  ): Promise<boolean> {
+    const manager = await transaction.manager(this.dataSource);
+    if (!(await this.claim(manager, envelope, handler))) return false;
+    await effect(manager);
+    if (afterCommit) transaction.onCommit(afterCommit);
+    return true;
   }
 
   /** Records the event as handled; false when it already was. A concurrent claim waits for ours. */

@@ -47,19 +47,21 @@ export class ProjectEventService {
   ) {}
 
   async project(envelope: AnyEnvelope): Promise<void> {
-    let change: LiveChange | undefined;
+    let change: Omit<LiveChange, 'version'> | undefined;
+    let committed: { version: number } | undefined;
     await this.inbox.once(
       envelope,
       ProjectEventService.handler,
       async (m) => {
-        const effect: Omit<LiveChange, 'version'> =
+        change =
           envelope.type === 'product.upserted'
             ? await this.projectProduct(m, envelope)
             : await this.projectOrderEvent(m, envelope);
-        change = { ...effect, version: await this.store.nextVersion(m) };
+        committed = this.store.versionAtCommit(m);
       },
-      // Only after the commit: a dashboard never sees an effect that could still roll back.
-      () => change && this.live.publish(change),
+      // Only after the commit: a dashboard never sees an effect that could still roll back. Events
+      // committed together share the version (a snapshot holds all of them or none).
+      () => change && committed && this.live.publish({ ...change, version: committed.version }),
     );
   }
 
@@ -68,7 +70,7 @@ export class ProjectEventService {
     const after = applyToFact(before, envelope);
     const deltas = diffContributions(before, after);
     if (deltas.length > 0 || JSON.stringify(before) !== JSON.stringify(after)) await this.store.saveFact(m, after);
-    await this.store.applyDeltas(m, deltas);
+    this.store.addDeltas(m, deltas);
 
     const totals: LiveChange['totals'] = {};
     const minutes: LiveChange['minutes'] = {};

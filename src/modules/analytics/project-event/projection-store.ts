@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { OrderLinePayload, ProductUpsertedPayload } from '../../../contracts';
+import { BatchTransaction } from '../../../platform/kafka/batch-transaction';
 import { ANALYTICS_SCHEMA as S } from '../analytics.schema';
 import { BUCKET_FIELDS, BucketField, Delta } from '../projections/contributions';
 import { decisionOf, emptyFact, OrderFact } from '../projections/order-fact';
@@ -44,10 +45,18 @@ function toFact(row: FactRow): OrderFact {
 }
 
 /**
- * The SQL behind the projections. Rows are locked in one global order — the fact, then minute
- * buckets, product sales and totals (each by key), then the version — so concurrent partitions
- * never deadlock.
+ * The SQL behind the projections. A transaction locks the facts of its orders as it goes, then,
+ * just before it commits, the counters (minute buckets, product sales, totals, each in key order)
+ * and last the version: every transaction takes the shared rows in one order, so concurrent
+ * partitions never deadlock on them.
  */
+/** Registers work for the end of the caller's transaction (see BatchTransaction.beforeCommit). */
+function atCommit<T>(m: EntityManager, key: string, create: () => T, flush: (m: EntityManager, state: T) => Promise<void>): T {
+  const transaction = BatchTransaction.current();
+  if (!transaction) throw new Error('analytics projections run inside Inbox.once (a consumer transaction)');
+  return transaction.beforeCommit(m, key, create, flush);
+}
+
 @Injectable()
 export class ProjectionStore {
   /** Loads the order's fact for update (creating an empty one), so events of one order serialize. */
@@ -86,7 +95,27 @@ export class ProjectionStore {
     );
   }
 
-  /** Adds the deltas to their counters (already sorted by key, as `diffContributions` returns them). */
+  /**
+   * Adds the deltas to their counters when the transaction commits, summed with those of every
+   * other event in it: the counters are the hottest rows (every event of every partition touches
+   * the totals), so they are written once per transaction and locked only at its end.
+   */
+  addDeltas(m: EntityManager, deltas: Delta[]): void {
+    if (deltas.length === 0) return;
+    atCommit(m, `${S}.1-counters`, () => [] as Delta[], (tx, all) => this.applyDeltas(tx, all)).push(...deltas);
+  }
+
+  /**
+   * The projection version this transaction commits as, set just before its commit (after the
+   * counters: one lock order for every transaction). Read it after the commit.
+   */
+  versionAtCommit(m: EntityManager): { version: number } {
+    return atCommit(m, `${S}.2-version`, () => ({ version: 0 }), async (tx, v) => {
+      v.version = await this.nextVersion(tx);
+    });
+  }
+
+  /** Adds the deltas to their counters, each row once and in key order (no deadlocks between transactions). */
   async applyDeltas(m: EntityManager, deltas: Delta[]): Promise<void> {
     const minutes = new Map<string, Record<BucketField, number>>();
     const products = new Map<string, { units: number; revenue_cents: number }>();
@@ -104,8 +133,9 @@ export class ProjectionStore {
         totals.set(c.metric, (totals.get(c.metric) ?? 0) + amount);
       }
     }
+    const sorted = <V>(map: Map<string, V>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (minutes.size > 0) {
-      const rows = [...minutes.entries()];
+      const rows = sorted(minutes);
       await m.query(
         `INSERT INTO "${S}".minute_buckets AS b (minute, ${BUCKET_FIELDS.join(', ')})
          SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bigint[])
@@ -114,7 +144,7 @@ export class ProjectionStore {
       );
     }
     if (products.size > 0) {
-      const rows = [...products.entries()];
+      const rows = sorted(products);
       await m.query(
         `INSERT INTO "${S}".product_sales AS s (sku, units, revenue_cents)
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
@@ -123,7 +153,7 @@ export class ProjectionStore {
       );
     }
     if (totals.size > 0) {
-      const rows = [...totals.entries()];
+      const rows = sorted(totals);
       await m.query(
         `INSERT INTO "${S}".totals AS t (metric, value) SELECT * FROM unnest($1::text[], $2::bigint[])
          ON CONFLICT (metric) DO UPDATE SET value = t.value + excluded.value`,
@@ -144,7 +174,7 @@ export class ProjectionStore {
   }
 
   /** Bumps the projection version; last statement of every projection transaction (see the migration). */
-  async nextVersion(m: EntityManager): Promise<number> {
+  private async nextVersion(m: EntityManager): Promise<number> {
     // Wrapped in a CTE so the driver returns rows (it returns [rows, count] for a bare UPDATE).
     const [row]: { version: string }[] = await m.query(
       `WITH bumped AS (UPDATE "${S}".projection_state SET version = version + 1 WHERE id = 1 RETURNING version)
