@@ -200,6 +200,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
       retryBackoffMs: 200,
       retryDelaysMs: [1000, 10_000],
       batchMaxEvents,
+      batchMaxMs: 100,
       batchLockTimeoutMs: 250,
     });
     const effect = perEventEffect(ds, schema);

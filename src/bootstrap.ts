@@ -55,6 +55,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
       retryBackoffMs: env.KAFKA_RETRY_BACKOFF_MS,
       retryDelaysMs: env.KAFKA_RETRY_DELAYS_MS,
       batchMaxEvents: env.KAFKA_BATCH_MAX_EVENTS,
+      batchMaxMs: env.KAFKA_BATCH_MAX_MS,
       batchLockTimeoutMs: env.KAFKA_BATCH_LOCK_TIMEOUT_MS,
       observer: registry.observer,
     });

@@ -126,6 +126,13 @@ export class Environment {
   @Max(1000)
   KAFKA_BATCH_MAX_EVENTS = 100;
 
+  /** A shared transaction commits once it is this old (ms), so its locks and latency stay bounded. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  KAFKA_BATCH_MAX_MS = 100;
+
   /** Lock wait inside a shared transaction before it falls back to one transaction per event. */
   @Transform(toInt)
   @IsInt()

@@ -32,13 +32,12 @@ export interface ModuleKafkaServerOptions {
    * BatchTransaction); 1 gives every event its own transaction.
    */
   batchMaxEvents: number;
+  /** A shared transaction is committed once it is this old, so its locks are never held for long. */
+  batchMaxMs: number;
   /** How long an event in a shared transaction waits for a lock before the run falls back. */
   batchLockTimeoutMs: number;
   observer?: TransportObserver;
 }
-
-/** A shared transaction is committed once it is this old, so its locks are never held for long. */
-const MAX_RUN_MS = 100;
 
 /** What a handler gets besides the envelope. */
 export interface KafkaEventContext {
@@ -305,7 +304,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           await alone([...failed.events.map((event) => event.message), message]);
           continue;
         }
-        if (run.events.length >= this.options.batchMaxEvents || performance.now() - run.startedAt >= MAX_RUN_MS) await flush();
+        if (run.events.length >= this.options.batchMaxEvents || performance.now() - run.startedAt >= this.options.batchMaxMs) await flush();
         await heartbeat();
       }
       await flush();
