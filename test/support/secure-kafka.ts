@@ -29,7 +29,7 @@ const portFree = (port: number) =>
 /** Two free neighbouring ports (client and controller listener), never the shared 9092/19092 brokers. */
 async function freePortPair(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 30_000 + Math.floor(Math.random() * 20_000) * 2;
+    const port = 30_000 + Math.floor(Math.random() * 10_000) * 2; // even, 30000-49998
     if ((await portFree(port)) && (await portFree(port + 1))) return port;
   }
   throw new Error('no two free neighbouring ports found for the secure broker');
