@@ -202,6 +202,56 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     });
   });
 
+  it('skips the events of a run that are already in the inbox (a redelivery) without falling back, and applies the rest once', async () => {
+    const list = events(50);
+    const done = list.filter((_, i) => i % 3 === 0);
+    await query(
+      stack.databaseUrl,
+      `INSERT INTO b.inbox (event_id, handler, type, correlation_id) SELECT id, 'test', 'order.placed', 'c' FROM unnest($1::uuid[]) AS id`,
+      [done.map((e) => e.eventId)],
+    );
+    const topic = `${stack.prefix}redelivered.${OrderPlaced.topic}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+    await send(topic, [...list, list[1], list[2]]); // and two duplicates inside the backlog
+    const { calls } = await consume('redelivered', 100, { maxMs: 60_000 });
+    const rows = await waitForEffects('redelivered', list.length - done.length);
+    const applied = new Set(rows.map((r) => r.event_id));
+    for (const e of done) expect(applied.has(e.eventId)).toBe(false);
+    expect(new Set(rows.map((r) => r.tx)).size).toBeLessThanOrEqual(3);
+    await expectEventually(() => expect(calls.attempts.get(list[2].eventId)).toBe(2)); // the duplicate was read, and skipped
+    expect(calls.fallbacks).toEqual([]);
+    const inboxRows = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM b.inbox WHERE event_id = ANY($1::uuid[])`, [
+      list.map((e) => e.eventId),
+    ]);
+    expect(inboxRows[0].n).toBe(list.length);
+  });
+
+  it('a run whose event another consumer records first (uncommitted) gives up at its commit and skips that event one by one', async () => {
+    const list = events(20);
+    const taken = list[6];
+    const other = new Client({ connectionString: stack.databaseUrl });
+    await other.connect();
+    try {
+      // Another member still finishing the same event: its inbox row is written but not committed.
+      await other.query('BEGIN');
+      await other.query(`INSERT INTO b.inbox (event_id, handler, type, correlation_id) VALUES ($1, 'test', 'order.placed', 'c')`, [taken.eventId]);
+      const { calls, topic } = await consume('raced', 100, { maxMs: 60_000 });
+      await send(topic, list);
+      // The run's effects ran before its claims were written; writing them waits on that row, times out, rolls back.
+      await expectEventually(() => expect(calls.fallbacks).toContain('commit'), 20_000);
+      expect(calls.fallbacks).not.toContain('effect');
+      await other.query('COMMIT');
+      const rows = await waitForEffects('raced', list.length - 1);
+      expect(rows.map((r) => r.event_id)).not.toContain(taken.eventId);
+      expect(new Set(rows.map((r) => r.event_id)).size).toBe(list.length - 1);
+      await expectEventually(() => {
+        for (const e of list) expect(calls.committed.get(e.eventId)).toEqual(e === taken ? undefined : [true]);
+      });
+    } finally {
+      await other.end();
+    }
+  });
+
   it('parks a message that does not decode without losing or repeating the events around it, and commits past it', async () => {
     const list = events(30);
     const { calls, topic, naming } = await consume('poison', 100);

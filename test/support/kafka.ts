@@ -30,6 +30,14 @@ export function envelopeOf<T>(definition: EventDefinition<string, T>, payload: T
 }
 
 /** Publishes raw values (envelopes are JSON-encoded) straight to a topic, acks=all. */
+/** The headers the outbox relay writes for an envelope (none for raw text or bytes). */
+function headersOf(value: unknown): Record<string, string> | undefined {
+  if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return undefined;
+  const env = value as Partial<EventEnvelope>;
+  if (typeof env.eventId !== 'string') return undefined;
+  return { 'event-id': env.eventId, 'event-type': String(env.type), 'correlation-id': String(env.correlationId) };
+}
+
 export async function publish(kafka: Kafka, topic: string, messages: { key: string; value: unknown }[]): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -40,6 +48,7 @@ export async function publish(kafka: Kafka, topic: string, messages: { key: stri
       messages: messages.map((m) => ({
         key: m.key,
         value: typeof m.value === 'string' || Buffer.isBuffer(m.value) ? m.value : JSON.stringify(m.value),
+        headers: headersOf(m.value),
       })),
     });
   } finally {

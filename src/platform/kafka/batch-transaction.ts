@@ -22,8 +22,15 @@ export class BatchTransaction {
   private readonly afterCommit: (() => void)[] = [];
   private readonly hooks = new Map<string, { manager: EntityManager; state: unknown; flush: (m: EntityManager, state: never) => Promise<void> }>();
 
-  /** `lockTimeoutMs` bounds lock waits (a run of several events); none for one event alone. */
-  constructor(private readonly lockTimeoutMs?: number) {}
+  /**
+   * `lockTimeoutMs` bounds lock waits (a run of several events); none for one event alone.
+   * `eventIds` are the ids the run expects to handle (from the messages' headers), so the inbox can
+   * look them all up with one query and write its rows with one more (see Inbox.once).
+   */
+  constructor(
+    private readonly lockTimeoutMs?: number,
+    readonly eventIds: readonly string[] = [],
+  ) {}
 
   /** The run the calling code is part of, if any (only while a consumer handler runs in one). */
   static current(): BatchTransaction | undefined {

@@ -2,6 +2,24 @@ import { DataSource, EntityManager } from 'typeorm';
 import { EventEnvelope } from '../../contracts';
 import { BatchTransaction } from './batch-transaction';
 
+/** The inbox rows of one consumer run, looked up and written with one statement each. */
+interface RunClaims {
+  /** The run's expected event ids (lower case): the ones this lookup covers. */
+  covered: Set<string>;
+  /** `<event id> <handler>` already in the inbox when the run began. */
+  handled: Promise<Set<string>>;
+  /** `<event id> <handler>` claimed by this run so far (a repeat inside the run is a duplicate). */
+  claimed: Set<string>;
+  rows: { eventId: string; handler: string; type: string; correlationId: string }[];
+}
+
+/** Rolls a run back when another consumer recorded one of its events first (the run then goes event by event). */
+export class ConcurrentClaimError extends Error {
+  constructor(readonly events: number) {
+    super(`${events} event(s) of this run were recorded by another consumer while it ran`);
+  }
+}
+
 /**
  * A module's inbox: the ids of the events it has handled, written in the same transaction as
  * the handler's effect, so a redelivered or duplicated event changes nothing.
@@ -48,10 +66,53 @@ export class Inbox {
     afterCommit?: () => void,
   ): Promise<boolean> {
     const manager = await transaction.manager(this.dataSource);
-    if (!(await this.claim(manager, envelope, handler))) return false;
+    const fresh = transaction.eventIds.length > 0 ? await this.claimInRun(transaction, manager, envelope, handler) : await this.claim(manager, envelope, handler);
+    if (!fresh) return false;
     await effect(manager);
     if (afterCommit) transaction.onCommit(afterCommit);
     return true;
+  }
+
+  /**
+   * In a run that knows its event ids: one lookup of the inbox for all of them (on first use), and the
+   * claims written together just before the run commits, instead of one INSERT per event. The effect
+   * then runs before its row is written; when another consumer recorded one of the events meanwhile
+   * (a rebalance's old owner still finishing), the final INSERT finds it there and throws, so the
+   * run rolls back and its events are handled again one by one, claim first.
+   */
+  private async claimInRun(transaction: BatchTransaction, manager: EntityManager, envelope: EventEnvelope, handler: string): Promise<boolean> {
+    const claims = transaction.beforeCommit(
+      manager,
+      `0-inbox.${this.schema}`,
+      () => this.lookUp(manager, transaction.eventIds),
+      (m, state) => this.writeClaims(m, state),
+    );
+    const eventId = envelope.eventId.toLowerCase();
+    if (!claims.covered.has(eventId)) return this.claim(manager, envelope, handler);
+    const key = `${eventId} ${handler}`;
+    if (claims.claimed.has(key) || (await claims.handled).has(key)) return false;
+    claims.claimed.add(key);
+    claims.rows.push({ eventId, handler, type: envelope.type, correlationId: envelope.correlationId });
+    return true;
+  }
+
+  private lookUp(manager: EntityManager, eventIds: readonly string[]): RunClaims {
+    const covered = new Set(eventIds.map((id) => id.toLowerCase()));
+    const handled = manager
+      .query(`SELECT event_id::text AS id, handler FROM "${this.schema}".inbox WHERE event_id = ANY($1::uuid[])`, [[...covered]])
+      .then((rows: { id: string; handler: string }[]) => new Set(rows.map((r) => `${r.id} ${r.handler}`)));
+    handled.catch(() => undefined); // awaited by the claims that need it; never an unhandled rejection
+    return { covered, handled, claimed: new Set(), rows: [] };
+  }
+
+  private async writeClaims(manager: EntityManager, { rows }: RunClaims): Promise<void> {
+    if (rows.length === 0) return;
+    const written: unknown[] = await manager.query(
+      `INSERT INTO "${this.schema}".inbox (event_id, handler, type, correlation_id)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING RETURNING 1`,
+      [rows.map((r) => r.eventId), rows.map((r) => r.handler), rows.map((r) => r.type), rows.map((r) => r.correlationId)],
+    );
+    if (written.length !== rows.length) throw new ConcurrentClaimError(rows.length - written.length);
   }
 
   /** Records the event as handled; false when it already was. A concurrent claim waits for ours. */

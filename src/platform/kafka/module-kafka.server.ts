@@ -11,7 +11,7 @@ import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
 import { TopicProvisioner } from './topic-provisioner';
 import { transportIdOf } from './module-event.decorator';
-import { LogContext } from '../observability/log-context';
+import { header, LogContext } from '../observability/log-context';
 import { noopObserver, TransportObserver } from './transport-observer';
 
 export interface ModuleKafkaServerOptions {
@@ -276,7 +276,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     };
 
     try {
-      for (const message of batch.messages) {
+      for (const [index, message] of batch.messages.entries()) {
         if (!isRunning() || isStale()) break;
         let decoded: Decoded;
         try {
@@ -286,7 +286,11 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           await alone([message]);
           continue;
         }
-        run ??= { transaction: new BatchTransaction(this.options.batchLockTimeoutMs), events: [], startedAt: performance.now() };
+        run ??= {
+          transaction: new BatchTransaction(this.options.batchLockTimeoutMs, eventIdsOf(batch.messages.slice(index, index + this.options.batchMaxEvents))),
+          events: [],
+          startedAt: performance.now(),
+        };
         const { envelope, handler } = decoded;
         const context: KafkaEventContext = { topic, partition, offset: message.offset, headers: message.headers ?? {}, attempt: 1 };
         const started = performance.now();
@@ -527,6 +531,13 @@ interface Decoded {
 }
 
 /** Consecutive events of one partition whose effects share one transaction, not yet committed. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The event ids the outbox relay wrote into the messages' headers (a hint: the envelope is what counts). */
+function eventIdsOf(messages: KafkaMessage[]): string[] {
+  return messages.map((m) => header(m.headers, 'event-id')).filter((id): id is string => id !== undefined && UUID.test(id));
+}
+
 interface Run {
   transaction: BatchTransaction;
   events: { message: KafkaMessage; envelope: EventEnvelope; ms: number }[];

@@ -11,7 +11,8 @@ export interface LogContextFields {
 
 const storage = new AsyncLocalStorage<LogContextFields>();
 
-const header = (headers: IHeaders | undefined, name: string): string | undefined => {
+/** A Kafka header's (first) value as text. */
+export const header = (headers: IHeaders | undefined, name: string): string | undefined => {
   const value = headers?.[name];
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined ? undefined : first.toString();
