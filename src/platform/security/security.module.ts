@@ -4,6 +4,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { Environment } from '../config/environment';
 import { HttpThrottlerGuard } from './http-throttler.guard';
+import { SlidingWindowStorage } from './sliding-window.storage';
 
 /** The effective request limit per window: RATE_LIMIT_MAX, or its default (lenient under NODE_ENV=test). */
 export function rateLimitMax(env: Pick<Environment, 'RATE_LIMIT_MAX' | 'NODE_ENV'>): number {
@@ -24,6 +25,8 @@ export function rateLimitMax(env: Pick<Environment, 'RATE_LIMIT_MAX' | 'NODE_ENV
           },
         ],
         errorMessage: 'too many requests: slow down and retry after the Retry-After header',
+        // O(1) per request and per client, whatever the limit (Nest's default keeps every hit).
+        storage: new SlidingWindowStorage(),
       }),
     }),
   ],
