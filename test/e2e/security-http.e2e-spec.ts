@@ -15,13 +15,20 @@ describe('HTTP security: headers, CORS, rate limits and the admin token', () => 
     await stack?.drop();
   });
 
-  it('sends helmet headers and no X-Powered-By', async () => {
-    const res = await app.http.get('/health/live').expect(200);
-    expect(res.headers['x-powered-by']).toBeUndefined();
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
-    expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+  it('sends helmet headers and no X-Powered-By, on answers, refusals and unknown routes alike', async () => {
+    const answers = [
+      await app.http.get('/health/live').expect(200),
+      await app.http.post('/orders').send({}).expect(400),
+      await app.http.get('/no-such-route').expect(404),
+    ];
+    for (const res of answers) {
+      expect(res.headers['x-powered-by']).toBeUndefined();
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    }
   });
 
   it('answers CORS preflights for the configured origin only', async () => {

@@ -1,5 +1,6 @@
-import helmet from '@fastify/helmet';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet, { HelmetOptions } from 'helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Environment } from '../config/environment';
 
 /** Deeper JSON is refused before validation: class-transformer recurses and overflows the stack near 2,000 levels. */
@@ -25,6 +26,21 @@ export function unsafeJsonShape(value: unknown, maxDepth = MAX_JSON_DEPTH): stri
 }
 
 /**
+ * The headers Helmet sets for `options`, computed once. They do not vary per request (no CSP nonces,
+ * no function directives), and @fastify/helmet rebuilt Helmet, CSP parsing included, on every
+ * request: 5 % of the app's CPU on the no-op endpoint (docs/performance.md).
+ */
+export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => undefined);
+  return headers;
+}
+
+/**
  * Response headers and CORS (docs/security.md). Fastify sends no X-Powered-By. Helmet's CSP keeps
  * its defaults except `upgrade-insecure-requests`: TLS is terminated in front of the app, and the
  * dashboard sets its own, stricter policy on its pages.
@@ -39,10 +55,17 @@ export async function applyHttpSecurity(app: NestFastifyApplication, env: Pick<E
       const problem = unsafeJsonShape(request.body);
       if (problem) await reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: problem });
     });
-  await app.register(helmet, {
+  const headers = helmetHeaders({
     contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (_request, reply, done) => {
+      reply.headers(headers);
+      done();
+    });
   app.enableCors({
     // An empty list answers no origin: browsers on other sites cannot read the API.
     origin: env.CORS_ORIGINS.length > 0 ? env.CORS_ORIGINS : false,
