@@ -16,7 +16,7 @@ import { setupApiDocs } from './platform/observability/api-docs';
 import { applyHttpSecurity } from './platform/security/http-security';
 import { verifyKafkaAccess } from './platform/security/kafka-startup-probe';
 import { registerKafkaSecurity } from './platform/kafka/kafka-client';
-import { installHttpMetrics } from './platform/observability/http-observability';
+import { installHttpObservability } from './platform/observability/http-observability';
 import { HttpDrain } from './platform/http/http-drain';
 import { requestIdFromHeaders } from './platform/observability/logging';
 import { ObservabilityOptions } from './platform/observability/observability.module';
@@ -33,7 +33,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));
-  installHttpMetrics(app);
+  installHttpObservability(app);
   app.get(HttpDrain).install(app);
   setupApiDocs(app);
   await applyHttpSecurity(app, env);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Params } from 'nestjs-pino';
 import type { Options as PinoHttpOptions } from 'pino-http';
 import pino, { DestinationStream, LoggerOptions } from 'pino';
 import { Environment } from '../config/environment';
@@ -97,26 +98,31 @@ export function pinoOptions(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>, pr
   };
 }
 
-const QUIET_ROUTES = /^\/(health\/|metrics$)/;
+/** Probes and scrapes come at a fixed rate from the platform: no access line for them. */
+export const QUIET_ROUTES = /^\/(health\/|metrics$)/;
 
-/** pino-http: one access line per request, bound to its correlation id; probes and scrapes are not logged. */
-export function pinoHttpOptions(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>, stream?: DestinationStream): PinoHttpOptions {
+/** The access line's level: error for 5xx, warn for 4xx, info otherwise. */
+export function accessLogLevel(statusCode: number): 'error' | 'warn' | 'info' {
+  return statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
+}
+
+/**
+ * nestjs-pino's settings: the process logger only. Its per-request middleware (pino-http: two child
+ * loggers and an async context per request, through middie) is not bound to any route; the access
+ * line and the request's log context come from fastify hooks (installHttpObservability), which cost
+ * a fraction of it (docs/performance.md).
+ */
+export function loggerParams(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>, stream?: DestinationStream): Params {
   const options: PinoHttpOptions = {
     ...pinoOptions(env, !stream && env.NODE_ENV === 'development'),
-    // Fastify's genReqId (requestIdFromHeaders) already chose it; middie copies it onto the raw request.
-    genReqId: (req) => (req as IncomingMessage & { id?: string }).id ?? requestIdFromHeaders(req),
-    quietReqLogger: true,
-    customAttributeKeys: { reqId: 'correlationId' },
-    // middie rewrites req.url relative to the middleware's mount path; originalUrl is the request's.
-    autoLogging: { ignore: (req) => QUIET_ROUTES.test((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '') },
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    // pino-http wraps these around its own: they get the raw request and response of an access line.
     serializers: {
-      req: (req: { method?: string; url?: string; raw?: { originalUrl?: string } }) => ({ method: req.method, url: req.raw?.originalUrl ?? req.url }),
+      req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       err: scrubError,
+      error: scrubError,
     },
   };
   if (stream) options.stream = stream;
-  return options;
+  return { pinoHttp: options, forRoutes: [] };
 }

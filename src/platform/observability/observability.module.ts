@@ -4,7 +4,7 @@ import type { DestinationStream } from 'pino';
 import { Environment } from '../config/environment';
 import { KafkaRegistry } from '../kafka/kafka-registry';
 import { AsyncApiController } from './asyncapi.controller';
-import { pinoHttpOptions } from './logging';
+import { loggerParams } from './logging';
 import { LoggingObserver } from './logging-observer';
 import { Metrics } from './metrics';
 import { MetricsController } from './metrics.controller';
@@ -35,7 +35,7 @@ export class ObservabilityModule {
     return {
       module: ObservabilityModule,
       global: true,
-      imports: [LoggerModule.forRoot({ pinoHttp: pinoHttpOptions(env, options.logStream) })],
+      imports: [LoggerModule.forRoot(loggerParams(env, options.logStream))],
       controllers: [MetricsController, AsyncApiController],
       providers: [Metrics, ObservabilitySampler, ObserverRegistration],
       exports: [Metrics],
