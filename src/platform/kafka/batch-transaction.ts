@@ -32,6 +32,15 @@ export class BatchTransaction {
     readonly eventIds: readonly string[] = [],
   ) {}
 
+  /**
+   * Whether several events may share this transaction (a consumer run) rather than one event alone.
+   * Effects that lock hot rows can then read optimistically and lock at commit (see beforeCommit):
+   * a conflict rolls the run back into per-event transactions, where they lock first.
+   */
+  get shared(): boolean {
+    return this.lockTimeoutMs !== undefined;
+  }
+
   /** The run the calling code is part of, if any (only while a consumer handler runs in one). */
   static current(): BatchTransaction | undefined {
     return BatchTransaction.current$.getStore();

@@ -4,6 +4,7 @@ import { Cause } from '../../../platform/kafka/cause';
 import { Inbox } from '../../../platform/kafka/inbox';
 import { event, Outbox } from '../../../platform/kafka/outbox';
 import { lockOrder } from '../order-lock';
+import { StockLedger } from '../stock-ledger';
 import { ReservationStatus } from '../reservation.entity';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 
@@ -36,12 +37,7 @@ export class ReleaseStockService {
       }
       if (reservation.status !== 'RESERVED') return;
       const items = [...reservation.items].sort((a, b) => a.sku.localeCompare(b.sku));
-      await m.query(`SELECT 1 FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`, [items.map((i) => i.sku)]);
-      await m.query(
-        `UPDATE "${S}".products p SET available = p.available + l.qty, reserved = p.reserved - l.qty, updated_at = now()
-         FROM unnest($1::text[], $2::int[]) AS l(sku, qty) WHERE p.sku = l.sku`,
-        [items.map((i) => i.sku), items.map((i) => i.quantity)],
-      );
+      StockLedger.of(m).release(items);
       await m.query(`UPDATE "${S}".reservations SET status = 'RELEASED', updated_at = now() WHERE order_id = $1`, [orderId]);
       await this.outbox.add(
         m,

@@ -5,12 +5,13 @@ import { Cause } from '../../../platform/kafka/cause';
 import { Inbox } from '../../../platform/kafka/inbox';
 import { event, Outbox } from '../../../platform/kafka/outbox';
 import { lockOrder } from '../order-lock';
+import { StockLedger } from '../stock-ledger';
 import { ReservationStatus } from '../reservation.entity';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 
 /**
- * Reserves every line of a placed order, or none: product rows are locked in SKU order (no
- * deadlocks between concurrent orders), checked, and decremented in one transaction with the
+ * Reserves every line of a placed order, or none: stock is checked and taken (StockLedger: product
+ * rows locked in SKU order, so concurrent orders never deadlock) in one transaction with the
  * reservation record and the `stock.reserved` / `stock.rejected` event.
  */
 @Injectable()
@@ -42,11 +43,8 @@ export class ReserveStockService {
         return;
       }
       const lines = new Map(items.map((i) => [i.sku, i.quantity]));
-      const stock: { sku: string; available: number }[] = await m.query(
-        `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
-        [[...lines.keys()]],
-      );
-      const found = new Map(stock.map((s) => [s.sku, s.available]));
+      const ledger = StockLedger.of(m);
+      const found = await ledger.available(m, [...lines.keys()]);
       const unknown = [...lines.keys()].filter((sku) => !found.has(sku));
       const short = [...lines].filter(([sku, qty]) => found.has(sku) && found.get(sku)! < qty).map(([sku]) => sku);
       if (unknown.length > 0 || short.length > 0) {
@@ -55,11 +53,7 @@ export class ReserveStockService {
         await this.outbox.add(m, cause, this.rejection(orderId, reason, unknown.length > 0 ? unknown : short));
         return;
       }
-      await m.query(
-        `UPDATE "${S}".products p SET available = p.available - l.qty, reserved = p.reserved + l.qty, updated_at = now()
-         FROM unnest($1::text[], $2::int[]) AS l(sku, qty) WHERE p.sku = l.sku`,
-        [[...lines.keys()], [...lines.values()]],
-      );
+      ledger.reserve([...lines].map(([sku, quantity]) => ({ sku, quantity })));
       await this.record(m, orderId, 'RESERVED', items);
       const reserved = items.map((i) => ({ sku: i.sku, quantity: i.quantity }));
       await this.outbox.add(m, cause, event(StockReserved, { orderId, items: reserved, reservedAt: new Date().toISOString() }));

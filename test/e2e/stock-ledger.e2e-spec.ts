@@ -1,0 +1,97 @@
+import { DataSource } from 'typeorm';
+import { WarehouseInitial1764000000000 } from '../../src/modules/warehouse/migrations/1764000000000-warehouse-initial';
+import { StockLedger, StockMovedError } from '../../src/modules/warehouse/stock-ledger';
+import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
+import { expectEventually } from '../support/eventually';
+import { createTestDatabase, query } from '../support/test-database';
+
+/**
+ * The warehouse's stock changes in shared consumer transactions, against Postgres: reads without
+ * locks inside a run, one locked update at commit, and a run that lost a race failing as a whole.
+ */
+describe('StockLedger: stock taken and given back once per transaction, checked at commit', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('ledger');
+    ds = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
+    await ds.initialize();
+    await ds.query(`CREATE SCHEMA warehouse`);
+    const runner = ds.createQueryRunner();
+    await new WarehouseInitial1764000000000().up(runner);
+    await runner.release();
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  const product = async (sku: string, available: number) =>
+    query(db.url, `INSERT INTO warehouse.products (sku, name, price_cents, available) VALUES ($1, $1, 100, $2)`, [sku, available]);
+  const stock = async (sku: string) =>
+    (await query<{ available: number; reserved: number }>(db.url, `SELECT available, reserved FROM warehouse.products WHERE sku = $1`, [sku]))[0];
+
+  /** A transaction as a consumer run (shared) or a single event would have it. */
+  const transaction = (shared: boolean) => (shared ? new BatchTransaction(250, []) : new BatchTransaction());
+  const inside = <T>(tx: BatchTransaction, fn: (ledger: StockLedger, read: (skus: string[]) => Promise<Map<string, number>>) => Promise<T>) =>
+    tx.run(async () => {
+      const m = await tx.manager(ds);
+      const ledger = StockLedger.of(m);
+      return fn(ledger, (skus) => ledger.available(m, skus));
+    });
+
+  it('lets the events of one run see the stock the run has already taken, and writes it once at commit', async () => {
+    await product('MUG', 5);
+    const run = transaction(true);
+    const seen = await inside(run, async (ledger, read) => {
+      const before = (await read(['MUG'])).get('MUG');
+      ledger.reserve([{ sku: 'MUG', quantity: 2 }]);
+      ledger.reserve([{ sku: 'MUG', quantity: 1 }]);
+      ledger.release([{ sku: 'MUG', quantity: 1 }]);
+      return [before, (await read(['MUG'])).get('MUG')];
+    });
+    expect(seen).toEqual([5, 3]);
+    expect(await stock('MUG')).toEqual({ available: 5, reserved: 0 }); // nothing written before the commit
+    await run.commit();
+    expect(await stock('MUG')).toEqual({ available: 3, reserved: 2 });
+  });
+
+  it('fails the run that commits second when two runs took the same last units, and leaves the stock as the first left it', async () => {
+    await product('LAST', 3);
+    const first = transaction(true);
+    const second = transaction(true);
+    for (const run of [first, second]) {
+      await inside(run, async (ledger, read) => {
+        expect((await read(['LAST'])).get('LAST')).toBe(3); // neither sees the other: no locks on read
+        ledger.reserve([{ sku: 'LAST', quantity: 3 }]);
+      });
+    }
+    await first.commit();
+    await expect(second.commit()).rejects.toThrow(StockMovedError);
+    expect(await stock('LAST')).toEqual({ available: 0, reserved: 3 });
+  });
+
+  it('locks the rows on read when one event is handled alone, so a concurrent one waits and decides on what the first left', async () => {
+    await product('ALONE', 1);
+    const first = transaction(false);
+    await inside(first, async (ledger, read) => {
+      expect((await read(['ALONE'])).get('ALONE')).toBe(1);
+      ledger.reserve([{ sku: 'ALONE', quantity: 1 }]);
+    });
+    const second = transaction(false);
+    const decided = inside(second, async (_ledger, read) => (await read(['ALONE'])).get('ALONE'));
+    await expectEventually(async () => {
+      const waiting = await query<{ n: number }>(
+        db.url,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      expect(waiting[0].n).toBe(1);
+    });
+    await first.commit();
+    expect(await decided).toBe(0);
+    await second.commit();
+    expect(await stock('ALONE')).toEqual({ available: 0, reserved: 1 });
+  });
+});
