@@ -55,6 +55,8 @@ const opts = {
   extraEnv: Object.fromEntries([...args].filter(([k]) => /^[A-Z_]+$/.test(k))),
 };
 const ADMIN_TOKEN = 'bench-admin-token-1234567890';
+/** The repository: this file runs from bench/ (ts-node) or from .cache/bench-build/bench/ (compiled). */
+const ROOT = process.cwd();
 const log = (line: string) => console.log(line);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,9 +70,13 @@ function freePort(): Promise<number> {
 }
 
 async function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(join(__dirname, 'app.ts'), [], {
+  // Compiled (npm run bench builds first), the app runs as `node dist/main` does in production;
+  // from source (ts-node) it would carry ts-node's costs (its REPL support loads node:domain, which
+  // slows every EventEmitter).
+  const compiled = __filename.endsWith('.js');
+  const child = fork(join(__dirname, compiled ? 'app.js' : 'app.ts'), [], {
     env: { ...process.env, ...env },
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    execArgv: compiled ? [] : ['-r', 'ts-node/register/transpile-only'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -98,6 +104,16 @@ async function pgCount(url: string, sql: string): Promise<number> {
   } finally {
     await c.end();
   }
+}
+
+/** Shared consumer transactions given up (kafka_batch_fallbacks_total), per module and stage. */
+async function batchFallbacks(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const found: Record<string, number> = {};
+  for (const [, module, stage, n] of text.matchAll(/^kafka_batch_fallbacks_total\{module="(\w+)",stage="(\w+)"\} (\d+)/gm)) {
+    found[`fallbacks ${module}/${stage}`] = Number(n);
+  }
+  return found;
 }
 
 /** Drops the run's database and topics; also on failure. */
@@ -187,6 +203,7 @@ async function main(): Promise<void> {
         reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
         placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
         analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
+        ...(await batchFallbacks(url)),
       };
 
       if (opts.rateDurationS > 0) {
@@ -227,7 +244,7 @@ async function main(): Promise<void> {
 
   const md = render({ startedAt, loadBefore, loadAfter, results, procStats, drainS, e2e, verify, consumerBench });
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
-  const dir = join(__dirname, 'results');
+  const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const name = `${stamp}${soak ? '-soak' : ''}`;
   writeFileSync(join(dir, `${name}.svg`), chart(Object.values(results), `npm run bench ${startedAt.toISOString()}`));
@@ -250,7 +267,7 @@ function render(r: {
 }): string {
   const sha = (() => {
     try {
-      return execSync('git rev-parse --short HEAD', { cwd: join(__dirname, '..') }).toString().trim();
+      return execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
     } catch {
       return '?';
     }
