@@ -9,7 +9,8 @@
  *   4. consumer baselines: our transport vs raw kafkajs eachBatch vs Nest's stock ServerKafka.
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
- * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min).
+ * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
+ * --profile (CPU profile of the app in bench/results/tmp/).
  */
 import 'reflect-metadata';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -20,7 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createTestDatabase } from '../test/support/test-database';
 import { backlog, isEmpty } from './backlog';
@@ -76,7 +77,11 @@ async function startApp(env: Record<string, string>): Promise<{ child: ChildProc
   const compiled = __filename.endsWith('.js');
   const child = fork(join(__dirname, compiled ? 'app.js' : 'app.ts'), [], {
     env: { ...process.env, ...env },
-    execArgv: compiled ? [] : ['-r', 'ts-node/register/transpile-only'],
+    execArgv: [
+      ...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']),
+      // --profile: a V8 CPU profile of the app (open in Chrome DevTools or speedscope).
+      ...(args.has('profile') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'tmp')}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -104,6 +109,20 @@ async function pgCount(url: string, sql: string): Promise<number> {
   } finally {
     await c.end();
   }
+}
+
+/** A probe for `until`: true once the backlog is empty; says every 10 s what is left, so the laggard shows. */
+function drainedProbe(admin: Admin, prefix: string, databaseUrl: string): () => Promise<true | undefined> {
+  let said = Date.now();
+  return async () => {
+    const left = await backlog(admin, prefix, databaseUrl);
+    if (isEmpty(left)) return true;
+    if (Date.now() - said >= 10_000) {
+      said = Date.now();
+      log(`    still waiting: outboxes ${left.outbox}, lag ${Object.entries(left.lag).map(([g, n]) => `${g} ${n}`).join(', ')}`);
+    }
+    return undefined;
+  };
 }
 
 /** Shared consumer transactions given up (kafka_batch_fallbacks_total), per module and stage. */
@@ -192,7 +211,7 @@ async function main(): Promise<void> {
       const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
       const stoppedAt = Date.now();
       // A backlog that does not drain in time is a result, not a crash: the report says so.
-      const drained = await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
+      const drained = await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(admin, prefix, db.url)).catch(
         () => false,
       );
       drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
@@ -209,7 +228,7 @@ async function main(): Promise<void> {
       if (opts.rateDurationS > 0) {
         await fetch(`${url}/bench/reset`, { method: 'POST' });
         await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
-        await until('backlog drained', opts.drainTimeoutS * 1000, async () => (isEmpty(await backlog(admin, prefix, db.url)) ? true : undefined)).catch(
+        await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(admin, prefix, db.url)).catch(
           () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
         );
         e2e = ((await (await fetch(`${url}/bench/stats`)).json()) as { endToEnd: typeof e2e }).endToEnd;

@@ -3,10 +3,12 @@ import { Admin, Kafka } from 'kafkajs';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { Cause } from '../../src/platform/kafka/cause';
 import { Inbox } from '../../src/platform/kafka/inbox';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { KafkaProducer } from '../../src/platform/kafka/kafka-producer';
 import { ModuleKafkaServer } from '../../src/platform/kafka/module-kafka.server';
+import { event, Outbox } from '../../src/platform/kafka/outbox';
 import { TopicProvisioner } from '../../src/platform/kafka/topic-provisioner';
 import { noopObserver, TransportObserver } from '../../src/platform/kafka/transport-observer';
 import { expectEventually } from '../support/eventually';
@@ -27,6 +29,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   let admin: Admin;
   let ds: DataSource;
   let inbox: Inbox;
+  let outbox: Outbox;
   const servers: ModuleKafkaServer[] = [];
 
   beforeAll(async () => {
@@ -40,8 +43,10 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     await ds.query(`CREATE TABLE b.inbox (event_id uuid, handler text, type text, correlation_id text, PRIMARY KEY (event_id, handler))`);
     await ds.query(`CREATE TABLE b.effects (event_id uuid PRIMARY KEY, run text NOT NULL, tx bigint NOT NULL DEFAULT txid_current())`);
     await ds.query(`CREATE TABLE b.locks (id int PRIMARY KEY)`);
+    await ds.query(`CREATE TABLE b.outbox (id bigserial PRIMARY KEY, event_id uuid NOT NULL UNIQUE, topic text NOT NULL, key text NOT NULL, envelope jsonb NOT NULL)`);
     await ds.query(`INSERT INTO b.locks VALUES (1)`);
     inbox = new Inbox('b', ds);
+    outbox = new Outbox('b', 'email');
   });
 
   afterAll(async () => {
@@ -63,7 +68,15 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   async function consume(
     run: string,
     batchMaxEvents: number,
-    behaviour: { fail?: (e: Placed, attempt: number) => boolean; lock?: (e: Placed) => boolean; slowMs?: number; partitions?: number; maxMs?: number } = {},
+    behaviour: {
+      fail?: (e: Placed, attempt: number) => boolean;
+      lock?: (e: Placed) => boolean;
+      slowMs?: number;
+      partitions?: number;
+      maxMs?: number;
+      /** Also append an event to the outbox (the received one again, with its order id as key). */
+      publish?: boolean;
+    } = {},
   ): Promise<{ calls: Calls; topic: string; naming: KafkaNaming }> {
     const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [] };
     const prefix = `${stack.prefix}${run}.`;
@@ -103,6 +116,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
             if (behaviour.lock?.(e)) await m.query(`SELECT id FROM b.locks WHERE id = 1 FOR UPDATE`);
             if (behaviour.slowMs) await m.query(`SELECT pg_sleep($1)`, [behaviour.slowMs / 1000]);
             await m.query(`INSERT INTO b.effects (event_id, run) VALUES ($1, $2)`, [e.eventId, run]);
+            if (behaviour.publish) await outbox.add(m, Cause.fromEvent(e), event(OrderPlaced, e.payload));
             if (behaviour.fail?.(e, attempt)) throw new Error(`injected failure of ${e.eventId}`);
           },
           () => {
@@ -200,6 +214,23 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     await expectEventually(() => {
       for (const e of list) expect(calls.committed.get(e.eventId)).toEqual([true]);
     });
+  });
+
+  it('writes the outbox rows of a run with its commit, in the order its events added them, and none of a rolled-back run', async () => {
+    const list = events(120);
+    const flaky = list[70];
+    const topic = `${stack.prefix}publishing.${OrderPlaced.topic}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+    await send(topic, list);
+    const { calls } = await consume('publishing', 100, { maxMs: 60_000, publish: true, fail: (e, attempt) => e.eventId === flaky.eventId && attempt === 1 });
+    await waitForEffects('publishing', list.length);
+    const rows = await query<{ key: string; tx: string }>(stack.databaseUrl, `SELECT key, xmin::text AS tx FROM b.outbox ORDER BY id`);
+    expect(rows.map((r) => r.key)).toEqual(list.map((e) => e.payload.orderId)); // one row per event, in order, none twice
+    expect(calls.fallbacks).toEqual(['effect']);
+    const effectTx = new Map((await effectsOf('publishing')).map((r) => [r.event_id, r.tx]));
+    // Each row was written by the transaction that applied its event's effect.
+    const byKey = new Map(list.map((e) => [e.payload.orderId, effectTx.get(e.eventId)]));
+    for (const r of rows) expect(String(BigInt(byKey.get(r.key)!) % 2n ** 32n)).toBe(r.tx);
   });
 
   it('skips the events of a run that are already in the inbox (a redelivery) without falling back, and applies the rest once', async () => {

@@ -19,6 +19,7 @@ import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 export class BatchTransaction {
   private static readonly current$ = new AsyncLocalStorage<BatchTransaction>();
   private readonly runners = new Map<DataSource, Promise<QueryRunner>>();
+  private readonly managers = new Set<EntityManager>();
   private readonly afterCommit: (() => void)[] = [];
   private readonly hooks = new Map<string, { manager: EntityManager; state: unknown; flush: (m: EntityManager, state: never) => Promise<void> }>();
 
@@ -59,6 +60,11 @@ export class BatchTransaction {
       this.runners.set(dataSource, runner);
     }
     return (await runner).manager;
+  }
+
+  /** Whether `manager` is this transaction's own (work registered with beforeCommit must use it). */
+  owns(manager: EntityManager): boolean {
+    return this.managers.has(manager);
   }
 
   /** Runs `fn` after the run commits (e.g. a live update); dropped when it rolls back. */
@@ -115,6 +121,7 @@ export class BatchTransaction {
       await runner.connect();
       await runner.startTransaction();
       if (this.lockTimeoutMs !== undefined) await runner.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
+      this.managers.add(runner.manager);
       return runner;
     } catch (e) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
@@ -126,6 +133,7 @@ export class BatchTransaction {
   private async release(): Promise<void> {
     const runners = [...this.runners.values()];
     this.runners.clear();
+    this.managers.clear();
     for (const runner of runners) {
       await runner.then((r) => r.release()).catch(() => undefined);
     }

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { EventDefinition, EventEnvelope, EventMap, EventType } from '../../contracts';
+import { BatchTransaction } from './batch-transaction';
 import { Cause } from './cause';
+
+interface OutboxRow {
+  envelope: EventEnvelope;
+  topic: string;
+}
 
 /** An event to append: a definition and a payload that matches it. */
 export type PendingEvent = {
@@ -52,16 +58,23 @@ export class Outbox {
       producer: this.producer,
       payload,
     }));
+    const rows = envelopes.map((envelope, i) => ({ envelope, topic: entries[i].event.definition.topic }));
+    // In a consumer run the rows of all its events go in with one statement just before it commits
+    // (in the order they were added, so each key's events stay in order).
+    const run = BatchTransaction.current();
+    if (run?.shared && run.owns(manager)) {
+      run.beforeCommit(manager, `0-outbox.${this.schema}`, () => [] as OutboxRow[], (m, all) => this.insert(m, all)).push(...rows);
+    } else {
+      await this.insert(manager, rows);
+    }
+    return envelopes;
+  }
+
+  private async insert(manager: EntityManager, rows: OutboxRow[]): Promise<void> {
     await manager.query(
       `INSERT INTO "${this.schema}".outbox (event_id, topic, key, envelope)
        SELECT e, t, k, v FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS x(e, t, k, v, n) ORDER BY n`,
-      [
-        envelopes.map((e) => e.eventId),
-        entries.map((e) => e.event.definition.topic),
-        envelopes.map((e) => e.key),
-        envelopes.map((e) => JSON.stringify(e)),
-      ],
+      [rows.map((r) => r.envelope.eventId), rows.map((r) => r.topic), rows.map((r) => r.envelope.key), rows.map((r) => JSON.stringify(r.envelope))],
     );
-    return envelopes;
   }
 }
