@@ -69,7 +69,7 @@ export class ProjectEventService {
     const before = await this.store.lockFact(m, envelope.payload.orderId);
     const after = applyToFact(before, envelope);
     const deltas = diffContributions(before, after);
-    if (deltas.length > 0 || JSON.stringify(before) !== JSON.stringify(after)) await this.store.saveFact(m, after);
+    if (deltas.length > 0 || JSON.stringify(before) !== JSON.stringify(after)) this.store.saveFact(m, after);
     this.store.addDeltas(m, deltas);
 
     const totals: LiveChange['totals'] = {};

@@ -59,39 +59,67 @@ function atCommit<T>(m: EntityManager, key: string, create: () => T, flush: (m: 
 
 @Injectable()
 export class ProjectionStore {
-  /** Loads the order's fact for update (creating an empty one), so events of one order serialize. */
+  /**
+   * Loads the order's fact for update (creating an empty one), so events of one order serialize:
+   * one statement (an upsert that locks the row and returns it), or none when this transaction
+   * already holds the fact.
+   */
   async lockFact(m: EntityManager, orderId: string): Promise<OrderFact> {
-    await m.query(`INSERT INTO "${S}".order_facts (order_id) VALUES ($1) ON CONFLICT DO NOTHING`, [orderId]);
-    const [row]: FactRow[] = await m.query(`SELECT * FROM "${S}".order_facts WHERE order_id = $1 FOR UPDATE`, [orderId]);
+    const pending = this.facts(m).get(orderId);
+    if (pending) return { ...pending };
+    const [row]: FactRow[] = await m.query(
+      `INSERT INTO "${S}".order_facts (order_id) VALUES ($1)
+       ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id RETURNING *`,
+      [orderId],
+    );
     return toFact(row);
   }
 
-  async saveFact(m: EntityManager, f: OrderFact): Promise<void> {
-    const decision = decisionOf(f);
+  /** Keeps the fact for this transaction's end: every fact it changed is written with one statement before it commits. */
+  saveFact(m: EntityManager, f: OrderFact): void {
+    this.facts(m).set(f.orderId, f);
+  }
+
+  private facts(m: EntityManager): Map<string, OrderFact> {
+    return atCommit(m, `${S}.0-facts`, () => new Map<string, OrderFact>(), (tx, all) => this.writeFacts(tx, [...all.values()]));
+  }
+
+  /** The rows are locked already (lockFact), so the order they are written in does not matter. */
+  private async writeFacts(m: EntityManager, facts: OrderFact[]): Promise<void> {
+    if (facts.length === 0) return;
+    const rows = facts.map((f) => {
+      const decision = decisionOf(f);
+      return {
+        order_id: f.orderId,
+        placed_at: f.placedAt,
+        total_cents: f.totalCents,
+        items: f.items,
+        placed_seen_at: f.placedSeenAt,
+        confirmed_at: f.confirmedAt,
+        rejected_at: f.rejectedAt,
+        rejection_reason: f.rejectionReason,
+        cancelled_at: f.cancelledAt,
+        cancelled_from: f.cancelledFrom,
+        reserved_at: f.reservedAt,
+        stock_rejected_at: f.stockRejectedAt,
+        stock_rejection_reason: f.stockRejectionReason,
+        released_at: f.releasedAt,
+        decided_at: decision?.decidedAt ?? null,
+        latency_ms: decision?.latencyMs ?? null,
+      };
+    });
     await m.query(
-      `UPDATE "${S}".order_facts SET placed_at = $2, total_cents = $3, items = $4, placed_seen_at = $5, confirmed_at = $6,
-         rejected_at = $7, rejection_reason = $8, cancelled_at = $9, cancelled_from = $10, reserved_at = $11,
-         stock_rejected_at = $12, stock_rejection_reason = $13, released_at = $14, decided_at = $15, latency_ms = $16,
-         updated_at = now()
-       WHERE order_id = $1`,
-      [
-        f.orderId,
-        f.placedAt,
-        f.totalCents,
-        f.items === null ? null : JSON.stringify(f.items),
-        f.placedSeenAt,
-        f.confirmedAt,
-        f.rejectedAt,
-        f.rejectionReason,
-        f.cancelledAt,
-        f.cancelledFrom,
-        f.reservedAt,
-        f.stockRejectedAt,
-        f.stockRejectionReason,
-        f.releasedAt,
-        decision?.decidedAt ?? null,
-        decision?.latencyMs ?? null,
-      ],
+      `UPDATE "${S}".order_facts f SET placed_at = d.placed_at, total_cents = d.total_cents, items = d.items,
+         placed_seen_at = d.placed_seen_at, confirmed_at = d.confirmed_at, rejected_at = d.rejected_at,
+         rejection_reason = d.rejection_reason, cancelled_at = d.cancelled_at, cancelled_from = d.cancelled_from,
+         reserved_at = d.reserved_at, stock_rejected_at = d.stock_rejected_at, stock_rejection_reason = d.stock_rejection_reason,
+         released_at = d.released_at, decided_at = d.decided_at, latency_ms = d.latency_ms, updated_at = now()
+       FROM jsonb_to_recordset($1::jsonb) AS d(order_id uuid, placed_at timestamptz, total_cents bigint, items jsonb,
+         placed_seen_at timestamptz, confirmed_at timestamptz, rejected_at timestamptz, rejection_reason text,
+         cancelled_at timestamptz, cancelled_from text, reserved_at timestamptz, stock_rejected_at timestamptz,
+         stock_rejection_reason text, released_at timestamptz, decided_at timestamptz, latency_ms integer)
+       WHERE f.order_id = d.order_id`,
+      [JSON.stringify(rows)],
     );
   }
 
