@@ -12,6 +12,7 @@ interface LockedOrder {
   status: OrderStatus;
   total_cents: string;
   created_at: Date;
+  items: OrderLinePayload[];
 }
 
 export type Transition =
@@ -37,31 +38,28 @@ export class OrderTransitions {
   constructor(private readonly outbox: Outbox) {}
 
   async apply(m: EntityManager, orderId: string, transition: Transition, cause: TransitionCause): Promise<TransitionOutcome> {
+    // The order under its row lock, with its lines (written once, with the order, and never changed).
     const [order]: LockedOrder[] = await m.query(
-      `SELECT id, customer_email, status, total_cents, created_at FROM "${S}".orders WHERE id = $1 FOR UPDATE`,
+      `SELECT o.id, o.customer_email, o.status, o.total_cents, o.created_at,
+              (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.sku), '[]')
+                 FROM "${S}".order_lines l WHERE l.order_id = o.id) AS items
+         FROM "${S}".orders o WHERE o.id = $1 FOR UPDATE OF o`,
       [orderId],
     );
     if (!order) return { applied: false, from: null };
     if (!canTransition(order.status, transition.to)) return { applied: false, from: order.status };
 
     const reason = transition.to === 'REJECTED' ? transition.reason : null;
-    // TypeORM returns [rows, count] for UPDATE.
-    const [[{ now }]] = await m.query(
-      `UPDATE "${S}".orders SET status = $2, rejection_reason = $3, updated_at = now() WHERE id = $1 RETURNING updated_at AS now`,
-      [orderId, transition.to, reason],
+    // The new status and its audit row in one statement (one round trip less per transition).
+    const [{ now }]: { now: Date }[] = await m.query(
+      `WITH changed AS (
+         UPDATE "${S}".orders SET status = $2, rejection_reason = $3, updated_at = now() WHERE id = $1 RETURNING updated_at
+       )
+       INSERT INTO "${S}".order_status_history (order_id, status, at, event_id, correlation_id, reason)
+       SELECT $1::uuid, $2::text, changed.updated_at, $4::uuid, $5::text, $3::text FROM changed RETURNING at AS now`,
+      [orderId, transition.to, reason, cause.eventId, cause.correlationId],
     );
-    await m.query(
-      `INSERT INTO "${S}".order_status_history (order_id, status, at, event_id, correlation_id, reason)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [orderId, transition.to, now, cause.eventId, cause.correlationId, reason],
-    );
-    const items: OrderLinePayload[] = (
-      await m.query(`SELECT sku, quantity, unit_price_cents FROM "${S}".order_lines WHERE order_id = $1 ORDER BY sku`, [orderId])
-    ).map((l: { sku: string; quantity: number; unit_price_cents: number }) => ({
-      sku: l.sku,
-      quantity: l.quantity,
-      unitPriceCents: l.unit_price_cents,
-    }));
+    const items = order.items;
     const at = (now as Date).toISOString();
     const common = {
       orderId,
