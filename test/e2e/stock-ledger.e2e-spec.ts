@@ -73,6 +73,24 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
     expect(await stock('LAST')).toEqual({ available: 0, reserved: 3 });
   });
 
+  it('reads a product once per run, and leaves refusals to the one-by-one path, where rows are read under lock', async () => {
+    await product('SEEN', 2);
+    const run = transaction(true);
+    await inside(run, async (ledger, read) => {
+      expect((await read(['SEEN'])).get('SEEN')).toBe(2);
+      await query(db.url, `UPDATE warehouse.products SET available = available + 10 WHERE sku = 'SEEN'`); // a restock meanwhile
+      expect((await read(['SEEN', 'NOPE'])).get('SEEN')).toBe(2); // the run's first reading
+      expect(() => ledger.confirmRefusal(['NOPE'])).toThrow(StockMovedError);
+    });
+    await run.rollback();
+    const alone = transaction(false);
+    await inside(alone, async (ledger, read) => {
+      expect((await read(['SEEN'])).get('SEEN')).toBe(12);
+      expect(() => ledger.confirmRefusal(['NOPE'])).not.toThrow();
+    });
+    await alone.commit();
+  });
+
   it('locks the rows on read when one event is handled alone, so a concurrent one waits and decides on what the first left', async () => {
     await product('ALONE', 1);
     const first = transaction(false);

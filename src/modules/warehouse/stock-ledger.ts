@@ -28,23 +28,47 @@ export class StockMovedError extends Error {
 export class StockLedger {
   private constructor(
     private readonly changes: Map<string, Change>,
-    private readonly lockOnRead: boolean,
+    /** Shared run only: stock as first read by this transaction (checked again at commit anyway). */
+    private readonly seen: Map<string, number> | undefined,
   ) {}
 
   static of(m: EntityManager): StockLedger {
     const transaction = BatchTransaction.current();
     if (!transaction) throw new Error('stock changes run inside Inbox.once (a consumer transaction)');
-    const changes = transaction.beforeCommit(m, `${S}.1-stock`, () => new Map<string, Change>(), (tx, all) => write(tx, all));
-    return new StockLedger(changes, !transaction.shared);
+    const state = transaction.beforeCommit(
+      m,
+      `${S}.1-stock`,
+      () => ({ changes: new Map<string, Change>(), seen: new Map<string, number>() }),
+      (tx, { changes }) => write(tx, changes),
+    );
+    return new StockLedger(state.changes, transaction.shared ? state.seen : undefined);
   }
 
   /** Available stock of each known SKU, as this transaction will leave it. */
   async available(m: EntityManager, skus: string[]): Promise<Map<string, number>> {
-    const rows: { sku: string; available: number }[] = await m.query(
-      `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku${this.lockOnRead ? ' FOR UPDATE' : ''}`,
-      [skus],
-    );
-    return new Map(rows.map((r) => [r.sku, r.available + (this.changes.get(r.sku)?.available ?? 0)]));
+    const unread = this.seen ? skus.filter((sku) => !this.seen!.has(sku)) : skus;
+    const read = new Map<string, number>();
+    if (unread.length > 0) {
+      const rows: { sku: string; available: number }[] = await m.query(
+        `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku${this.seen ? '' : ' FOR UPDATE'}`,
+        [unread],
+      );
+      for (const r of rows) {
+        read.set(r.sku, r.available);
+        this.seen?.set(r.sku, r.available);
+      }
+    }
+    const base = (sku: string) => read.get(sku) ?? this.seen?.get(sku);
+    return new Map(skus.filter((sku) => base(sku) !== undefined).map((sku) => [sku, base(sku)! + (this.changes.get(sku)?.available ?? 0)]));
+  }
+
+  /**
+   * A refusal (unknown SKU, not enough stock) is only final when the rows were read under lock: in a
+   * shared run the stock seen may be older than a restock, so this throws and the run's events are
+   * handled one by one, where the refusal is decided on locked, current rows.
+   */
+  confirmRefusal(skus: string[]): void {
+    if (this.seen) throw new StockMovedError(skus);
   }
 
   reserve(lines: { sku: string; quantity: number }[]): void {

@@ -48,6 +48,7 @@ export class ReserveStockService {
       const unknown = [...lines.keys()].filter((sku) => !found.has(sku));
       const short = [...lines].filter(([sku, qty]) => found.has(sku) && found.get(sku)! < qty).map(([sku]) => sku);
       if (unknown.length > 0 || short.length > 0) {
+        ledger.confirmRefusal([...unknown, ...short]);
         await this.record(m, orderId, 'REJECTED', items);
         const reason = unknown.length > 0 ? 'UNKNOWN_SKU' : 'OUT_OF_STOCK';
         await this.outbox.add(m, cause, this.rejection(orderId, reason, unknown.length > 0 ? unknown : short));
