@@ -484,7 +484,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     if (payloadErrors.length > 0) {
       throw new PermanentEventError(`invalid ${envelope.type} payload: ${payloadErrors.join(', ')}`, 'EVENT.INVALID_PAYLOAD');
     }
-    const handler = this.getHandlerByPattern(envelope.type);
+    // Nest's getHandlerByPattern tries JSON.parse on the pattern first, and a plain event type makes
+    // it throw: an exception per event. Our patterns are the event types themselves.
+    const handler = this.messageHandlers.get(envelope.type) ?? this.getHandlerByPattern(envelope.type);
     if (!handler) throw new PermanentEventError(`no handler for ${envelope.type}`, 'EVENT.NO_HANDLER');
     return { envelope: { ...envelope, payload } as EventEnvelope, handler };
   }
