@@ -211,122 +211,74 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   };
   await ourTransport('transport', 1, 'our transport, one tx per event (KAFKA_BATCH_MAX_EVENTS=1)', 'raw');
 
-  // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed per batch.
-  {
-    const schema = 'c_raw';
+  /**
+   * A raw kafkajs eachBatch consumer in its own group and schema: `handle` gets the decoded events of
+   * each batch, whole or in slices of `slice`, and the offset is committed after each, like ours.
+   */
+  const rawConsumer = async (name: string, label: string, slice: number, handle: (schema: string) => (events: Envelope[]) => Promise<void>) => {
+    const schema = `c_${name}`;
     await createTables(ds, schema);
-    const effect = perEventEffect(ds, schema);
-    const consumer = kafka.consumer({ groupId: `${o.prefix}raw`, maxWaitTimeInMs: 500 });
+    const run = handle(schema);
+    const consumer = kafka.consumer({ groupId: `${o.prefix}${name}`, maxWaitTimeInMs: 500 });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: o.concurrency,
-      eachBatch: async ({ batch, resolveOffset, heartbeat }: EachBatchPayload) => {
-        for (const m of batch.messages) {
-          await effect(JSON.parse(m.value!.toString('utf8')) as Envelope);
-          resolveOffset(m.offset);
+      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
+        for (let i = 0; i < batch.messages.length; i += slice) {
+          const part = batch.messages.slice(i, i + slice);
+          await run(part.map((m) => JSON.parse(m.value!.toString('utf8')) as Envelope));
+          // Committed explicitly (commitOffsetsIfNecessary ignores its argument without autoCommit).
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(part.at(-1)!.offset) + 1n).toString() }]);
+          await heartbeat();
         }
-        // Committed like ours (commitOffsetsIfNecessary ignores its argument without autoCommit).
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
-        await heartbeat();
       },
     });
-    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, one tx per event', o.messages, o.timeoutS));
+    results.push(await measure(ds, schema, label, o.messages, o.timeoutS));
     await consumer.disconnect();
-  }
+  };
+
+  // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed per batch.
+  await rawConsumer('raw', 'raw kafkajs eachBatch, one tx per event', Infinity, (schema) => {
+    const effect = perEventEffect(ds, schema);
+    return async (events) => {
+      for (const e of events) await effect(e);
+    };
+  });
 
   await ourTransport('transport_runs', 100, 'our transport, shared tx per run of ≤100 events (default)', 'raw_runs');
 
   // 2b. Raw kafkajs eachBatch, the statements our runs send, one transaction per ≤100 events: one
   //     inbox lookup for the run, the effect per event, one multi-row inbox insert at the end.
-  {
-    const schema = 'c_raw_runs';
-    await createTables(ds, schema);
-    const consumer = kafka.consumer({ groupId: `${o.prefix}rawruns`, maxWaitTimeInMs: 500 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: o.concurrency,
-      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
-        for (let i = 0; i < batch.messages.length; i += 100) {
-          const run = batch.messages.slice(i, i + 100).map((message) => JSON.parse(message.value!.toString('utf8')) as Envelope);
-          await ds.transaction(async (m) => {
-            const known: { id: string }[] = await m.query(`SELECT event_id::text AS id FROM "${schema}".inbox WHERE event_id = ANY($1::uuid[]) AND handler = $2`, [
-              run.map((e) => e.eventId),
-              HANDLER,
-            ]);
-            const seen = new Set(known.map((r) => r.id));
-            const fresh = run.filter((e) => !seen.has(e.eventId));
-            for (const e of fresh) await insertEffect(m, schema, e);
-            await m.query(
-              `INSERT INTO "${schema}".inbox (event_id, handler, type, correlation_id)
-               SELECT id, $2, t, c FROM unnest($1::uuid[], $3::text[], $4::text[]) AS x(id, t, c) ON CONFLICT DO NOTHING`,
-              [fresh.map((e) => e.eventId), HANDLER, fresh.map((e) => e.type), fresh.map((e) => e.correlationId)],
-            );
-          });
-          const next = (BigInt(batch.messages[Math.min(i + 100, batch.messages.length) - 1].offset) + 1n).toString();
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-          await heartbeat();
-        }
-      },
-    });
-    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, our statements (inbox read + written once per run), one tx per ≤100 events', o.messages, o.timeoutS));
-    await consumer.disconnect();
-  }
+  await rawConsumer('raw_runs', 'raw kafkajs eachBatch, our statements (inbox read + written once per run), one tx per ≤100 events', 100, (schema) => (run) =>
+    ds.transaction(async (m) => {
+      const known: { id: string }[] = await m.query(`SELECT event_id::text AS id FROM "${schema}".inbox WHERE event_id = ANY($1::uuid[]) AND handler = $2`, [
+        run.map((e) => e.eventId),
+        HANDLER,
+      ]);
+      const seen = new Set(known.map((r) => r.id));
+      const fresh = run.filter((e) => !seen.has(e.eventId));
+      for (const e of fresh) await insertEffect(m, schema, e);
+      await m.query(
+        `INSERT INTO "${schema}".inbox (event_id, handler, type, correlation_id)
+         SELECT id, $2, t, c FROM unnest($1::uuid[], $3::text[], $4::text[]) AS x(id, t, c) ON CONFLICT DO NOTHING`,
+        [fresh.map((e) => e.eventId), HANDLER, fresh.map((e) => e.type), fresh.map((e) => e.correlationId)],
+      );
+    }),
+  );
 
   // 2c. The same with an inbox INSERT per event (our runs before the inbox was batched): what that lever gives.
-  {
-    const schema = 'c_raw_runs_claims';
-    await createTables(ds, schema);
+  await rawConsumer('raw_runs_claims', 'raw kafkajs eachBatch, inbox INSERT per event, one tx per ≤100 events', 100, (schema) => {
     const inbox = new Inbox(schema, ds);
-    const consumer = kafka.consumer({ groupId: `${o.prefix}rawrunsclaims`, maxWaitTimeInMs: 500 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: o.concurrency,
-      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
-        for (let i = 0; i < batch.messages.length; i += 100) {
-          const run = batch.messages.slice(i, i + 100);
-          await ds.transaction(async (m) => {
-            for (const message of run) {
-              const e = JSON.parse(message.value!.toString('utf8')) as Envelope;
-              if (await inbox.claim(m, e, HANDLER)) await insertEffect(m, schema, e);
-            }
-          });
-          const next = (BigInt(run.at(-1)!.offset) + 1n).toString();
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-          await heartbeat();
-        }
-      },
-    });
-    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, inbox INSERT per event, one tx per ≤100 events', o.messages, o.timeoutS));
-    await consumer.disconnect();
-  }
+    return (run) =>
+      ds.transaction(async (m) => {
+        for (const e of run) if (await inbox.claim(m, e, HANDLER)) await insertEffect(m, schema, e);
+      });
+  });
 
   // 3. Raw kafkajs eachBatch with the batch's effects in one transaction (the batching lever's ceiling).
-  {
-    const schema = 'c_raw_batch';
-    await createTables(ds, schema);
-    const effect = batchEffect(ds, schema);
-    const consumer = kafka.consumer({ groupId: `${o.prefix}rawbatch`, maxWaitTimeInMs: 500 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: o.concurrency,
-      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
-        await effect(batch.messages.map((m) => JSON.parse(m.value!.toString('utf8')) as Envelope));
-        // Committed like ours (commitOffsetsIfNecessary ignores its argument without autoCommit).
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
-        await heartbeat();
-      },
-    });
-    results.push(await measure(ds, schema, 'raw kafkajs eachBatch, multi-row statements, one tx per batch (ceiling)', o.messages, o.timeoutS));
-    await consumer.disconnect();
-  }
+  await rawConsumer('raw_batch', 'raw kafkajs eachBatch, multi-row statements, one tx per batch (ceiling)', Infinity, (schema) => batchEffect(ds, schema));
 
   // 4. Nest's stock ServerKafka: eachMessage, one event at a time, auto-commit.
   {

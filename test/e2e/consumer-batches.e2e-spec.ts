@@ -151,6 +151,13 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   /** Everything is on one partition (one key), so the order and the runs are the test's to decide. */
   const send = (topic: string, list: (Placed | string)[]) => publish(kafka, topic, list.map((value) => ({ key: 'one-partition', value })));
 
+  /** Writes `list` to the run's topic before its consumer starts (one partition). */
+  async function backlog(run: string, list: (Placed | string)[]): Promise<void> {
+    const topic = `${stack.prefix}${run}.${OrderPlaced.topic}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+    await send(topic, list);
+  }
+
   async function effectsOf(run: string): Promise<{ event_id: string; tx: string }[]> {
     return query(stack.databaseUrl, `SELECT event_id, tx::text AS tx FROM b.effects WHERE run = $1`, [run]);
   }
@@ -165,9 +172,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
 
   it('gives a backlog of events a handful of transactions, each event applied and announced once, after its commit', async () => {
     const list = events(300);
-    const topic = `${stack.prefix}shared.${OrderPlaced.topic}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-    await send(topic, list); // the backlog is there before the consumer starts
+    await backlog('shared', list); // the backlog is there before the consumer starts
     // No age cap: how the events are grouped must not depend on how fast this machine is today.
     const { calls } = await consume('shared', 100, { maxMs: 60_000 });
     const rows = await waitForEffects('shared', list.length);
@@ -194,9 +199,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   it('rolls a run back when one effect fails, applies every event once and announces none of the rolled-back work', async () => {
     const list = events(60);
     const flaky = list[37];
-    const topic = `${stack.prefix}flaky.${OrderPlaced.topic}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-    await send(topic, list);
+    await backlog('flaky', list);
     const { calls } = await consume('flaky', 100, { fail: (e, attempt) => e.eventId === flaky.eventId && attempt === 1 });
     const rows = await waitForEffects('flaky', list.length);
 
@@ -219,9 +222,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   it('writes the outbox rows of a run with its commit, in the order its events added them, and none of a rolled-back run', async () => {
     const list = events(120);
     const flaky = list[70];
-    const topic = `${stack.prefix}publishing.${OrderPlaced.topic}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-    await send(topic, list);
+    await backlog('publishing', list);
     const { calls } = await consume('publishing', 100, { maxMs: 60_000, publish: true, fail: (e, attempt) => e.eventId === flaky.eventId && attempt === 1 });
     await waitForEffects('publishing', list.length);
     const rows = await query<{ key: string; tx: string }>(stack.databaseUrl, `SELECT key, xmin::text AS tx FROM b.outbox ORDER BY id`);
@@ -241,9 +242,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       `INSERT INTO b.inbox (event_id, handler, type, correlation_id) SELECT id, 'test', 'order.placed', 'c' FROM unnest($1::uuid[]) AS id`,
       [done.map((e) => e.eventId)],
     );
-    const topic = `${stack.prefix}redelivered.${OrderPlaced.topic}`;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
-    await send(topic, [...list, list[1], list[2]]); // and two duplicates inside the backlog
+    await backlog('redelivered', [...list, list[1], list[2]]); // and two duplicates inside the backlog
     const { calls } = await consume('redelivered', 100, { maxMs: 60_000 });
     const rows = await waitForEffects('redelivered', list.length - done.length);
     const applied = new Set(rows.map((r) => r.event_id));
