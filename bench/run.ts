@@ -132,6 +132,13 @@ async function batchFallbacks(url: string): Promise<Record<string, number>> {
   for (const [, module, stage, n] of text.matchAll(/^kafka_batch_fallbacks_total\{module="(\w+)",stage="(\w+)"\} (\d+)/gm)) {
     found[`fallbacks ${module}/${stage}`] = Number(n);
   }
+  // Mean time inside the handler per event (µs), by group and event type.
+  const sums = new Map<string, number>();
+  for (const [, module, type, v] of text.matchAll(/^kafka_handler_duration_seconds_sum\{module="(\w+)",type="([\w.]+)"\} ([\d.e+-]+)/gm)) sums.set(`${module}/${type}`, Number(v));
+  for (const [, module, type, v] of text.matchAll(/^kafka_handler_duration_seconds_count\{module="(\w+)",type="([\w.]+)"\} (\d+)/gm)) {
+    const key = `${module}/${type}`;
+    if (Number(v) > 100 && sums.has(key)) found[`handler µs ${key}`] = Math.round((sums.get(key)! / Number(v)) * 1e6);
+  }
   return found;
 }
 
