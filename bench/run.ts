@@ -10,7 +10,7 @@
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
  * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
- * --profile (CPU profile of the app in bench/results/tmp/).
+ * --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
  */
 import 'reflect-metadata';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -51,6 +51,7 @@ const opts = {
   partitions: num('partitions', 6),
   concurrency: num('concurrency', 3),
   skipConsumers: args.has('skip-consumers') || soak,
+  split: args.has('split'),
   consumersOnly: args.has('consumers-only'),
   brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
   extraEnv: Object.fromEntries([...args].filter(([k]) => /^[A-Z_]+$/.test(k))),
@@ -169,12 +170,12 @@ async function main(): Promise<void> {
   let e2e: Record<string, { count: number; p50: number; p99: number; max: number }> = {};
   let verify: Record<string, number> = {};
   if (!opts.consumersOnly) {
-    const port = await freePort();
-    const { child, url } = await startApp({
+    const appEnv = async (modules?: string) => ({
+      ...(modules ? { MODULES: modules } : {}),
       NODE_ENV: 'development',
       BENCH_MODE: 'true',
       HOST: '127.0.0.1',
-      PORT: String(port),
+      PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
       DATABASE_URL: db.url,
       DATABASE_POOL_SIZE: String(opts.pool),
@@ -188,12 +189,20 @@ async function main(): Promise<void> {
       RATE_LIMIT_MAX: '1000000000',
       ...opts.extraEnv,
     });
+    // --split: HTTP and the order module in one process, the three other groups in a second one
+    // (what MODULES is for), so the second core does not idle behind one event loop.
+    const apps = opts.split
+      ? [await startApp(await appEnv('order')), await startApp(await appEnv('warehouse,email,analytics'))]
+      : [await startApp(await appEnv())];
+    const { child, url } = apps[0];
+    const productsUrl = apps.at(-1)!.url; // the warehouse's admin API
+    const onEvery = (path: string, init?: RequestInit) => Promise.all(apps.map((a) => fetch(`${a.url}${path}`, init)));
     const sampler = new ProcSampler(child.pid!).start();
     try {
-      await until('readiness', 90_000, async () => ((await fetch(`${url}/health/ready`)).ok ? true : undefined));
+      for (const app of apps) await until('readiness', 90_000, async () => ((await fetch(`${app.url}/health/ready`)).ok ? true : undefined));
       // Products with stock enough for every run; the order module's catalogue replica learns them over Kafka.
       for (const sku of BENCH_SKUS) {
-        const res = await fetch(`${url}/products`, {
+        const res = await fetch(`${productsUrl}/products`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
           body: JSON.stringify({ sku, name: `Bench ${sku}`, priceCents: 500 + BENCH_SKUS.indexOf(sku), stock: 100_000_000 }),
@@ -214,7 +223,7 @@ async function main(): Promise<void> {
       };
 
       if (!soak) await phase('no-op endpoint', '/bench/noop');
-      await fetch(`${url}/bench/reset`, { method: 'POST' });
+      await onEvery('/bench/reset', { method: 'POST' });
       const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
       const stoppedAt = Date.now();
       // A backlog that does not drain in time is a result, not a crash: the report says so.
@@ -229,21 +238,23 @@ async function main(): Promise<void> {
         reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
         placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
         analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
-        ...(await batchFallbacks(url)),
+        ...Object.assign({}, ...(await Promise.all(apps.map((a) => batchFallbacks(a.url))))),
       };
 
       if (opts.rateDurationS > 0) {
-        await fetch(`${url}/bench/reset`, { method: 'POST' });
+        await onEvery('/bench/reset', { method: 'POST' });
         await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
         await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(admin, prefix, db.url)).catch(
           () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
         );
-        e2e = ((await (await fetch(`${url}/bench/stats`)).json()) as { endToEnd: typeof e2e }).endToEnd;
+        for (const res of await onEvery('/bench/stats')) Object.assign(e2e, ((await res.json()) as { endToEnd: typeof e2e }).endToEnd);
       }
     } finally {
       sampler.stop();
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      for (const app of apps) {
+        app.child.kill('SIGTERM');
+        await new Promise((r) => app.child.once('exit', r));
+      }
     }
 
   }
@@ -316,7 +327,8 @@ function render(r: {
       `after ${r.loadAfter.map((l) => l.toFixed(2)).join(' ')} (shared machine: broker, Postgres, app and autocannon on the same cores).`,
     `Settings: ${opts.connections} connections, ${opts.durationS} s per run after ${opts.warmupS} s warm-up, ${opts.partitions} partitions, ` +
       `partitionsConsumedConcurrently ${opts.concurrency}, DATABASE_POOL_SIZE ${opts.pool}` +
-      `${Object.keys(opts.extraEnv).length ? `, ${Object.entries(opts.extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}.`,
+      `${Object.keys(opts.extraEnv).length ? `, ${Object.entries(opts.extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}` +
+      `${opts.split ? '; split: MODULES=order (HTTP, sampled) and MODULES=warehouse,email,analytics in two processes' : ''}.`,
     '',
   ];
   if (httpRows.length > 0) {
