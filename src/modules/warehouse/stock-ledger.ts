@@ -46,20 +46,16 @@ export class StockLedger {
 
   /** Available stock of each known SKU, as this transaction will leave it. */
   async available(m: EntityManager, skus: string[]): Promise<Map<string, number>> {
-    const unread = this.seen ? skus.filter((sku) => !this.seen!.has(sku)) : skus;
-    const read = new Map<string, number>();
+    const known = this.seen ?? new Map<string, number>();
+    const unread = skus.filter((sku) => !known.has(sku));
     if (unread.length > 0) {
       const rows: { sku: string; available: number }[] = await m.query(
         `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku${this.seen ? '' : ' FOR UPDATE'}`,
         [unread],
       );
-      for (const r of rows) {
-        read.set(r.sku, r.available);
-        this.seen?.set(r.sku, r.available);
-      }
+      for (const r of rows) known.set(r.sku, r.available);
     }
-    const base = (sku: string) => read.get(sku) ?? this.seen?.get(sku);
-    return new Map(skus.filter((sku) => base(sku) !== undefined).map((sku) => [sku, base(sku)! + (this.changes.get(sku)?.available ?? 0)]));
+    return new Map(skus.filter((sku) => known.has(sku)).map((sku) => [sku, known.get(sku)! + (this.changes.get(sku)?.available ?? 0)]));
   }
 
   /**

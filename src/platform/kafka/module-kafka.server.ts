@@ -532,7 +532,6 @@ interface Decoded {
   handler: MessageHandler;
 }
 
-/** Consecutive events of one partition whose effects share one transaction, not yet committed. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The event ids the outbox relay wrote into the messages' headers (a hint: the envelope is what counts). */
@@ -540,6 +539,7 @@ function eventIdsOf(messages: KafkaMessage[]): string[] {
   return messages.map((m) => header(m.headers, 'event-id')).filter((id): id is string => id !== undefined && UUID.test(id));
 }
 
+/** Consecutive events of one partition whose effects share one transaction, not yet committed. */
 interface Run {
   transaction: BatchTransaction;
   events: { message: KafkaMessage; envelope: EventEnvelope; ms: number }[];
