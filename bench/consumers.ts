@@ -8,6 +8,7 @@ import { Inbox } from '../src/platform/kafka/inbox';
 import { KafkaNaming } from '../src/platform/kafka/kafka-naming';
 import { KafkaProducer } from '../src/platform/kafka/kafka-producer';
 import { ModuleKafkaServer } from '../src/platform/kafka/module-kafka.server';
+import { envelopeHeaders } from '../src/platform/kafka/outbox-relay';
 import { TopicProvisioner } from '../src/platform/kafka/topic-provisioner';
 
 /**
@@ -129,7 +130,7 @@ async function preload(kafka: Kafka, topic: string, n: number): Promise<number> 
       return {
         key: orderId,
         value: JSON.stringify(envelope),
-        headers: { 'event-id': eventId, 'event-type': envelope.type, 'correlation-id': envelope.correlationId },
+        headers: envelopeHeaders(envelope),
       };
     });
     await producer.send({ topic, acks: -1, messages });

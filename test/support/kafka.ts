@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Admin, Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
 import { EventDefinition, EventEnvelope } from '../../src/contracts';
+import { envelopeHeaders } from '../../src/platform/kafka/outbox-relay';
 
 export function testKafka(brokers: string): Kafka {
   return new Kafka({ clientId: 'e2e-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
@@ -30,12 +31,13 @@ export function envelopeOf<T>(definition: EventDefinition<string, T>, payload: T
 }
 
 /** Publishes raw values (envelopes are JSON-encoded) straight to a topic, acks=all. */
-/** The headers the outbox relay writes for an envelope (none for raw text or bytes). */
+/** The headers the outbox relay writes for an envelope (none for raw text, bytes or a value without an event id). */
 function headersOf(value: unknown): Record<string, string> | undefined {
   if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return undefined;
   const env = value as Partial<EventEnvelope>;
   if (typeof env.eventId !== 'string') return undefined;
-  return { 'event-id': env.eventId, 'event-type': String(env.type), 'correlation-id': String(env.correlationId) };
+  // A deliberately broken envelope may lack fields; a header is text or absent, never "undefined".
+  return Object.fromEntries(Object.entries(envelopeHeaders(env as EventEnvelope)).filter(([, v]) => v !== undefined && v !== 'undefined'));
 }
 
 export async function publish(kafka: Kafka, topic: string, messages: { key: string; value: unknown }[]): Promise<void> {

@@ -165,14 +165,7 @@ export class OutboxRelay {
       topic: this.naming.topic(row.topic),
       key: row.key,
       value: JSON.stringify(env),
-      headers: {
-        'event-id': env.eventId,
-        'event-type': env.type,
-        'event-version': String(env.version),
-        'correlation-id': env.correlationId,
-        'causation-id': env.causationId,
-        producer: env.producer,
-      },
+      headers: envelopeHeaders(env),
     };
   }
 
@@ -222,4 +215,19 @@ export class OutboxRelay {
       if (this.running) await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+/**
+ * The headers every published event carries, from its envelope: consumers read the flow and event
+ * ids from them for logs, and a run's event ids for its inbox, without decoding the value.
+ */
+export function envelopeHeaders(env: EventEnvelope): Record<string, string> {
+  return {
+    'event-id': env.eventId,
+    'event-type': env.type,
+    'event-version': String(env.version),
+    'correlation-id': env.correlationId,
+    'causation-id': env.causationId,
+    producer: env.producer,
+  };
 }
