@@ -1,8 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { OrderCancelled, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { ReleaseStockService } from '../../src/modules/warehouse/on-order-closed/release-stock.service';
+import { ReserveStockService } from '../../src/modules/warehouse/on-order-placed/reserve-stock.service';
 import { WarehouseInitial1764000000000 } from '../../src/modules/warehouse/migrations/1764000000000-warehouse-initial';
 import { StockLedger, StockMovedError } from '../../src/modules/warehouse/stock-ledger';
 import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
+import { Inbox } from '../../src/platform/kafka/inbox';
+import { Outbox } from '../../src/platform/kafka/outbox';
 import { expectEventually } from '../support/eventually';
+import { envelopeOf } from '../support/kafka';
 import { createTestDatabase, query } from '../support/test-database';
 
 /**
@@ -111,5 +118,69 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
     expect(await decided).toBe(0);
     await second.commit();
     expect(await stock('ALONE')).toEqual({ available: 0, reserved: 1 });
+  });
+  describe("the reservation row as the order's lock", () => {
+    const services = () => {
+      const inbox = new Inbox('warehouse', ds);
+      const outbox = new Outbox('warehouse', 'warehouse');
+      return { reserve: new ReserveStockService(inbox, outbox), release: new ReleaseStockService(inbox, outbox) };
+    };
+    const placed = (orderId: string, sku: string, quantity: number) =>
+      envelopeOf(OrderPlaced, {
+        orderId,
+        customerEmail: 'race@example.com',
+        items: [{ sku, quantity, unitPriceCents: 100 }],
+        totalCents: quantity * 100,
+        placedAt: new Date().toISOString(),
+      } satisfies OrderPlacedPayload);
+    const cancelled = (of: ReturnType<typeof placed>) =>
+      envelopeOf(OrderCancelled, { ...of.payload, previousStatus: 'PENDING' as const, cancelledAt: new Date().toISOString() });
+    const waitingOnLocks = async (n: number) =>
+      expectEventually(async () => {
+        const rows = await query<{ n: number }>(
+          db.url,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        expect(rows[0].n).toBe(n);
+      });
+    const reservation = async (orderId: string) =>
+      (await query<{ status: string }>(db.url, `SELECT status FROM warehouse.reservations WHERE order_id = $1`, [orderId]))[0]?.status;
+    const outboxTypes = async (orderId: string) =>
+      (await query<{ type: string }>(db.url, `SELECT envelope->>'type' AS type FROM warehouse.outbox WHERE key = $1 ORDER BY id`, [orderId])).map((r) => r.type);
+
+    it.each([false, true])('makes a release wait for the reservation being written, then gives the stock back (shared run: %s)', async (shared) => {
+      const sku = `RACE-${shared}`;
+      await product(sku, 5);
+      const { reserve, release } = services();
+      const order = placed(randomUUID(), sku, 2);
+      const placing = transaction(shared);
+      await placing.run(() => reserve.reserve(order)); // reservation row inserted, not yet committed
+      const closing = transaction(false);
+      const released = closing.run(() => release.release(cancelled(order), 'ORDER_CANCELLED'));
+      await waitingOnLocks(1);
+      await placing.commit();
+      await released;
+      await closing.commit();
+      expect(await reservation(order.payload.orderId)).toBe('RELEASED');
+      expect(await stock(sku)).toEqual({ available: 5, reserved: 0 });
+      expect(await outboxTypes(order.payload.orderId)).toEqual(['stock.reserved', 'stock.released']);
+    });
+
+    it('makes a reservation wait for a CLOSED mark being written, then reserves nothing', async () => {
+      await product('CLOSING', 5);
+      const { reserve, release } = services();
+      const order = placed(randomUUID(), 'CLOSING', 2);
+      const closing = transaction(false);
+      await closing.run(() => release.release(cancelled(order), 'ORDER_CANCELLED')); // CLOSED mark, not yet committed
+      const placing = transaction(true);
+      const reserving = placing.run(() => reserve.reserve(order));
+      await waitingOnLocks(1);
+      await closing.commit();
+      await reserving;
+      await placing.commit();
+      expect(await reservation(order.payload.orderId)).toBe('REJECTED');
+      expect(await stock('CLOSING')).toEqual({ available: 5, reserved: 0 });
+      expect(await outboxTypes(order.payload.orderId)).toEqual(['stock.rejected']);
+    });
   });
 });

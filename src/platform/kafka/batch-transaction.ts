@@ -12,7 +12,7 @@ import { DataSource, EntityManager, QueryRunner } from 'typeorm';
  * inbox rows are part of the run, so a rolled-back event was never recorded as handled.
  *
  * Waits for row or advisory locks held by another partition's run are bounded (`lock_timeout`):
- * two runs that lock the same rows in different orders (a hot SKU, an order's advisory lock)
+ * two runs that lock the same rows in different orders (a hot SKU, an order's reservation row)
  * would otherwise sit in a deadlock until Postgres' `deadlock_timeout`; the timeout turns that into
  * a quick fall-back to per-event transactions.
  */

@@ -3,9 +3,8 @@ import { EventEnvelope, StockReleased } from '../../../contracts';
 import { Cause } from '../../../platform/kafka/cause';
 import { Inbox } from '../../../platform/kafka/inbox';
 import { event, Outbox } from '../../../platform/kafka/outbox';
-import { lockOrder } from '../order-lock';
+import { claimReservation } from '../reservation-claim';
 import { StockLedger } from '../stock-ledger';
-import { ReservationStatus } from '../reservation.entity';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 
 /**
@@ -23,18 +22,9 @@ export class ReleaseStockService {
   async release(envelope: EventEnvelope<{ orderId: string }>, reason: 'ORDER_CANCELLED' | 'ORDER_REJECTED'): Promise<void> {
     const { orderId } = envelope.payload;
     await this.inbox.once(envelope, 'warehouse.release-stock', async (m) => {
-      await lockOrder(m, orderId);
-      const [reservation]: { status: ReservationStatus; items: { sku: string; quantity: number }[] }[] = await m.query(
-        `SELECT status, items FROM "${S}".reservations WHERE order_id = $1 FOR UPDATE`,
-        [orderId],
-      );
-      if (!reservation) {
-        await m.query(
-          `INSERT INTO "${S}".reservations (order_id, status, items) VALUES ($1, 'CLOSED', '[]') ON CONFLICT DO NOTHING`,
-          [orderId],
-        );
-        return;
-      }
+      // A CLOSED mark inserted here (the order has not reached us yet) is all there is to do.
+      const reservation = await claimReservation(m, orderId, 'CLOSED', []);
+      if (!reservation) return;
       if (reservation.status !== 'RESERVED') return;
       const items = [...reservation.items].sort((a, b) => a.sku.localeCompare(b.sku));
       StockLedger.of(m).release(items);

@@ -4,15 +4,20 @@ import { EventEnvelope, OrderPlacedPayload, StockRejected, StockRejectionReason,
 import { Cause } from '../../../platform/kafka/cause';
 import { Inbox } from '../../../platform/kafka/inbox';
 import { event, Outbox } from '../../../platform/kafka/outbox';
-import { lockOrder } from '../order-lock';
+import { claimReservation } from '../reservation-claim';
 import { StockLedger } from '../stock-ledger';
 import { ReservationStatus } from '../reservation.entity';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
+
+type Line = { sku: string; quantity: number };
 
 /**
  * Reserves every line of a placed order, or none: stock is checked and taken (StockLedger: product
  * rows locked in SKU order, so concurrent orders never deadlock) in one transaction with the
  * reservation record and the `stock.reserved` / `stock.rejected` event.
+ *
+ * The reservation row is written first and is the order's lock (see claimReservation): on the
+ * usual path that insert is the only statement of the event; the stock reads are shared by the run.
  */
 @Injectable()
 export class ReserveStockService {
@@ -24,17 +29,14 @@ export class ReserveStockService {
   ) {}
 
   async reserve(envelope: EventEnvelope<OrderPlacedPayload>): Promise<void> {
-    const { orderId, items } = envelope.payload;
+    const { orderId } = envelope.payload;
+    const items = envelope.payload.items.map((i) => ({ sku: i.sku, quantity: i.quantity }));
     const cause = Cause.fromEvent(envelope);
     await this.inbox.once(envelope, 'warehouse.reserve-stock', async (m) => {
-      await lockOrder(m, orderId);
-      const [existing]: { status: ReservationStatus }[] = await m.query(
-        `SELECT status FROM "${S}".reservations WHERE order_id = $1 FOR UPDATE`,
-        [orderId],
-      );
+      const existing = await claimReservation(m, orderId, 'RESERVED', items);
       if (existing?.status === 'CLOSED') {
         // The order was cancelled or rejected before it reached us: hold nothing.
-        await this.record(m, orderId, 'REJECTED', items);
+        await this.reject(m, orderId, items);
         await this.outbox.add(m, cause, this.rejection(orderId, 'ORDER_CLOSED', []));
         return;
       }
@@ -49,15 +51,13 @@ export class ReserveStockService {
       const short = [...lines].filter(([sku, qty]) => found.has(sku) && found.get(sku)! < qty).map(([sku]) => sku);
       if (unknown.length > 0 || short.length > 0) {
         ledger.confirmRefusal([...unknown, ...short]);
-        await this.record(m, orderId, 'REJECTED', items);
+        await this.reject(m, orderId, items);
         const reason = unknown.length > 0 ? 'UNKNOWN_SKU' : 'OUT_OF_STOCK';
         await this.outbox.add(m, cause, this.rejection(orderId, reason, unknown.length > 0 ? unknown : short));
         return;
       }
-      ledger.reserve([...lines].map(([sku, quantity]) => ({ sku, quantity })));
-      await this.record(m, orderId, 'RESERVED', items);
-      const reserved = items.map((i) => ({ sku: i.sku, quantity: i.quantity }));
-      await this.outbox.add(m, cause, event(StockReserved, { orderId, items: reserved, reservedAt: new Date().toISOString() }));
+      ledger.reserve(items);
+      await this.outbox.add(m, cause, event(StockReserved, { orderId, items, reservedAt: new Date().toISOString() }));
     });
   }
 
@@ -65,17 +65,12 @@ export class ReserveStockService {
     return event(StockRejected, { orderId, reason, skus, rejectedAt: new Date().toISOString() });
   }
 
-  private async record(
-    m: EntityManager,
-    orderId: string,
-    status: ReservationStatus,
-    items: { sku: string; quantity: number }[],
-  ): Promise<void> {
-    const lines = JSON.stringify(items.map((i) => ({ sku: i.sku, quantity: i.quantity })));
-    await m.query(
-      `INSERT INTO "${S}".reservations (order_id, status, items) VALUES ($1, $2, $3)
-       ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, items = excluded.items, updated_at = now()`,
-      [orderId, status, lines],
-    );
+  private async reject(m: EntityManager, orderId: string, items: Line[]): Promise<void> {
+    const status: ReservationStatus = 'REJECTED';
+    await m.query(`UPDATE "${S}".reservations SET status = $2, items = $3, updated_at = now() WHERE order_id = $1`, [
+      orderId,
+      status,
+      JSON.stringify(items),
+    ]);
   }
 }
