@@ -4,37 +4,73 @@ import { Client } from 'pg';
 const MODULES = ['order', 'warehouse', 'email', 'analytics'] as const;
 const SCHEMAS = ['orders', 'warehouse', 'email', 'analytics'];
 
-/** What is still waiting: outbox rows per schema and consumer lag per group (over its assigned partitions). */
-export async function backlog(admin: Admin, prefix: string, databaseUrl: string): Promise<{ outbox: number; lag: Record<string, number> }> {
-  const pg = new Client({ connectionString: databaseUrl });
-  await pg.connect();
-  let outbox = 0;
-  try {
-    for (const s of SCHEMAS) outbox += Number((await pg.query(`SELECT count(*)::int AS n FROM "${s}".outbox`)).rows[0].n);
-  } finally {
-    await pg.end();
-  }
-  const lag: Record<string, number> = {};
-  const { groups } = await admin.describeGroups(MODULES.map((m) => `${prefix}${m}`));
-  for (const g of groups) {
-    const topics = new Set<string>();
-    for (const member of g.members) {
-      const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-      Object.keys(decoded?.assignment ?? {}).forEach((t) => topics.add(t));
-    }
-    let total = 0;
-    if (topics.size > 0) {
-      const committed = await admin.fetchOffsets({ groupId: g.groupId, topics: [...topics] });
-      for (const { topic, partitions } of committed) {
-        const high = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
-        for (const p of partitions) total += Math.max(0, (high.get(p.partition) ?? 0) - Math.max(0, Number(p.offset)));
-      }
-    }
-    lag[g.groupId.slice(prefix.length)] = total;
-  }
-  return { outbox, lag };
+export interface Backlog {
+  outbox: number;
+  lag: Record<string, number>;
 }
 
-export function isEmpty(b: { outbox: number; lag: Record<string, number> }): boolean {
+/**
+ * What is still waiting: outbox rows per schema and consumer lag per group (over its assigned
+ * partitions). The probe runs every few hundred ms beside the app on the same two cores, so it keeps
+ * one database connection (a new one costs Postgres a process) and reads each topic's end offsets
+ * once per look, not once per group subscribed to it.
+ */
+export class BacklogProbe {
+  private pg?: Promise<Client>;
+
+  constructor(
+    private readonly admin: Admin,
+    private readonly prefix: string,
+    private readonly databaseUrl: string,
+  ) {}
+
+  async read(): Promise<Backlog> {
+    this.pg ??= this.connect();
+    const counts = SCHEMAS.map((s) => `(SELECT count(*) FROM "${s}".outbox)`).join(' + ');
+    const outbox = Number((await (await this.pg).query(`SELECT ${counts} AS n`)).rows[0].n);
+    const { groups } = await this.admin.describeGroups(MODULES.map((m) => `${this.prefix}${m}`));
+    const ends = new Map<string, Promise<Map<number, number>>>();
+    const endsOf = (topic: string) => {
+      if (!ends.has(topic)) ends.set(topic, this.admin.fetchTopicOffsets(topic).then((os) => new Map(os.map((p) => [p.partition, Number(p.high)]))));
+      return ends.get(topic)!;
+    };
+    const lag: Record<string, number> = {};
+    for (const g of groups) {
+      const topics = new Set<string>();
+      for (const member of g.members) {
+        const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+        Object.keys(decoded?.assignment ?? {}).forEach((t) => topics.add(t));
+      }
+      let total = 0;
+      if (topics.size > 0) {
+        for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId: g.groupId, topics: [...topics] })) {
+          const high = await endsOf(topic);
+          for (const p of partitions) total += Math.max(0, (high.get(p.partition) ?? 0) - Math.max(0, Number(p.offset)));
+        }
+      }
+      lag[g.groupId.slice(this.prefix.length)] = total;
+    }
+    return { outbox, lag };
+  }
+
+  async close(): Promise<void> {
+    const pg = this.pg;
+    this.pg = undefined;
+    await pg?.then((c) => c.end()).catch(() => undefined);
+  }
+
+  private async connect(): Promise<Client> {
+    const c = new Client({ connectionString: this.databaseUrl });
+    try {
+      await c.connect();
+    } catch (e) {
+      this.pg = undefined; // the next look tries again
+      throw e;
+    }
+    return c;
+  }
+}
+
+export function isEmpty(b: Backlog): boolean {
   return b.outbox === 0 && Object.values(b.lag).every((n) => n === 0) && Object.keys(b.lag).length === MODULES.length;
 }

@@ -21,10 +21,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Admin, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { createTestDatabase } from '../test/support/test-database';
-import { backlog, isEmpty } from './backlog';
+import { BacklogProbe, isEmpty } from './backlog';
 import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
 import { ProcSampler, summarize } from './proc-sampler';
@@ -113,10 +113,10 @@ async function pgCount(url: string, sql: string): Promise<number> {
 }
 
 /** A probe for `until`: true once the backlog is empty; says every 10 s what is left, so the laggard shows. */
-function drainedProbe(admin: Admin, prefix: string, databaseUrl: string): () => Promise<true | undefined> {
+function drainedProbe(probe: BacklogProbe): () => Promise<true | undefined> {
   let said = Date.now();
   return async () => {
-    const left = await backlog(admin, prefix, databaseUrl);
+    const left = await probe.read();
     if (isEmpty(left)) return true;
     if (Date.now() - said >= 10_000) {
       said = Date.now();
@@ -157,7 +157,9 @@ async function main(): Promise<void> {
   await admin.connect();
   log(`bench ${prefix} on ${opts.brokers}, database ${db.url}; load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
 
+  const backlog = new BacklogProbe(admin, prefix, db.url);
   cleanup = async () => {
+    await backlog.close();
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
     await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
@@ -227,7 +229,7 @@ async function main(): Promise<void> {
       const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
       const stoppedAt = Date.now();
       // A backlog that does not drain in time is a result, not a crash: the report says so.
-      const drained = await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(admin, prefix, db.url)).catch(
+      const drained = await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
         () => false,
       );
       drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
@@ -244,7 +246,7 @@ async function main(): Promise<void> {
       if (opts.rateDurationS > 0) {
         await onEvery('/bench/reset', { method: 'POST' });
         await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
-        await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(admin, prefix, db.url)).catch(
+        await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
           () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
         );
         for (const res of await onEvery('/bench/stats')) Object.assign(e2e, ((await res.json()) as { endToEnd: typeof e2e }).endToEnd);
