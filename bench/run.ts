@@ -126,7 +126,7 @@ function drainedProbe(probe: BacklogProbe): () => Promise<true | undefined> {
   };
 }
 
-/** Shared consumer transactions given up (kafka_batch_fallbacks_total), per module and stage. */
+/** Shared consumer transactions given up (kafka_batch_fallbacks_total), per module and stage; handler time and run size per group. */
 async function batchFallbacks(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const found: Record<string, number> = {};
@@ -139,6 +139,11 @@ async function batchFallbacks(url: string): Promise<Record<string, number>> {
   for (const [, module, type, v] of text.matchAll(/^kafka_handler_duration_seconds_count\{module="(\w+)",type="([\w.]+)"\} (\d+)/gm)) {
     const key = `${module}/${type}`;
     if (Number(v) > 100 && sums.has(key)) found[`handler µs ${key}`] = Math.round((sums.get(key)! / Number(v)) * 1e6);
+  }
+  // Mean events per shared transaction (run), by group: small runs under a backlog mean per-run costs dominate.
+  const events = new Map([...text.matchAll(/^kafka_run_events_sum\{module="(\w+)"\} ([\d.e+-]+)/gm)].map(([, m, v]) => [m, Number(v)]));
+  for (const [, module, n] of text.matchAll(/^kafka_run_events_count\{module="(\w+)"\} (\d+)/gm)) {
+    if (Number(n) > 0 && events.has(module)) found[`events per run ${module}`] = Math.round((events.get(module)! / Number(n)) * 10) / 10;
   }
   return found;
 }

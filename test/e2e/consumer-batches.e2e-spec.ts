@@ -62,6 +62,8 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     /** afterCommit calls per event id, and whether the effect row was visible to another connection then. */
     committed: Map<string, boolean[]>;
     fallbacks: string[];
+    /** Events per committed run, as reported to the observer (kafka_run_events). */
+    runs: number[];
   }
 
   /** One consumer group on its own topic prefix; `fail` decides, per call, whether the effect throws. */
@@ -78,7 +80,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       publish?: boolean;
     } = {},
   ): Promise<{ calls: Calls; topic: string; naming: KafkaNaming }> {
-    const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [] };
+    const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [], runs: [] };
     const prefix = `${stack.prefix}${run}.`;
     const naming = new KafkaNaming(prefix, prefix);
     const values: Record<string, unknown> = {
@@ -88,7 +90,11 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       KAFKA_REPLICATION_FACTOR: 1,
     };
     const config = { get: (k: string) => values[k] } as never;
-    const observer: TransportObserver = { ...noopObserver, batchFallback: (_m, stage) => calls.fallbacks.push(stage) };
+    const observer: TransportObserver = {
+      ...noopObserver,
+      batchFallback: (_m, stage) => calls.fallbacks.push(stage),
+      runCommitted: (_m, events) => calls.runs.push(events),
+    };
     const server = new ModuleKafkaServer({
       module: 'email',
       kafka: testKafka(stack.brokers),
@@ -180,6 +186,9 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     const transactions = new Set(rows.map((r) => r.tx));
     expect(transactions.size).toBeGreaterThanOrEqual(3); // at most 100 events per transaction
     expect(transactions.size).toBeLessThanOrEqual(list.length / 10);
+    // The observer hears of each run with its size (the bench's and the operator's view of grouping).
+    expect(calls.runs.reduce((a, b) => a + b, 0)).toBe(list.length);
+    expect(calls.runs).toHaveLength(transactions.size);
     await expectEventually(() => expect(calls.committed.size).toBe(list.length));
     await expectEventually(() => {
       for (const e of list) expect(calls.committed.get(e.eventId)).toEqual([true]);

@@ -24,6 +24,7 @@ export class KafkaRegistry {
     failed: (...a) => this.observers.forEach((o) => o.failed(...a)),
     retried: (...a) => this.observers.forEach((o) => o.retried?.(...a)),
     batchFallback: (...a) => this.observers.forEach((o) => o.batchFallback?.(...a)),
+    runCommitted: (...a) => this.observers.forEach((o) => o.runCommitted?.(...a)),
     deadLettered: (...a) => this.observers.forEach((o) => o.deadLettered(...a)),
     published: (...a) => this.observers.forEach((o) => o.published(...a)),
     endToEnd: (...a) => this.observers.forEach((o) => o.endToEnd?.(...a)),

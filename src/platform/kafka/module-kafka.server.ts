@@ -263,6 +263,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         await alone(done.events.map((event) => event.message));
         return;
       }
+      this.observer.runCommitted?.(this.options.module, done.events.length);
       for (const { message, envelope, ms } of done.events) {
         // Reported in each event's own log context, as if it had been handled alone.
         LogContext.forMessage(this.options.module, message.headers, () => {

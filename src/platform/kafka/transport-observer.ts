@@ -17,6 +17,8 @@ export interface TransportObserver {
   published(module: ModuleName, topic: string, count: number): void;
   /** A shared consumer transaction was rolled back and its events handled one by one. */
   batchFallback?(module: ModuleName, stage: 'effect' | 'commit'): void;
+  /** A shared consumer transaction committed the effects of `events` events of one partition. */
+  runCommitted?(module: ModuleName, events: number): void;
   /** End-to-end: from the envelope's `occurredAt` to this module's commit. */
   endToEnd?(module: ModuleName, type: string, ms: number): void;
 }

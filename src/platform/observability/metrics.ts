@@ -67,6 +67,13 @@ export class Metrics implements TransportObserver {
     labelNames: ['module', 'stage'] as const,
     registers: [this.registry],
   });
+  readonly runEvents = new Histogram({
+    name: 'kafka_run_events',
+    help: 'Events per shared consumer transaction (run) committed, by module: small runs under a backlog mean the per-run cost (begin, inbox, outbox, commit, offset commit) dominates.',
+    labelNames: ['module'] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({
     name: 'kafka_dlq_writes_total',
     help: 'Events a module parked in its dead-letter topic, by source topic and error code.',
@@ -140,6 +147,10 @@ export class Metrics implements TransportObserver {
 
   batchFallback(module: ModuleName, stage: 'effect' | 'commit'): void {
     this.batchFallbacks.inc({ module, stage });
+  }
+
+  runCommitted(module: ModuleName, events: number): void {
+    this.runEvents.observe({ module }, events);
   }
 
   deadLettered(module: ModuleName, topic: string, code: string): void {
