@@ -18,4 +18,7 @@ COPY --chown=node:node docs ./docs
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:3000/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
-CMD ["node", "dist/main"]
+# The V8 heap is capped as `npm start` caps it: the live heap is ~80 MB under load, and without a
+# cap V8 lets garbage pile up to several hundred MB before collecting it (docs/performance.md).
+# Override with NODE_OPTIONS=--max-old-space-size=<MB> for a bigger catalogue or container.
+CMD ["node", "--max-old-space-size=256", "dist/main"]

@@ -72,3 +72,68 @@ export function summarize(samples: ProcessSample[]): { rssMaxMb: number; rssLast
     cpuAvgPct: samples.reduce((a, s) => a + s.cpuPct, 0) / samples.length,
   };
 }
+
+export interface HeapSample {
+  t: number;
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  /** Memory outside the V8 heap that V8 knows of (Buffers: socket reads, Kafka fetches). */
+  externalMb: number;
+}
+
+const MB = 2 ** 20;
+
+/**
+ * The app's own memory figures (prom-client's process and heap metrics at /metrics) every
+ * `intervalMs`: with RSS alone a soak cannot tell a growing heap (a leak) from buffers and code.
+ */
+export class HeapSampler {
+  readonly samples: HeapSample[] = [];
+  private timer?: NodeJS.Timeout;
+  private readonly t0 = Date.now();
+
+  constructor(private readonly metricsUrl: string) {}
+
+  start(intervalMs = 10_000): this {
+    this.timer = setInterval(() => void this.sample().catch(() => undefined), intervalMs);
+    return this;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async sample(): Promise<void> {
+    const res = await fetch(this.metricsUrl);
+    if (!res.ok) return; // shutting down
+    const text = await res.text();
+    const value = (name: string) => Number(new RegExp(`^${name} ([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? NaN) / MB;
+    const sample = {
+      t: (Date.now() - this.t0) / 1000,
+      rssMb: value('process_resident_memory_bytes'),
+      heapUsedMb: value('nodejs_heap_size_used_bytes'),
+      heapTotalMb: value('nodejs_heap_size_total_bytes'),
+      externalMb: value('nodejs_external_memory_bytes'),
+    };
+    if (Object.values(sample).every(Number.isFinite)) this.samples.push(sample);
+  }
+}
+
+/** Mean of each figure per minute of samples (the soak's "is it flat?" table). */
+export function perMinute(samples: HeapSample[]): (HeapSample & { rssMaxMb: number })[] {
+  const minutes = new Map<number, HeapSample[]>();
+  for (const s of samples) {
+    const m = Math.floor(s.t / 60);
+    minutes.set(m, [...(minutes.get(m) ?? []), s]);
+  }
+  const mean = (xs: HeapSample[], k: keyof HeapSample) => xs.reduce((a, x) => a + x[k], 0) / xs.length;
+  return [...minutes].map(([m, xs]) => ({
+    t: m,
+    rssMb: mean(xs, 'rssMb'),
+    rssMaxMb: Math.max(...xs.map((x) => x.rssMb)),
+    heapUsedMb: mean(xs, 'heapUsedMb'),
+    heapTotalMb: mean(xs, 'heapTotalMb'),
+    externalMb: mean(xs, 'externalMb'),
+  }));
+}

@@ -17,7 +17,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 import { Logger } from '@nestjs/common';
 import { ChildProcess, execSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -27,13 +27,13 @@ import { createTestDatabase } from '../test/support/test-database';
 import { BacklogProbe, isEmpty } from './backlog';
 import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
-import { ProcSampler, summarize } from './proc-sampler';
+import { HeapSample, HeapSampler, perMinute, ProcSampler, summarize } from './proc-sampler';
 import { chart, table } from './report';
 
 const args = new Map(
   process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'] as const;
+    const [k, ...v] = a.replace(/^--/, '').split('='); // a value may hold '=' (--NODE_OPTIONS=--max-old-space-size=256)
+    return [k, v.length > 0 ? v.join('=') : 'true'] as const;
   }),
 );
 const num = (k: string, d: number) => (args.has(k) ? Number(args.get(k)) : d);
@@ -71,6 +71,12 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The node flags of `npm start` (the V8 heap cap), so the app runs as it does in production. */
+function startFlags(): string[] {
+  const start: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  return start.split(/\s+/).filter((a) => a.startsWith('--'));
+}
+
 async function startApp(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   // Compiled (npm run bench builds first), the app runs as `node dist/main` does in production;
   // from source (ts-node) it would carry ts-node's costs (its REPL support loads node:domain, which
@@ -80,6 +86,7 @@ async function startApp(env: Record<string, string>): Promise<{ child: ChildProc
     env: { ...process.env, ...env },
     execArgv: [
       ...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']),
+      ...(env.NODE_OPTIONS ? [] : startFlags()),
       // --profile: a V8 CPU profile of the app (open in Chrome DevTools or speedscope).
       ...(args.has('profile') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'tmp')}`] : []),
     ],
@@ -176,6 +183,7 @@ async function main(): Promise<void> {
   let consumerBench: Awaited<ReturnType<typeof runConsumerBench>> | undefined;
   let e2e: Record<string, { count: number; p50: number; p99: number; max: number }> = {};
   let verify: Record<string, number> = {};
+  let memory: HeapSampler | undefined;
   if (!opts.consumersOnly) {
     const appEnv = async (modules?: string) => ({
       ...(modules ? { MODULES: modules } : {}),
@@ -205,6 +213,7 @@ async function main(): Promise<void> {
     const productsUrl = apps.at(-1)!.url; // the warehouse's admin API
     const onEvery = (path: string, init?: RequestInit) => Promise.all(apps.map((a) => fetch(`${a.url}${path}`, init)));
     const sampler = new ProcSampler(child.pid!).start();
+    memory = new HeapSampler(`${url}/metrics`).start(soak ? 10_000 : 2_000);
     try {
       for (const app of apps) await until('readiness', 90_000, async () => ((await fetch(`${app.url}/health/ready`)).ok ? true : undefined));
       // Products with stock enough for every run; the order module's catalogue replica learns them over Kafka.
@@ -258,6 +267,7 @@ async function main(): Promise<void> {
       }
     } finally {
       sampler.stop();
+      memory?.stop();
       for (const app of apps) {
         app.child.kill('SIGTERM');
         await new Promise((r) => app.child.once('exit', r));
@@ -286,7 +296,7 @@ async function main(): Promise<void> {
   await cleanup();
   cleanup = undefined;
 
-  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, drainS, e2e, verify, consumerBench });
+  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, drainS, e2e, verify, consumerBench, memory: memory?.samples ?? [] });
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -308,6 +318,7 @@ function render(r: {
   e2e: Record<string, { count: number; p50: number; p99: number; max: number }>;
   verify: Record<string, number>;
   consumerBench?: Awaited<ReturnType<typeof runConsumerBench>>;
+  memory: HeapSample[];
 }): string {
   const sha = (() => {
     try {
@@ -333,7 +344,7 @@ function render(r: {
     `commit ${sha}, node ${process.version}, ${cpus().length} cores; load average before ${r.loadBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
       `after ${r.loadAfter.map((l) => l.toFixed(2)).join(' ')} (shared machine: broker, Postgres, app and autocannon on the same cores).`,
     `Settings: ${opts.connections} connections, ${opts.durationS} s per run after ${opts.warmupS} s warm-up, ${opts.partitions} partitions, ` +
-      `partitionsConsumedConcurrently ${opts.concurrency}, DATABASE_POOL_SIZE ${opts.pool}` +
+      `partitionsConsumedConcurrently ${opts.concurrency}, DATABASE_POOL_SIZE ${opts.pool}, app node flags ${opts.extraEnv.NODE_OPTIONS ?? (startFlags().join(' ') || 'none')}` +
       `${Object.keys(opts.extraEnv).length ? `, ${Object.entries(opts.extraEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}` +
       `${opts.split ? '; split: MODULES=order (HTTP, sampled) and MODULES=warehouse,email,analytics in two processes' : ''}.`,
     '',
@@ -348,6 +359,30 @@ function render(r: {
         ? `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. `
         : `Backlog (4 outboxes + 4 groups' lag) **not back to 0 within ${opts.drainTimeoutS} s** after the load stopped. `) +
         `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      '',
+    );
+  }
+  const minutes = perMinute(r.memory);
+  if (minutes.length >= 3) {
+    // The first minute is start-up and warm-up; flat means the last minute is where the second one was.
+    const [second, last] = [minutes[1], minutes.at(-1)!];
+    const drift = (k: 'rssMb' | 'heapUsedMb') => `${last[k] - second[k] >= 0 ? '+' : ''}${(last[k] - second[k]).toFixed(0)} MB`;
+    parts.push(
+      '## App memory over time (per minute, from its /metrics)',
+      '',
+      table(
+        ['minute', 'RSS mean MB', 'RSS max MB', 'heap used MB', 'heap total MB', 'external MB'],
+        minutes.map((m) => [m.t + 1, m.rssMb.toFixed(0), m.rssMaxMb.toFixed(0), m.heapUsedMb.toFixed(0), m.heapTotalMb.toFixed(0), m.externalMb.toFixed(0)]),
+      ),
+      '',
+      `Last minute against the second: RSS ${drift('rssMb')}, heap used ${drift('heapUsedMb')}.`,
+      '',
+    );
+  } else if (r.memory.length > 0) {
+    const last = r.memory.at(-1)!;
+    parts.push(
+      `App memory at the last sample: RSS ${last.rssMb.toFixed(0)} MB, V8 heap used ${last.heapUsedMb.toFixed(0)} of ${last.heapTotalMb.toFixed(0)} MB, ` +
+        `external ${last.externalMb.toFixed(0)} MB (max RSS seen ${Math.max(...r.memory.map((m) => m.rssMb)).toFixed(0)} MB).`,
       '',
     );
   }
