@@ -288,7 +288,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           continue;
         }
         run ??= {
-          transaction: new BatchTransaction(this.options.batchLockTimeoutMs, eventIdsOf(batch.messages.slice(index, index + this.options.batchMaxEvents))),
+          transaction: this.runTransaction(batch.messages.slice(index, index + this.options.batchMaxEvents)),
           events: [],
           startedAt: performance.now(),
         };
@@ -323,6 +323,12 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         await open.transaction.commit().catch((e: unknown) => this.logger.warn(`could not commit an interrupted run: ${describeError(e)}`));
       }
     }
+  }
+
+  /** The shared transaction of a run that will hold (at most) these messages: it knows their event ids and keys. */
+  private runTransaction(messages: KafkaMessage[]): BatchTransaction {
+    const keys = messages.map((m) => m.key?.toString()).filter((k): k is string => k !== undefined);
+    return new BatchTransaction(this.options.batchLockTimeoutMs, eventIdsOf(messages), keys);
   }
 
   /** A shared transaction was given up: its events are handled again one transaction each. */

@@ -24,6 +24,7 @@ interface FactRow {
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function toFact(row: FactRow): OrderFact {
   return {
@@ -61,18 +62,44 @@ function atCommit<T>(m: EntityManager, key: string, create: () => T, flush: (m: 
 export class ProjectionStore {
   /**
    * Loads the order's fact for update (creating an empty one), so events of one order serialize:
-   * one statement (an upsert that locks the row and returns it), or none when this transaction
-   * already holds the fact.
+   * none when this transaction already holds the fact; in a consumer run, one statement on first
+   * use for the orders of every event of the run (the messages' keys), in id order; else one.
    */
   async lockFact(m: EntityManager, orderId: string): Promise<OrderFact> {
     const pending = this.facts(m).get(orderId);
     if (pending) return { ...pending };
-    const [row]: FactRow[] = await m.query(
-      `INSERT INTO "${S}".order_facts (order_id) VALUES ($1)
-       ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id RETURNING *`,
-      [orderId],
-    );
+    const id = orderId.toLowerCase();
+    const ofRun = await this.runFacts(m, id)?.then((facts) => facts.get(id));
+    if (ofRun) return { ...ofRun };
+    const [row] = await this.lockRows(m, [id]);
     return toFact(row);
+  }
+
+  /** The facts of the run's orders, locked with one statement on first use; undefined outside a run or for an order it does not name. */
+  private runFacts(m: EntityManager, orderId: string): Promise<Map<string, OrderFact>> | undefined {
+    const run = BatchTransaction.current();
+    if (!run?.shared || !run.owns(m)) return undefined;
+    const ids = [...new Set(run.keys.map((k) => k.toLowerCase()).filter((k) => UUID.test(k)))];
+    if (!ids.includes(orderId)) return undefined;
+    return run.beforeCommit(
+      m,
+      `${S}.0-facts-read`,
+      () => {
+        const read = this.lockRows(m, ids).then((rows) => new Map(rows.map((r) => [r.order_id, toFact(r)])));
+        read.catch(() => undefined); // awaited by the events that need it; never an unhandled rejection
+        return read;
+      },
+      async () => undefined,
+    );
+  }
+
+  /** Locks (creating empty ones) and returns the facts of these orders, in id order: concurrent runs never deadlock on them. */
+  private lockRows(m: EntityManager, orderIds: string[]): Promise<FactRow[]> {
+    return m.query(
+      `INSERT INTO "${S}".order_facts (order_id) SELECT id FROM unnest($1::uuid[]) AS id ORDER BY id
+       ON CONFLICT (order_id) DO UPDATE SET order_id = excluded.order_id RETURNING *`,
+      [orderIds],
+    );
   }
 
   /** Keeps the fact for this transaction's end: every fact it changed is written with one statement before it commits. */
