@@ -40,7 +40,10 @@ describe('email module: one mail per order event over SMTP', () => {
     await createProduct(app, stack, 'MUG', 1000, 1200);
   });
 
-  afterEach(() => sink.answer(() => 'accept'));
+  afterEach(() => {
+    sink.answer(() => 'accept');
+    sink.hold(0);
+  });
 
   afterAll(async () => {
     await admin?.disconnect();
@@ -87,6 +90,20 @@ describe('email module: one mail per order event over SMTP', () => {
     // The Message-ID is the event's: the same on any resend, so a receiver can drop a duplicate.
     expect(confirmed.messageId).toBe(`<${rows[1].event_id}@shop.test>`);
     expect(rows[1].message_id).toBe(confirmed.messageId);
+  });
+
+  it('sends the mails of several orders at once to a slow server, never two of one order at once, each order in order', async () => {
+    sink.hold(300);
+    const emails = ['ann', 'bob', 'cyd', 'dee'].map(customer);
+    const orders = await Promise.all(emails.map((email) => placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email)));
+    await expectEventually(() => {
+      for (const [i, email] of emails.entries()) {
+        const id = orders[i].id.slice(0, 8);
+        expect(subjectsOf(sink.mailsTo(email))).toEqual([`We received your order (order ${id})`, `Your order is confirmed (order ${id})`]);
+      }
+    }, 20_000);
+    expect(sink.maxInFlight.all).toBeGreaterThan(1); // one at a time would take 8 x 300 ms
+    for (const email of emails) expect(sink.maxInFlight.byRecipient.get(email)).toBe(1);
   });
 
   it('sends no second mail when order.confirmed is delivered again', async () => {

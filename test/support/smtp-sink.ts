@@ -16,6 +16,10 @@ export interface SmtpSink {
   mailsTo(address: string): ParsedMail[];
   /** Decides per recipient and attempt (1-based) what the sink answers; default accepts everything. */
   answer(verdict: (recipient: string, attempt: number) => SinkVerdict): void;
+  /** Holds each mail's DATA this long before accepting it (a slow server); 0 answers at once. */
+  hold(ms: number): void;
+  /** The most mails in DATA at the same moment so far: over all recipients, and per recipient. */
+  maxInFlight: { all: number; byRecipient: Map<string, number> };
   /** Stops listening (the SMTP server is down); `start()` listens again on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -29,6 +33,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const mails: ParsedMail[] = [];
   const attempts = new Map<string, number>();
   let verdict: (recipient: string, attempt: number) => SinkVerdict = () => 'accept';
+  let holdMs = 0;
+  const inFlight = { all: 0, byRecipient: new Map<string, number>() };
+  const maxInFlight = { all: 0, byRecipient: new Map<string, number>() };
   let server: SMTPServer;
   let port = 0;
 
@@ -51,13 +58,26 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           if (answer === 'accept') callback();
           else callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
         },
-        onData(stream, _session, callback) {
+        onData(stream, session, callback) {
+          const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
+          inFlight.all++;
+          maxInFlight.all = Math.max(maxInFlight.all, inFlight.all);
+          for (const r of recipients) {
+            inFlight.byRecipient.set(r, (inFlight.byRecipient.get(r) ?? 0) + 1);
+            maxInFlight.byRecipient.set(r, Math.max(maxInFlight.byRecipient.get(r) ?? 0, inFlight.byRecipient.get(r)!));
+          }
+          const done = (e?: Error) => {
+            inFlight.all--;
+            for (const r of recipients) inFlight.byRecipient.set(r, inFlight.byRecipient.get(r)! - 1);
+            callback(e);
+          };
           simpleParser(stream)
-            .then((mail) => {
+            .then(async (mail) => {
+              if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
               mails.push(mail);
-              callback();
+              done();
             })
-            .catch((e: Error) => callback(e));
+            .catch((e: Error) => done(e));
         },
       });
       server.once('error', reject);
@@ -80,6 +100,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     mailsTo: (address) =>
       mails.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((to) => to?.value.some((v) => v.address === address))),
     answer: (decide) => (verdict = decide),
+    hold: (ms) => (holdMs = ms),
+    maxInFlight,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
     start: listen,
   };

@@ -357,6 +357,13 @@ export class Environment {
   @Max(1000)
   EMAIL_MAX_ATTEMPTS = 30;
 
+  /** Mails claimed and sent at once (never two of one order); 1 sends one at a time. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  EMAIL_DELIVERY_CONCURRENCY = 8;
+
   // Benchmarks (bench/, docs/performance.md): exposes POST /bench/noop and GET /bench/stats. Never on otherwise.
   @Transform(toBool)
   @IsBoolean()

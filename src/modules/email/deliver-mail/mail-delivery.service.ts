@@ -34,8 +34,8 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, ran
 }
 
 /**
- * Sends the mails queued in `email.sent_mails`, one at a time, oldest first, never two of one order
- * out of order. Each attempt is claimed (SENDING, committed) before SMTP sees it and recorded
+ * Sends the mails queued in `email.sent_mails`, oldest first, up to EMAIL_DELIVERY_CONCURRENCY at
+ * once and never two of one order at once (so never out of order). Each attempt is claimed (SENDING, committed) before SMTP sees it and recorded
  * (SENT / QUEUED with a backoff / FAILED) after, so a mail the server accepted is never sent
  * again, except when the process dies between the server's reply and that record (ADR 0002).
  * Several instances share the queue safely (SKIP LOCKED).
@@ -47,6 +47,7 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   private readonly maxMs: number;
   private readonly maxAttempts: number;
   private readonly leaseMs: number;
+  private readonly concurrency: number;
   private running = false;
   private loop?: Promise<void>;
   private wakeUp?: () => void;
@@ -62,6 +63,7 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     this.baseMs = config.get('EMAIL_RETRY_BASE_MS', { infer: true });
     this.maxMs = config.get('EMAIL_RETRY_MAX_MS', { infer: true });
     this.maxAttempts = config.get('EMAIL_MAX_ATTEMPTS', { infer: true });
+    this.concurrency = config.get('EMAIL_DELIVERY_CONCURRENCY', { infer: true });
     // Longer than any one attempt can take (connect + greeting + a few socket timeouts), so only an
     // attempt whose process died is ever taken over.
     this.leaseMs = Math.max(10 * 60_000, 10 * config.get('SMTP_TIMEOUT_MS', { infer: true }));
@@ -103,10 +105,23 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     }
   }
 
-  /** Claims, sends and records the next mail due; false when none is. */
+  /**
+   * Claims the next mails due (one statement; at most one per order: a later mail of an order waits
+   * for the earlier one to be SENT or FAILED), sends them at once and records the accepted ones
+   * with one statement; false when none is due.
+   */
   async deliverNext(): Promise<boolean> {
-    const mail = await this.claim();
-    if (!mail) return false;
+    const mails = await this.claim();
+    if (mails.length === 0) return false;
+    const attempts = await Promise.allSettled(mails.map((mail) => this.attempt(mail)));
+    await this.recordUnrecorded();
+    for (const a of attempts) if (a.status === 'rejected') throw a.reason; // a failure could not be recorded: pause
+    for (const a of attempts) if (a.status === 'fulfilled' && a.value) this.logger.log(a.value);
+    return true;
+  }
+
+  /** Sends one claimed mail; the line to log once it is recorded as sent, or undefined when it was not accepted. */
+  private async attempt(mail: ClaimedMail): Promise<string | undefined> {
     const label = `${mail.kind} mail ${mail.message_id} for order ${mail.order_id} (event ${mail.event_id}, correlation ${mail.correlation_id})`;
     if (mail.was === 'SENDING') {
       this.logger.warn(`resending ${label}: attempt ${mail.attempts - 1} was interrupted and may have been delivered (same Message-ID)`);
@@ -122,43 +137,42 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
       });
     } catch (e) {
       await this.recordFailure(mail, label, e);
-      return true;
+      return undefined;
     }
     this.unrecorded.set(mail.event_id, response);
-    await this.recordUnrecorded();
-    this.logger.log(`sent ${label} to the SMTP server on attempt ${mail.attempts}`);
-    return true;
+    return `sent ${label} to the SMTP server on attempt ${mail.attempts}`;
   }
 
-  private async claim(): Promise<ClaimedMail | undefined> {
+  private async claim(): Promise<ClaimedMail[]> {
     const [rows]: [ClaimedMail[], number] = await this.dataSource.query(
       `WITH due AS (
          SELECT m.event_id, m.status AS was FROM "${S}".sent_mails m
          WHERE ((m.status = 'QUEUED' AND m.next_attempt_at <= now()) OR (m.status = 'SENDING' AND m.lease_until < now()))
            AND NOT EXISTS (SELECT 1 FROM "${S}".sent_mails e
                            WHERE e.order_id = m.order_id AND e.seq < m.seq AND e.status IN ('QUEUED', 'SENDING'))
-         ORDER BY m.seq LIMIT 1 FOR UPDATE OF m SKIP LOCKED)
+         ORDER BY m.seq LIMIT $2 FOR UPDATE OF m SKIP LOCKED)
        UPDATE "${S}".sent_mails s
        SET status = 'SENDING', attempts = s.attempts + 1, lease_until = now() + $1 * interval '1 millisecond', updated_at = now()
        FROM due WHERE s.event_id = due.event_id
        RETURNING s.event_id, s.message_id, s.order_id, s.kind, s.recipient, s.subject, s.text_body, s.html_body,
                  s.correlation_id, s.attempts, due.was`,
-      [this.leaseMs],
+      [this.leaseMs, this.concurrency],
     );
-    return rows[0];
+    return rows;
   }
 
-  /** Records every accepted mail still only in memory; throws (and keeps them) while the database is away. */
+  /** Records every accepted mail still only in memory, with one statement; throws (and keeps them) while the database is away. */
   private async recordUnrecorded(): Promise<void> {
-    for (const [eventId, response] of this.unrecorded) {
-      await this.dataSource.query(
-        `UPDATE "${S}".sent_mails
-         SET status = 'SENT', sent_at = now(), updated_at = now(), smtp_response = $2, error = NULL, lease_until = NULL
-         WHERE event_id = $1`,
-        [eventId, response.slice(0, 1000)],
-      );
-      this.unrecorded.delete(eventId);
-    }
+    if (this.unrecorded.size === 0) return;
+    const accepted = [...this.unrecorded];
+    await this.dataSource.query(
+      `UPDATE "${S}".sent_mails s
+       SET status = 'SENT', sent_at = now(), updated_at = now(), smtp_response = d.response, error = NULL, lease_until = NULL
+       FROM unnest($1::uuid[], $2::text[]) AS d(event_id, response)
+       WHERE s.event_id = d.event_id`,
+      [accepted.map(([eventId]) => eventId), accepted.map(([, response]) => response.slice(0, 1000))],
+    );
+    for (const [eventId] of accepted) this.unrecorded.delete(eventId);
   }
 
   private async recordFailure(mail: ClaimedMail, label: string, error: unknown): Promise<void> {
