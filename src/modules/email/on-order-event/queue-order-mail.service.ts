@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import { EventEnvelope, OrderLinePayload, OrderRejectionReason } from '../../../contracts';
+import { BatchTransaction } from '../../../platform/kafka/batch-transaction';
 import { Inbox } from '../../../platform/kafka/inbox';
 import { MailDeliveryService } from '../deliver-mail/mail-delivery.service';
 import { EMAIL_SCHEMA as S } from '../email.schema';
@@ -14,6 +16,23 @@ export interface OrderMailPayload {
   items: OrderLinePayload[];
   totalCents: number;
   reason?: OrderRejectionReason;
+}
+
+/** event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id */
+type MailRow = [string, string, string, MailKind, string, string, string, string, string];
+
+/** Queues mails in the order given (their `seq`: the delivery loop keeps each order's mails in it). */
+async function insertMails(m: EntityManager, rows: MailRow[]): Promise<void> {
+  await m.query(
+    `INSERT INTO "${S}".sent_mails
+       (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status)
+     SELECT e, mi, o, k, r, s, t, h, c, 'QUEUED'
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+            WITH ORDINALITY AS x(e, mi, o, k, r, s, t, h, c, n)
+      ORDER BY n
+     ON CONFLICT (event_id) DO NOTHING`,
+    Array.from({ length: 9 }, (_, i) => rows.map((row) => row[i])),
+  );
 }
 
 /**
@@ -41,12 +60,11 @@ export class QueueOrderMailService {
       envelope,
       QueueOrderMailService.HANDLER,
       async (m) => {
-        await m.query(
-          `INSERT INTO "${S}".sent_mails
-             (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'QUEUED') ON CONFLICT (event_id) DO NOTHING`,
-          [envelope.eventId, messageId, p.orderId, kind, p.customerEmail, mail.subject, mail.text, mail.html, envelope.correlationId],
-        );
+        const row: MailRow = [envelope.eventId, messageId, p.orderId, kind, p.customerEmail, mail.subject, mail.text, mail.html, envelope.correlationId];
+        // In a consumer run the mails of all its events are queued with one statement just before it commits.
+        const run = BatchTransaction.current();
+        if (run?.shared && run.owns(m)) run.beforeCommit(m, `${S}.1-mails`, () => [] as MailRow[], insertMails).push(row);
+        else await insertMails(m, [row]);
       },
       // The row is visible to the delivery loop only once committed (with a consumer's batch).
       () => {
