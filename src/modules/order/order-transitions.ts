@@ -3,15 +3,16 @@ import { EntityManager } from 'typeorm';
 import { OrderCancelled, OrderConfirmed, OrderLinePayload, OrderRejected, OrderRejectionReason } from '../../contracts';
 import { Cause } from '../../platform/kafka/cause';
 import { event, Outbox, PendingEvent } from '../../platform/kafka/outbox';
-import { canTransition, OrderStatus } from './order-status';
+import { canTransition, ORDER_STATUSES, OrderStatus } from './order-status';
 import { ORDER_SCHEMA as S } from './order.schema';
 
-interface LockedOrder {
-  id: string;
+interface TransitionRow {
+  previous: OrderStatus;
+  applied: boolean;
   customer_email: string;
-  status: OrderStatus;
   total_cents: string;
   created_at: Date;
+  now: Date;
   items: OrderLinePayload[];
 }
 
@@ -29,7 +30,8 @@ export type TransitionOutcome = { applied: true } | { applied: false; from: Orde
 
 /**
  * Moves an order to a new status under a row lock: checks the status machine, records the audit
- * trail and writes the resulting event to the outbox, all in the caller's transaction.
+ * trail and writes the resulting event to the outbox, all in the caller's transaction, with one
+ * statement (the outbox row joins the run's, or is a second one for a request or a timer).
  */
 @Injectable()
 export class OrderTransitions {
@@ -38,29 +40,32 @@ export class OrderTransitions {
   constructor(private readonly outbox: Outbox) {}
 
   async apply(m: EntityManager, orderId: string, transition: Transition, cause: TransitionCause): Promise<TransitionOutcome> {
-    // The order under its row lock, with its lines (written once, with the order, and never changed).
-    const [order]: LockedOrder[] = await m.query(
-      `SELECT o.id, o.customer_email, o.status, o.total_cents, o.created_at,
+    const reason = transition.to === 'REJECTED' ? transition.reason : null;
+    const from = ORDER_STATUSES.filter((s) => canTransition(s, transition.to));
+    // One round trip: the order under its row lock, the new status and its audit row when the status
+    // machine allows the move, and the order's lines (written once, with the order, never changed).
+    const [order]: TransitionRow[] = await m.query(
+      `WITH locked AS (
+         SELECT id, status FROM "${S}".orders WHERE id = $1 FOR UPDATE
+       ), changed AS (
+         UPDATE "${S}".orders o SET status = $2, rejection_reason = $3, updated_at = now()
+           FROM locked WHERE o.id = locked.id AND locked.status = ANY($6::text[])
+         RETURNING o.id, o.customer_email, o.total_cents, o.created_at, o.updated_at
+       ), audit AS (
+         INSERT INTO "${S}".order_status_history (order_id, status, at, event_id, correlation_id, reason)
+         SELECT id, $2::text, updated_at, $4::uuid, $5::text, $3::text FROM changed
+       )
+       SELECT locked.status AS previous, c.id IS NOT NULL AS applied, c.customer_email, c.total_cents, c.created_at, c.updated_at AS now,
               (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.sku), '[]')
-                 FROM "${S}".order_lines l WHERE l.order_id = o.id) AS items
-         FROM "${S}".orders o WHERE o.id = $1 FOR UPDATE OF o`,
-      [orderId],
+                 FROM "${S}".order_lines l WHERE c.id IS NOT NULL AND l.order_id = c.id) AS items
+         FROM locked LEFT JOIN changed c ON true`,
+      [orderId, transition.to, reason, cause.eventId, cause.correlationId, from],
     );
     if (!order) return { applied: false, from: null };
-    if (!canTransition(order.status, transition.to)) return { applied: false, from: order.status };
+    if (!order.applied) return { applied: false, from: order.previous };
 
-    const reason = transition.to === 'REJECTED' ? transition.reason : null;
-    // The new status and its audit row in one statement (one round trip less per transition).
-    const [{ now }]: { now: Date }[] = await m.query(
-      `WITH changed AS (
-         UPDATE "${S}".orders SET status = $2, rejection_reason = $3, updated_at = now() WHERE id = $1 RETURNING updated_at
-       )
-       INSERT INTO "${S}".order_status_history (order_id, status, at, event_id, correlation_id, reason)
-       SELECT $1::uuid, $2::text, changed.updated_at, $4::uuid, $5::text, $3::text FROM changed RETURNING at AS now`,
-      [orderId, transition.to, reason, cause.eventId, cause.correlationId],
-    );
     const items = order.items;
-    const at = (now as Date).toISOString();
+    const at = order.now.toISOString();
     const common = {
       orderId,
       customerEmail: order.customer_email,
@@ -79,13 +84,13 @@ export class OrderTransitions {
       case 'CANCELLED':
         outgoing = event(OrderCancelled, {
           ...common,
-          previousStatus: order.status as 'PENDING' | 'CONFIRMED',
+          previousStatus: order.previous as 'PENDING' | 'CONFIRMED',
           cancelledAt: at,
         });
         break;
     }
     await this.outbox.add(m, cause, outgoing);
-    this.logger.log(`order ${orderId} ${order.status} -> ${transition.to} (correlation ${cause.correlationId})`);
+    this.logger.log(`order ${orderId} ${order.previous} -> ${transition.to} (correlation ${cause.correlationId})`);
     return { applied: true };
   }
 }
