@@ -4,7 +4,7 @@ import { OrderCancelled, OrderPlaced, OrderPlacedPayload } from '../../src/contr
 import { ReleaseStockService } from '../../src/modules/warehouse/on-order-closed/release-stock.service';
 import { ReserveStockService } from '../../src/modules/warehouse/on-order-placed/reserve-stock.service';
 import { WarehouseInitial1764000000000 } from '../../src/modules/warehouse/migrations/1764000000000-warehouse-initial';
-import { StockLedger, StockMovedError } from '../../src/modules/warehouse/stock-ledger';
+import { Refusal, StockLedger, StockMovedError } from '../../src/modules/warehouse/stock-ledger';
 import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
 import { Inbox } from '../../src/platform/kafka/inbox';
 import { Outbox } from '../../src/platform/kafka/outbox';
@@ -42,24 +42,26 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
 
   /** A transaction as a consumer run (shared) or a single event would have it. */
   const transaction = (shared: boolean) => (shared ? new BatchTransaction(250, []) : new BatchTransaction());
-  const inside = <T>(tx: BatchTransaction, fn: (ledger: StockLedger, read: (skus: string[]) => Promise<Map<string, number>>) => Promise<T>) =>
+  const inside = <T>(tx: BatchTransaction, fn: (ledger: StockLedger, reserve: (sku: string, quantity: number) => Promise<Refusal>) => Promise<T>) =>
     tx.run(async () => {
       const m = await tx.manager(ds);
       const ledger = StockLedger.of(m);
-      return fn(ledger, (skus) => ledger.available(m, skus));
+      return fn(ledger, (sku, quantity) => ledger.reserve(m, [{ sku, quantity }]));
     });
+  const granted: Refusal = { unknown: [], short: [] };
+  /** Locks held on the products table by any transaction (a read under lock, or an update, takes one). */
+  const productLocks = async () =>
+    (await query<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'products'`))[0].n;
 
-  it('lets the events of one run see the stock the run has already taken, and writes it once at commit', async () => {
+  it('takes stock in a run without reading or locking it, sums what the run took and gave back, and writes it once at commit', async () => {
     await product('MUG', 5);
     const run = transaction(true);
-    const seen = await inside(run, async (ledger, read) => {
-      const before = (await read(['MUG'])).get('MUG');
-      ledger.reserve([{ sku: 'MUG', quantity: 2 }]);
-      ledger.reserve([{ sku: 'MUG', quantity: 1 }]);
+    const answers = await inside(run, async (ledger, reserve) => {
+      const taken = [await reserve('MUG', 2), await reserve('MUG', 1)];
       ledger.release([{ sku: 'MUG', quantity: 1 }]);
-      return [before, (await read(['MUG'])).get('MUG')];
+      return { taken, locks: await productLocks() };
     });
-    expect(seen).toEqual([5, 3]);
+    expect(answers).toEqual({ taken: [granted, granted], locks: 0 }); // the products table was not touched
     expect(await stock('MUG')).toEqual({ available: 5, reserved: 0 }); // nothing written before the commit
     await run.commit();
     expect(await stock('MUG')).toEqual({ available: 3, reserved: 2 });
@@ -70,43 +72,33 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
     const first = transaction(true);
     const second = transaction(true);
     for (const run of [first, second]) {
-      await inside(run, async (ledger, read) => {
-        expect((await read(['LAST'])).get('LAST')).toBe(3); // neither sees the other: no locks on read
-        ledger.reserve([{ sku: 'LAST', quantity: 3 }]);
-      });
+      await inside(run, async (_ledger, reserve) => expect(await reserve('LAST', 3)).toEqual(granted)); // neither sees the other
     }
     await first.commit();
     await expect(second.commit()).rejects.toThrow(StockMovedError);
     expect(await stock('LAST')).toEqual({ available: 0, reserved: 3 });
   });
 
-  it('reads a product once per run, and leaves refusals to the one-by-one path, where rows are read under lock', async () => {
-    await product('SEEN', 2);
-    const run = transaction(true);
-    await inside(run, async (ledger, read) => {
-      expect((await read(['SEEN'])).get('SEEN')).toBe(2);
-      await query(db.url, `UPDATE warehouse.products SET available = available + 10 WHERE sku = 'SEEN'`); // a restock meanwhile
-      expect((await read(['SEEN', 'NOPE'])).get('SEEN')).toBe(2); // the run's first reading
-      expect(() => ledger.confirmRefusal(['NOPE'])).toThrow(StockMovedError);
-    });
-    await run.rollback();
+  it('leaves refusals to the one-by-one path: in a run an unknown SKU or a shortfall fails the commit; alone they are answered on locked rows', async () => {
+    await product('FEW', 2);
+    for (const [sku, quantity] of [['NOPE', 1], ['FEW', 3]] as const) {
+      const run = transaction(true);
+      await inside(run, async (_ledger, reserve) => expect(await reserve(sku, quantity)).toEqual(granted));
+      await expect(run.commit()).rejects.toThrow(StockMovedError);
+    }
     const alone = transaction(false);
-    await inside(alone, async (ledger, read) => {
-      expect((await read(['SEEN'])).get('SEEN')).toBe(12);
-      expect(() => ledger.confirmRefusal(['NOPE'])).not.toThrow();
-    });
+    const refusals = await inside(alone, async (_ledger, reserve) => [await reserve('NOPE', 1), await reserve('FEW', 3), await reserve('FEW', 2)]);
     await alone.commit();
+    expect(refusals).toEqual([{ unknown: ['NOPE'], short: [] }, { unknown: [], short: ['FEW'] }, granted]);
+    expect(await stock('FEW')).toEqual({ available: 0, reserved: 2 });
   });
 
   it('locks the rows on read when one event is handled alone, so a concurrent one waits and decides on what the first left', async () => {
     await product('ALONE', 1);
     const first = transaction(false);
-    await inside(first, async (ledger, read) => {
-      expect((await read(['ALONE'])).get('ALONE')).toBe(1);
-      ledger.reserve([{ sku: 'ALONE', quantity: 1 }]);
-    });
+    await inside(first, async (_ledger, reserve) => expect(await reserve('ALONE', 1)).toEqual(granted));
     const second = transaction(false);
-    const decided = inside(second, async (_ledger, read) => (await read(['ALONE'])).get('ALONE'));
+    const decided = inside(second, async (_ledger, reserve) => reserve('ALONE', 1));
     await expectEventually(async () => {
       const waiting = await query<{ n: number }>(
         db.url,
@@ -115,10 +107,11 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
       expect(waiting[0].n).toBe(1);
     });
     await first.commit();
-    expect(await decided).toBe(0);
+    expect(await decided).toEqual({ unknown: [], short: ['ALONE'] });
     await second.commit();
     expect(await stock('ALONE')).toEqual({ available: 0, reserved: 1 });
   });
+
   describe("the reservation row as the order's lock", () => {
     const services = () => {
       const inbox = new Inbox('warehouse', ds);

@@ -7,11 +7,17 @@ interface Change {
   reserved: number;
 }
 
-/** At commit, stock another transaction took meanwhile leaves a product short: the run is handled again event by event. */
+/** At commit, a product is short (another transaction took its stock meanwhile) or unknown: the run is handled again event by event. */
 export class StockMovedError extends Error {
   constructor(skus: string[]) {
     super(`stock of ${skus.join(', ')} changed under this transaction; handling its events one by one`);
   }
+}
+
+/** What a reservation could not take: SKUs the warehouse does not know, and SKUs without enough stock. */
+export interface Refusal {
+  unknown: string[];
+  short: string[];
 }
 
 /**
@@ -21,54 +27,41 @@ export class StockMovedError extends Error {
  * the lock timeout threw them back to one transaction per event.
  *
  * Handling one event alone, the rows are locked when read (SKU order), so the decision is final.
- * In a shared run they are read without locks and the decision is checked at commit: the rows are
- * locked in SKU order, and an update that would take `available` or `reserved` below zero (another
- * run reserved the same stock meanwhile) fails the run, whose events are then handled one by one.
+ * In a shared run nothing is read: stock is taken optimistically and the update at commit checks
+ * it: the rows are locked in SKU order, and an update that would take `available` or `reserved`
+ * below zero, or a SKU that is not there, fails the run, whose events are then handled one by one,
+ * where refusals are decided on locked, current rows. (A run that read first could only have
+ * refused in the same way: a refusal seen in a run may be older than a restock.)
  */
 export class StockLedger {
   private constructor(
     private readonly changes: Map<string, Change>,
-    /** Shared run only: stock as first read by this transaction (checked again at commit anyway). */
-    private readonly seen: Map<string, number> | undefined,
+    private readonly shared: boolean,
   ) {}
 
   static of(m: EntityManager): StockLedger {
     const transaction = BatchTransaction.current();
     if (!transaction) throw new Error('stock changes run inside Inbox.once (a consumer transaction)');
-    const state = transaction.beforeCommit(
-      m,
-      `${S}.1-stock`,
-      () => ({ changes: new Map<string, Change>(), seen: new Map<string, number>() }),
-      (tx, { changes }) => write(tx, changes),
-    );
-    return new StockLedger(state.changes, transaction.shared ? state.seen : undefined);
+    const changes = transaction.beforeCommit(m, `${S}.1-stock`, () => new Map<string, Change>(), write);
+    return new StockLedger(changes, transaction.shared);
   }
 
-  /** Available stock of each known SKU, as this transaction will leave it. */
-  async available(m: EntityManager, skus: string[]): Promise<Map<string, number>> {
-    const known = this.seen ?? new Map<string, number>();
-    const unread = skus.filter((sku) => !known.has(sku));
-    if (unread.length > 0) {
+  /** Takes every line's stock, or none and says why. Lines name distinct SKUs. */
+  async reserve(m: EntityManager, lines: { sku: string; quantity: number }[]): Promise<Refusal> {
+    if (!this.shared) {
       const rows: { sku: string; available: number }[] = await m.query(
-        `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku${this.seen ? '' : ' FOR UPDATE'}`,
-        [unread],
+        `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
+        [lines.map((l) => l.sku)],
       );
-      for (const r of rows) known.set(r.sku, r.available);
+      const found = new Map(rows.map((r) => [r.sku, r.available + (this.changes.get(r.sku)?.available ?? 0)]));
+      const refusal = {
+        unknown: lines.filter((l) => !found.has(l.sku)).map((l) => l.sku),
+        short: lines.filter((l) => found.has(l.sku) && found.get(l.sku)! < l.quantity).map((l) => l.sku),
+      };
+      if (refusal.unknown.length > 0 || refusal.short.length > 0) return refusal;
     }
-    return new Map(skus.filter((sku) => known.has(sku)).map((sku) => [sku, known.get(sku)! + (this.changes.get(sku)?.available ?? 0)]));
-  }
-
-  /**
-   * A refusal (unknown SKU, not enough stock) is only final when the rows were read under lock: in a
-   * shared run the stock seen may be older than a restock, so this throws and the run's events are
-   * handled one by one, where the refusal is decided on locked, current rows.
-   */
-  confirmRefusal(skus: string[]): void {
-    if (this.seen) throw new StockMovedError(skus);
-  }
-
-  reserve(lines: { sku: string; quantity: number }[]): void {
     for (const { sku, quantity } of lines) this.add(sku, -quantity, quantity);
+    return { unknown: [], short: [] };
   }
 
   release(lines: { sku: string; quantity: number }[]): void {

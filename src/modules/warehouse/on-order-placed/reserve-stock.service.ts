@@ -16,8 +16,8 @@ type Line = { sku: string; quantity: number };
  * rows locked in SKU order, so concurrent orders never deadlock) in one transaction with the
  * reservation record and the `stock.reserved` / `stock.rejected` event.
  *
- * The reservation row is written first and is the order's lock (see claimReservation): on the
- * usual path that insert is the only statement of the event; the stock reads are shared by the run.
+ * The reservation row is written first and is the order's lock (see claimReservation): in a
+ * consumer run that insert is the only statement of the event (stock is checked at commit).
  */
 @Injectable()
 export class ReserveStockService {
@@ -44,19 +44,13 @@ export class ReserveStockService {
         this.logger.warn(`order ${orderId} already has a ${existing.status} reservation; ignoring ${envelope.eventId}`);
         return;
       }
-      const lines = new Map(items.map((i) => [i.sku, i.quantity]));
-      const ledger = StockLedger.of(m);
-      const found = await ledger.available(m, [...lines.keys()]);
-      const unknown = [...lines.keys()].filter((sku) => !found.has(sku));
-      const short = [...lines].filter(([sku, qty]) => found.has(sku) && found.get(sku)! < qty).map(([sku]) => sku);
+      const { unknown, short } = await StockLedger.of(m).reserve(m, items);
       if (unknown.length > 0 || short.length > 0) {
-        ledger.confirmRefusal([...unknown, ...short]);
         await this.reject(m, orderId, items);
         const reason = unknown.length > 0 ? 'UNKNOWN_SKU' : 'OUT_OF_STOCK';
         await this.outbox.add(m, cause, this.rejection(orderId, reason, unknown.length > 0 ? unknown : short));
         return;
       }
-      ledger.reserve(items);
       await this.outbox.add(m, cause, event(StockReserved, { orderId, items, reservedAt: new Date().toISOString() }));
     });
   }
