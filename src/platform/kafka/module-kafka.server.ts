@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { EventEnvelope, EventEnvelopeSchema, EVENTS, isEventType } from '../../contracts';
 import { ModuleName } from '../config/environment';
 import { describeError, isInfrastructureError, isPermanent, PermanentEventError } from './errors';
@@ -342,10 +342,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     return LogContext.forMessage(this.options.module, message.headers, () => this.processMessage(topic, partition, message, retryLevel));
   }
 
-  /** Calls a Nest handler and waits for what it returns (a promise or an observable). */
+  /** Calls a Nest handler and waits for what it returns (a promise, or an observable: only then through RxJS). */
   private async invoke(handler: MessageHandler, envelope: EventEnvelope, context: KafkaEventContext): Promise<void> {
-    const result = await handler(envelope, context);
-    await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+    const result: unknown = await handler(envelope, context);
+    if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }
 
   /** Commits the next offset to read, only ever after the effects before it are committed. */
