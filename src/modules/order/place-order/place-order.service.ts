@@ -161,26 +161,36 @@ export class PlaceOrderService {
           const totalCents = items.reduce((sum, x) => sum + x.quantity * x.unitPriceCents, 0);
           return { i, id: randomUUID(), dto, items, totalCents, cause: Cause.fromRequest(requestId) };
         });
-        // clock_timestamp per row: orders of one batch keep distinct creation times (keyset paging).
+        const lines = orders.flatMap((o) => o.items.map((x) => ({ id: o.id, ...x })));
+        // Orders, lines and first history entries in one statement (one round trip: the accept path
+        // waits for each one on a loop it shares with the consumers). clock_timestamp per row: orders
+        // of one batch keep distinct creation times (keyset paging).
         const inserted: { id: string; created_at: Date }[] = await m.query(
-          `INSERT INTO "${S}".orders (id, customer_email, status, total_cents, correlation_id, created_at, updated_at)
-           SELECT id, e, 'PENDING', t, c, at, at
-           FROM (SELECT x.*, clock_timestamp() AS at FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS x(id, e, t, c, n)) y
-           ORDER BY n RETURNING id, created_at`,
-          [orders.map((o) => o.id), orders.map((o) => o.dto.customerEmail), orders.map((o) => o.totalCents), orders.map((o) => o.cause.correlationId)],
+          `WITH placed AS (
+             INSERT INTO "${S}".orders (id, customer_email, status, total_cents, correlation_id, created_at, updated_at)
+             SELECT id, e, 'PENDING', t, c, at, at
+             FROM (SELECT x.*, clock_timestamp() AS at FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS x(id, e, t, c, n)) y
+             ORDER BY n RETURNING id, created_at, correlation_id
+           ), lines AS (
+             INSERT INTO "${S}".order_lines (order_id, sku, quantity, unit_price_cents)
+             SELECT * FROM unnest($5::uuid[], $6::text[], $7::int[], $8::int[])
+           ), history AS (
+             INSERT INTO "${S}".order_status_history (order_id, status, at, correlation_id)
+             SELECT id, 'PENDING', created_at, correlation_id FROM placed ORDER BY created_at
+           )
+           SELECT id, created_at FROM placed`,
+          [
+            orders.map((o) => o.id),
+            orders.map((o) => o.dto.customerEmail),
+            orders.map((o) => o.totalCents),
+            orders.map((o) => o.cause.correlationId),
+            lines.map((l) => l.id),
+            lines.map((l) => l.sku),
+            lines.map((l) => l.quantity),
+            lines.map((l) => l.unitPriceCents),
+          ],
         );
         const createdAt = new Map(inserted.map((r) => [r.id, r.created_at]));
-        const lines = orders.flatMap((o) => o.items.map((x) => ({ id: o.id, ...x })));
-        await m.query(
-          `INSERT INTO "${S}".order_lines (order_id, sku, quantity, unit_price_cents)
-           SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[])`,
-          [lines.map((l) => l.id), lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.unitPriceCents)],
-        );
-        await m.query(
-          `INSERT INTO "${S}".order_status_history (order_id, status, at, correlation_id)
-           SELECT id, 'PENDING', at, c FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) WITH ORDINALITY AS x(id, at, c, n) ORDER BY n`,
-          [orders.map((o) => o.id), orders.map((o) => createdAt.get(o.id)), orders.map((o) => o.cause.correlationId)],
-        );
         const views = orders.map((o): [number, PlaceOrderResult] => {
           const placedAt = createdAt.get(o.id)!.toISOString();
           const body: OrderView = {
