@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { OrderCancelled, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
 import { ReleaseStockService } from '../../src/modules/warehouse/on-order-closed/release-stock.service';
 import { ReserveStockService } from '../../src/modules/warehouse/on-order-placed/reserve-stock.service';
+import { ReservationTakenError } from '../../src/modules/warehouse/reservation-claim';
 import { WarehouseInitial1764000000000 } from '../../src/modules/warehouse/migrations/1764000000000-warehouse-initial';
 import { Refusal, StockLedger, StockMovedError } from '../../src/modules/warehouse/stock-ledger';
 import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
@@ -141,12 +142,11 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
     const outboxTypes = async (orderId: string) =>
       (await query<{ type: string }>(db.url, `SELECT envelope->>'type' AS type FROM warehouse.outbox WHERE key = $1 ORDER BY id`, [orderId])).map((r) => r.type);
 
-    it.each([false, true])('makes a release wait for the reservation being written, then gives the stock back (shared run: %s)', async (shared) => {
-      const sku = `RACE-${shared}`;
-      await product(sku, 5);
+    it('makes a release wait for the reservation being written, then gives the stock back', async () => {
+      await product('RACE', 5);
       const { reserve, release } = services();
-      const order = placed(randomUUID(), sku, 2);
-      const placing = transaction(shared);
+      const order = placed(randomUUID(), 'RACE', 2);
+      const placing = transaction(false);
       await placing.run(() => reserve.reserve(order)); // reservation row inserted, not yet committed
       const closing = transaction(false);
       const released = closing.run(() => release.release(cancelled(order), 'ORDER_CANCELLED'));
@@ -155,17 +155,37 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
       await released;
       await closing.commit();
       expect(await reservation(order.payload.orderId)).toBe('RELEASED');
-      expect(await stock(sku)).toEqual({ available: 5, reserved: 0 });
+      expect(await stock('RACE')).toEqual({ available: 5, reserved: 0 });
       expect(await outboxTypes(order.payload.orderId)).toEqual(['stock.reserved', 'stock.released']);
     });
 
-    it('makes a reservation wait for a CLOSED mark being written, then reserves nothing', async () => {
+    it("writes a run's reservations at its commit; a CLOSED mark committed meanwhile fails the run, and alone the order is refused", async () => {
+      await product('LATE-MARK', 5);
+      const { reserve, release } = services();
+      const order = placed(randomUUID(), 'LATE-MARK', 2);
+      const run = transaction(true);
+      await run.run(() => reserve.reserve(order));
+      expect(await reservation(order.payload.orderId)).toBeUndefined(); // nothing written, nothing locked yet
+      const closing = transaction(false);
+      await closing.run(() => release.release(cancelled(order), 'ORDER_CANCELLED')); // does not wait
+      await closing.commit();
+      await expect(run.commit()).rejects.toThrow(ReservationTakenError);
+      // What the transport does next: the run's events one transaction each.
+      const alone = transaction(false);
+      await alone.run(() => reserve.reserve(order));
+      await alone.commit();
+      expect(await reservation(order.payload.orderId)).toBe('REJECTED');
+      expect(await stock('LATE-MARK')).toEqual({ available: 5, reserved: 0 });
+      expect(await outboxTypes(order.payload.orderId)).toEqual(['stock.rejected']);
+    });
+
+    it('makes a reservation handled alone wait for a CLOSED mark being written, then reserve nothing', async () => {
       await product('CLOSING', 5);
       const { reserve, release } = services();
       const order = placed(randomUUID(), 'CLOSING', 2);
       const closing = transaction(false);
       await closing.run(() => release.release(cancelled(order), 'ORDER_CANCELLED')); // CLOSED mark, not yet committed
-      const placing = transaction(true);
+      const placing = transaction(false);
       const reserving = placing.run(() => reserve.reserve(order));
       await waitingOnLocks(1);
       await closing.commit();

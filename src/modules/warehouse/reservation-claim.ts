@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { BatchTransaction } from '../../platform/kafka/batch-transaction';
 import { ReservationStatus } from './reservation.entity';
 import { WAREHOUSE_SCHEMA as S } from './warehouse.schema';
 
@@ -28,4 +29,36 @@ export async function claimReservation(
   const [existing] = await m.query(`SELECT status, items FROM "${S}".reservations WHERE order_id = $1 FOR UPDATE`, [orderId]);
   if (!existing) throw new Error(`reservation of order ${orderId} neither inserted nor found`); // deleted meanwhile: retried
   return existing;
+}
+
+/** At commit, a reservation row of the run was already there: the run is handled again event by event. */
+export class ReservationTakenError extends Error {
+  constructor(orderIds: string[]) {
+    super(`order(s) ${orderIds.join(', ')} already had a reservation row at commit; handling the run's events one by one`);
+  }
+}
+
+/**
+ * In a consumer run, claims the order optimistically instead (no round trip per event): the RESERVED
+ * rows of the run are inserted with one statement just before it commits, in order id order, before
+ * the stock is written. A row already there (a CLOSED mark left by a cancellation that came first, a
+ * duplicate event) fails the run, whose events are then handled one by one with claimReservation,
+ * which waits for that row and reads it.
+ */
+export function claimAtCommit(m: EntityManager, run: BatchTransaction, orderId: string, items: { sku: string; quantity: number }[]): undefined {
+  run.beforeCommit(m, `${S}.0-reservations`, () => [] as { orderId: string; items: string }[], insertClaims).push({ orderId, items: JSON.stringify(items) });
+  return undefined;
+}
+
+async function insertClaims(m: EntityManager, rows: { orderId: string; items: string }[]): Promise<void> {
+  const inserted: { order_id: string }[] = await m.query(
+    `INSERT INTO "${S}".reservations (order_id, status, items)
+     SELECT o, 'RESERVED', i FROM unnest($1::uuid[], $2::jsonb[]) AS x(o, i) ORDER BY o
+     ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
+    [rows.map((r) => r.orderId), rows.map((r) => r.items)],
+  );
+  if (inserted.length !== rows.length) {
+    const mine = new Set(inserted.map((r) => r.order_id));
+    throw new ReservationTakenError(rows.map((r) => r.orderId).filter((id) => !mine.has(id.toLowerCase())));
+  }
 }
