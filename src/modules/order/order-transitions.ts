@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { OrderCancelled, OrderConfirmed, OrderLinePayload, OrderRejected, OrderRejectionReason } from '../../contracts';
 import { Cause } from '../../platform/kafka/cause';
+import { BatchTransaction } from '../../platform/kafka/batch-transaction';
 import { event, Outbox, PendingEvent } from '../../platform/kafka/outbox';
 import { canTransition, ORDER_STATUSES, OrderStatus } from './order-status';
 import { ORDER_SCHEMA as S } from './order.schema';
@@ -40,6 +41,9 @@ export class OrderTransitions {
   constructor(private readonly outbox: Outbox) {}
 
   async apply(m: EntityManager, orderId: string, transition: Transition, cause: TransitionCause): Promise<TransitionOutcome> {
+    const id = orderId.toLowerCase();
+    const ofRun = this.runOrders(m, id);
+    if (ofRun) return this.applyInRun(m, await ofRun, id, transition, cause);
     const reason = transition.to === 'REJECTED' ? transition.reason : null;
     const from = ORDER_STATUSES.filter((s) => canTransition(s, transition.to));
     // One round trip: the order under its row lock, the new status and its audit row when the status
@@ -63,7 +67,60 @@ export class OrderTransitions {
     );
     if (!order) return { applied: false, from: null };
     if (!order.applied) return { applied: false, from: order.previous };
+    await this.announce(m, orderId, transition, cause, order);
+    return { applied: true };
+  }
 
+  /**
+   * In a consumer run: the orders of every event of the run (the messages' keys) are locked and
+   * read with one statement on first use, in id order; undefined outside a run or for an order the
+   * run does not name. Their changes are written with one statement just before the run commits.
+   */
+  private runOrders(m: EntityManager, orderId: string): Promise<RunOrders> | undefined {
+    const run = BatchTransaction.current();
+    if (!run?.shared || !run.owns(m)) return undefined;
+    const ids = [...new Set(run.keys.map((k) => k.toLowerCase()).filter((k) => UUID.test(k)))];
+    if (!ids.includes(orderId)) return undefined;
+    const state = run.beforeCommit(
+      m,
+      `${S}.0-transitions`,
+      () => {
+        const orders = lockOrders(m, ids);
+        orders.catch(() => undefined); // awaited by the events that need it; never an unhandled rejection
+        return { orders, changes: [] as Change[] };
+      },
+      (tx, { changes }) => writeChanges(tx, changes),
+    );
+    return state.orders.then((orders) => ({ orders, changes: state.changes }));
+  }
+
+  private async applyInRun(
+    m: EntityManager,
+    { orders, changes }: RunOrders,
+    orderId: string,
+    transition: Transition,
+    cause: TransitionCause,
+  ): Promise<TransitionOutcome> {
+    const order = orders.get(orderId);
+    if (!order) return { applied: false, from: null };
+    if (!canTransition(order.status, transition.to)) return { applied: false, from: order.status };
+    const now = new Date();
+    const row = { ...order, previous: order.status, now };
+    order.status = transition.to; // what the run's later events see
+    changes.push({
+      id: orderId,
+      status: transition.to,
+      reason: transition.to === 'REJECTED' ? transition.reason : null,
+      at: now,
+      eventId: cause.eventId,
+      correlationId: cause.correlationId,
+    });
+    await this.announce(m, orderId, transition, cause, row);
+    return { applied: true };
+  }
+
+  /** The event the transition owes, to the outbox of the caller's transaction. */
+  private async announce(m: EntityManager, orderId: string, transition: Transition, cause: TransitionCause, order: Announced): Promise<void> {
     const items = order.items;
     const at = order.now.toISOString();
     const common = {
@@ -91,6 +148,68 @@ export class OrderTransitions {
     }
     await this.outbox.add(m, cause, outgoing);
     this.logger.log(`order ${orderId} ${order.previous} -> ${transition.to} (correlation ${cause.correlationId})`);
-    return { applied: true };
   }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** An order as a transition announces it. */
+type Announced = Pick<TransitionRow, 'previous' | 'customer_email' | 'total_cents' | 'created_at' | 'now' | 'items'>;
+
+interface RunOrder {
+  status: OrderStatus;
+  customer_email: string;
+  total_cents: string;
+  created_at: Date;
+  items: OrderLinePayload[];
+}
+
+interface Change {
+  id: string;
+  status: OrderStatus;
+  reason: string | null;
+  at: Date;
+  eventId: string | null;
+  correlationId: string;
+}
+
+interface RunOrders {
+  orders: Map<string, RunOrder>;
+  changes: Change[];
+}
+
+async function lockOrders(m: EntityManager, ids: string[]): Promise<Map<string, RunOrder>> {
+  const rows: (RunOrder & { id: string })[] = await m.query(
+    `SELECT o.id, o.customer_email, o.status, o.total_cents, o.created_at,
+            (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.sku), '[]')
+               FROM "${S}".order_lines l WHERE l.order_id = o.id) AS items
+       FROM "${S}".orders o WHERE o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE OF o`,
+    [ids],
+  );
+  return new Map(rows.map(({ id, ...order }) => [id, order]));
+}
+
+/** Each changed order's last status, and one audit row per change in the order they happened. */
+async function writeChanges(m: EntityManager, changes: Change[]): Promise<void> {
+  if (changes.length === 0) return;
+  await m.query(
+    `WITH d AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[])
+              WITH ORDINALITY AS x(id, status, reason, at, event_id, correlation_id, n)
+     ), last AS (
+       SELECT DISTINCT ON (id) id, status, reason, at FROM d ORDER BY id, n DESC
+     ), changed AS (
+       UPDATE "${S}".orders o SET status = last.status, rejection_reason = last.reason, updated_at = last.at FROM last WHERE o.id = last.id
+     )
+     INSERT INTO "${S}".order_status_history (order_id, status, at, event_id, correlation_id, reason)
+     SELECT id, status, at, event_id, correlation_id, reason FROM d ORDER BY n`,
+    [
+      changes.map((c) => c.id),
+      changes.map((c) => c.status),
+      changes.map((c) => c.reason),
+      changes.map((c) => c.at.toISOString()),
+      changes.map((c) => c.eventId),
+      changes.map((c) => c.correlationId),
+    ],
+  );
 }
