@@ -5,7 +5,7 @@ import { AnalyticsInitial1764000000000 } from '../../src/modules/analytics/migra
 import { AnalyticsProjections1764100000000 } from '../../src/modules/analytics/migrations/1764100000000-analytics-projections';
 import { ProjectionStore } from '../../src/modules/analytics/project-event/projection-store';
 import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
-import { createTestDatabase, query } from '../support/test-database';
+import { createModuleDatabase, query } from '../support/test-database';
 
 /**
  * The analytics facts of a consumer run, against Postgres: the run names its orders (the messages'
@@ -13,25 +13,16 @@ import { createTestDatabase, query } from '../support/test-database';
  * theirs from it.
  */
 describe('analytics facts locked once per run', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let db: Awaited<ReturnType<typeof createModuleDatabase>>;
   let ds: DataSource;
   const store = new ProjectionStore();
 
   beforeAll(async () => {
-    db = await createTestDatabase('runfacts');
-    ds = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
-    await ds.initialize();
-    await ds.query(`CREATE SCHEMA analytics`);
-    const runner = ds.createQueryRunner();
-    await new AnalyticsInitial1764000000000().up(runner);
-    await new AnalyticsProjections1764100000000().up(runner);
-    await runner.release();
+    db = await createModuleDatabase('runfacts', 'analytics', [AnalyticsInitial1764000000000, AnalyticsProjections1764100000000]);
+    ds = db.dataSource;
   });
 
-  afterAll(async () => {
-    await ds?.destroy();
-    await db?.drop();
-  });
+  afterAll(async () => db?.drop());
 
   /**
    * Whether another transaction would wait for this order's fact: it tries to take the row (or to

@@ -5,7 +5,7 @@ import { OrderInitial1764000000000 } from '../../src/modules/order/migrations/17
 import { OrderTransitions } from '../../src/modules/order/order-transitions';
 import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
 import { Outbox } from '../../src/platform/kafka/outbox';
-import { createTestDatabase, query } from '../support/test-database';
+import { createModuleDatabase, query } from '../support/test-database';
 
 /**
  * The order's status changes in a consumer run, against Postgres: the run names its orders (the
@@ -13,25 +13,17 @@ import { createTestDatabase, query } from '../support/test-database';
  * their new statuses and audit rows are written with one more just before the run commits.
  */
 describe('order transitions once per run', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let db: Awaited<ReturnType<typeof createModuleDatabase>>;
   let ds: DataSource;
   const transitions = new OrderTransitions(new Outbox('orders', 'order'));
   const cause = (eventId: string) => ({ correlationId: `c-${eventId}`, causationId: eventId, eventId });
 
   beforeAll(async () => {
-    db = await createTestDatabase('runorders');
-    ds = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
-    await ds.initialize();
-    await ds.query(`CREATE SCHEMA orders`);
-    const runner = ds.createQueryRunner();
-    await new OrderInitial1764000000000().up(runner);
-    await runner.release();
+    db = await createModuleDatabase('runorders', 'orders', [OrderInitial1764000000000]);
+    ds = db.dataSource;
   });
 
-  afterAll(async () => {
-    await ds?.destroy();
-    await db?.drop();
-  });
+  afterAll(async () => db?.drop());
 
   const pendingOrder = async (): Promise<string> => {
     const id = randomUUID();

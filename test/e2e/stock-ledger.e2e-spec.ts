@@ -11,30 +11,22 @@ import { Inbox } from '../../src/platform/kafka/inbox';
 import { Outbox } from '../../src/platform/kafka/outbox';
 import { expectEventually } from '../support/eventually';
 import { envelopeOf } from '../support/kafka';
-import { createTestDatabase, query } from '../support/test-database';
+import { createModuleDatabase, query } from '../support/test-database';
 
 /**
  * The warehouse's stock changes in shared consumer transactions, against Postgres: reads without
  * locks inside a run, one locked update at commit, and a run that lost a race failing as a whole.
  */
 describe('StockLedger: stock taken and given back once per transaction, checked at commit', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let db: Awaited<ReturnType<typeof createModuleDatabase>>;
   let ds: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase('ledger');
-    ds = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
-    await ds.initialize();
-    await ds.query(`CREATE SCHEMA warehouse`);
-    const runner = ds.createQueryRunner();
-    await new WarehouseInitial1764000000000().up(runner);
-    await runner.release();
+    db = await createModuleDatabase('ledger', 'warehouse', [WarehouseInitial1764000000000]);
+    ds = db.dataSource;
   });
 
-  afterAll(async () => {
-    await ds?.destroy();
-    await db?.drop();
-  });
+  afterAll(async () => db?.drop());
 
   const product = async (sku: string, available: number) =>
     query(db.url, `INSERT INTO warehouse.products (sku, name, price_cents, available) VALUES ($1, $1, 100, $2)`, [sku, available]);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DataSource, MigrationInterface } from 'typeorm';
 
 function serverUrl(database: string): string {
   const url = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
@@ -34,4 +35,30 @@ export async function query<T = Record<string, unknown>>(url: string, sql: strin
   } finally {
     await c.end();
   }
+}
+
+/**
+ * A test database holding one module's schema, migrated, and a small TypeORM pool on it: for
+ * tests that drive a module's SQL directly (locks, races, what a run writes) without the app.
+ */
+export async function createModuleDatabase(
+  label: string,
+  schema: string,
+  migrations: (new () => MigrationInterface)[],
+): Promise<{ url: string; dataSource: DataSource; drop: () => Promise<void> }> {
+  const db = await createTestDatabase(label);
+  const dataSource = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
+  await dataSource.initialize();
+  await dataSource.query(`CREATE SCHEMA "${schema}"`);
+  const runner = dataSource.createQueryRunner();
+  for (const Migration of migrations) await new Migration().up(runner);
+  await runner.release();
+  return {
+    url: db.url,
+    dataSource,
+    drop: async () => {
+      await dataSource.destroy();
+      await db.drop();
+    },
+  };
 }
