@@ -366,7 +366,10 @@ function render(r: {
   if (minutes.length >= 3) {
     // The first minute is start-up and warm-up; flat means the last minute is where the second one was.
     const [second, last] = [minutes[1], minutes.at(-1)!];
-    const drift = (k: 'rssMb' | 'heapUsedMb') => `${last[k] - second[k] >= 0 ? '+' : ''}${(last[k] - second[k]).toFixed(0)} MB`;
+    const drift = (k: 'rssMb' | 'heapUsedMb') => {
+      const mb = Math.round(last[k] - second[k]) || 0; // never "-0"
+      return `${mb >= 0 ? '+' : ''}${mb} MB`;
+    };
     parts.push(
       '## App memory over time (per minute, from its /metrics)',
       '',
