@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { Kafka, KafkaMessage } from 'kafkajs';
 import { ModuleName } from '../config/environment';
+import { header } from '../observability/log-context';
 import { KafkaNaming } from './kafka-naming';
 import { OutgoingMessage } from './kafka-producer';
 import { withoutTransportHeaders } from './module-kafka.server';
@@ -20,8 +21,6 @@ export interface DeadLetter {
   /** Already sent back to its source topic by a redrive. */
   redriven: boolean;
 }
-
-const text = (headers: IHeaders | undefined, name: string): string | null => headers?.[name]?.toString() ?? null;
 
 /**
  * Reads and redrives a module's dead-letter topic. What has been redriven is remembered as the
@@ -138,8 +137,8 @@ export class DeadLetters {
 
   private toLetter(partition: number, message: KafkaMessage, mark: bigint): DeadLetter {
     const h = message.headers;
-    let eventId: string | null = text(h, 'event-id');
-    let type: string | null = text(h, 'event-type');
+    let eventId: string | null = header(h, 'event-id') ?? null;
+    let type: string | null = header(h, 'event-type') ?? null;
     if (!eventId || !type) {
       try {
         const env = JSON.parse(message.value?.toString('utf8') ?? '') as { eventId?: string; type?: string };
@@ -154,16 +153,16 @@ export class DeadLetters {
       eventId,
       type,
       key: message.key?.toString('utf8') ?? null,
-      error: text(h, 'dlq-error') ?? '',
-      errorCode: text(h, 'dlq-error-code') ?? '',
-      permanent: text(h, 'dlq-permanent') === 'true',
-      attempts: Number(text(h, 'dlq-attempts') ?? 0),
+      error: header(h, 'dlq-error') ?? '',
+      errorCode: header(h, 'dlq-error-code') ?? '',
+      permanent: header(h, 'dlq-permanent') === 'true',
+      attempts: Number(header(h, 'dlq-attempts') ?? 0),
       source: {
-        topic: text(h, 'dlq-source-topic') ?? '',
-        partition: Number(text(h, 'dlq-source-partition') ?? -1),
-        offset: text(h, 'dlq-source-offset') ?? '',
+        topic: header(h, 'dlq-source-topic') ?? '',
+        partition: Number(header(h, 'dlq-source-partition') ?? -1),
+        offset: header(h, 'dlq-source-offset') ?? '',
       },
-      parkedAt: text(h, 'dlq-at'),
+      parkedAt: header(h, 'dlq-at') ?? null,
       redriven: BigInt(message.offset) < mark,
     };
   }
