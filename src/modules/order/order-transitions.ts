@@ -42,8 +42,13 @@ export class OrderTransitions {
 
   async apply(m: EntityManager, orderId: string, transition: Transition, cause: TransitionCause): Promise<TransitionOutcome> {
     const id = orderId.toLowerCase();
-    const ofRun = this.runOrders(m, id);
-    if (ofRun) return this.applyInRun(m, await ofRun, id, transition, cause);
+    const run = BatchTransaction.sharedOn(m);
+    const orders = run?.readForKeys(m, `${S}.0-orders`, id, (ids) => lockOrders(m, ids));
+    if (run && orders) {
+      // Written with one statement just before the run commits.
+      const changes = run.beforeCommit(m, `${S}.1-transitions`, () => [] as Change[], writeChanges);
+      return this.applyInRun(m, { orders: await orders, changes }, id, transition, cause);
+    }
     const reason = transition.to === 'REJECTED' ? transition.reason : null;
     const from = ORDER_STATUSES.filter((s) => canTransition(s, transition.to));
     // One round trip: the order under its row lock, the new status and its audit row when the status
@@ -72,28 +77,9 @@ export class OrderTransitions {
   }
 
   /**
-   * In a consumer run: the orders of every event of the run (the messages' keys) are locked and
-   * read with one statement on first use, in id order; undefined outside a run or for an order the
-   * run does not name. Their changes are written with one statement just before the run commits.
+   * In a consumer run: the orders of every event of the run (the messages' keys) were locked and read
+   * with one statement, in id order; the status machine is applied to them in memory.
    */
-  private runOrders(m: EntityManager, orderId: string): Promise<RunOrders> | undefined {
-    const run = BatchTransaction.current();
-    if (!run?.shared || !run.owns(m)) return undefined;
-    const ids = [...new Set(run.keys.map((k) => k.toLowerCase()).filter((k) => UUID.test(k)))];
-    if (!ids.includes(orderId)) return undefined;
-    const state = run.beforeCommit(
-      m,
-      `${S}.0-transitions`,
-      () => {
-        const orders = lockOrders(m, ids);
-        orders.catch(() => undefined); // awaited by the events that need it; never an unhandled rejection
-        return { orders, changes: [] as Change[] };
-      },
-      (tx, { changes }) => writeChanges(tx, changes),
-    );
-    return state.orders.then((orders) => ({ orders, changes: state.changes }));
-  }
-
   private async applyInRun(
     m: EntityManager,
     { orders, changes }: RunOrders,
@@ -150,8 +136,6 @@ export class OrderTransitions {
     this.logger.log(`order ${orderId} ${order.previous} -> ${transition.to} (correlation ${cause.correlationId})`);
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** An order as a transition announces it. */
 type Announced = Pick<TransitionRow, 'previous' | 'customer_email' | 'total_cents' | 'created_at' | 'now' | 'items'>;

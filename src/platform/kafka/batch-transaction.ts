@@ -16,12 +16,17 @@ import { DataSource, EntityManager, QueryRunner } from 'typeorm';
  * would otherwise sit in a deadlock until Postgres' `deadlock_timeout`; the timeout turns that into
  * a quick fall-back to per-event transactions.
  */
+/** A uuid in its text form (event ids, and message keys that are aggregate ids). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export class BatchTransaction {
   private static readonly current$ = new AsyncLocalStorage<BatchTransaction>();
   private readonly runners = new Map<DataSource, Promise<QueryRunner>>();
   private readonly managers = new Set<EntityManager>();
   private readonly afterCommit: (() => void)[] = [];
   private readonly hooks = new Map<string, { manager: EntityManager; state: unknown; flush: (m: EntityManager, state: never) => Promise<void> }>();
+  /** `keys` that are aggregate ids, lower case, each once (derived on first use). */
+  private keyIds?: Set<string>;
 
   /**
    * `lockTimeoutMs` bounds lock waits (a run of several events); none for one event alone.
@@ -48,6 +53,36 @@ export class BatchTransaction {
   /** The run the calling code is part of, if any (only while a consumer handler runs in one). */
   static current(): BatchTransaction | undefined {
     return BatchTransaction.current$.getStore();
+  }
+
+  /**
+   * The current run when its events share it and `manager` is its transaction: work may then wait
+   * for the commit (beforeCommit) instead of a round trip per event. Undefined otherwise.
+   */
+  static sharedOn(manager: EntityManager): BatchTransaction | undefined {
+    const run = BatchTransaction.current();
+    return run?.shared && run.owns(manager) ? run : undefined;
+  }
+
+  /**
+   * Rows of every aggregate the run names (its messages' keys that are uuids: order ids), read with
+   * `read` once, on first use by an event of one of them: one statement for the run instead of one
+   * per event. Undefined for an id the run does not name (it reads its own row).
+   */
+  readForKeys<T>(manager: EntityManager, key: string, id: string, read: (ids: string[]) => Promise<T>): Promise<T> | undefined {
+    this.keyIds ??= new Set(this.keys.map((k) => k.toLowerCase()).filter((k) => UUID.test(k)));
+    if (!this.keyIds.has(id.toLowerCase())) return undefined;
+    const ids = [...this.keyIds];
+    return this.beforeCommit(
+      manager,
+      key,
+      () => {
+        const rows = read(ids);
+        rows.catch(() => undefined); // awaited by the events that need it; never an unhandled rejection
+        return rows;
+      },
+      async () => undefined,
+    );
   }
 
   /** Runs `fn` (one handler call) as part of this run. */

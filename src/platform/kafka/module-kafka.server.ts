@@ -5,7 +5,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { EventEnvelope, EventEnvelopeSchema, EVENTS, isEventType } from '../../contracts';
 import { ModuleName } from '../config/environment';
 import { describeError, isInfrastructureError, isPermanent, PermanentEventError } from './errors';
-import { BatchTransaction } from './batch-transaction';
+import { BatchTransaction, UUID } from './batch-transaction';
 import { validateContract } from './contract-validator';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
@@ -539,7 +539,6 @@ interface Decoded {
   handler: MessageHandler;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The event ids the outbox relay wrote into the messages' headers (a hint: the envelope is what counts). */
 function eventIdsOf(messages: KafkaMessage[]): string[] {

@@ -61,8 +61,8 @@ export class Outbox {
     const rows = envelopes.map((envelope, i) => ({ envelope, topic: entries[i].event.definition.topic }));
     // In a consumer run the rows of all its events go in with one statement just before it commits
     // (in the order they were added, so each key's events stay in order).
-    const run = BatchTransaction.current();
-    if (run?.shared && run.owns(manager)) {
+    const run = BatchTransaction.sharedOn(manager);
+    if (run) {
       run.beforeCommit(manager, `0-outbox.${this.schema}`, () => [] as OutboxRow[], (m, all) => this.insert(m, all)).push(...rows);
     } else {
       await this.insert(manager, rows);

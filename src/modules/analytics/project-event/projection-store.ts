@@ -24,7 +24,6 @@ interface FactRow {
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function toFact(row: FactRow): OrderFact {
   return {
@@ -69,28 +68,12 @@ export class ProjectionStore {
     const pending = this.facts(m).get(orderId);
     if (pending) return { ...pending };
     const id = orderId.toLowerCase();
-    const ofRun = await this.runFacts(m, id)?.then((facts) => facts.get(id));
+    const ofRun = await BatchTransaction.sharedOn(m)
+      ?.readForKeys(m, `${S}.0-facts-read`, id, async (ids) => new Map((await this.lockRows(m, ids)).map((r) => [r.order_id, toFact(r)])))
+      ?.then((facts) => facts.get(id));
     if (ofRun) return { ...ofRun };
     const [row] = await this.lockRows(m, [id]);
     return toFact(row);
-  }
-
-  /** The facts of the run's orders, locked with one statement on first use; undefined outside a run or for an order it does not name. */
-  private runFacts(m: EntityManager, orderId: string): Promise<Map<string, OrderFact>> | undefined {
-    const run = BatchTransaction.current();
-    if (!run?.shared || !run.owns(m)) return undefined;
-    const ids = [...new Set(run.keys.map((k) => k.toLowerCase()).filter((k) => UUID.test(k)))];
-    if (!ids.includes(orderId)) return undefined;
-    return run.beforeCommit(
-      m,
-      `${S}.0-facts-read`,
-      () => {
-        const read = this.lockRows(m, ids).then((rows) => new Map(rows.map((r) => [r.order_id, toFact(r)])));
-        read.catch(() => undefined); // awaited by the events that need it; never an unhandled rejection
-        return read;
-      },
-      async () => undefined,
-    );
   }
 
   /** Locks (creating empty ones) and returns the facts of these orders, in id order: concurrent runs never deadlock on them. */

@@ -62,8 +62,8 @@ export class QueueOrderMailService {
       async (m) => {
         const row: MailRow = [envelope.eventId, messageId, p.orderId, kind, p.customerEmail, mail.subject, mail.text, mail.html, envelope.correlationId];
         // In a consumer run the mails of all its events are queued with one statement just before it commits.
-        const run = BatchTransaction.current();
-        if (run?.shared && run.owns(m)) run.beforeCommit(m, `${S}.1-mails`, () => [] as MailRow[], insertMails).push(row);
+        const run = BatchTransaction.sharedOn(m);
+        if (run) run.beforeCommit(m, `${S}.1-mails`, () => [] as MailRow[], insertMails).push(row);
         else await insertMails(m, [row]);
       },
       // The row is visible to the delivery loop only once committed (with a consumer's batch).

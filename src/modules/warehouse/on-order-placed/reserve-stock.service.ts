@@ -35,9 +35,8 @@ export class ReserveStockService {
     const items = envelope.payload.items.map((i) => ({ sku: i.sku, quantity: i.quantity }));
     const cause = Cause.fromEvent(envelope);
     await this.inbox.once(envelope, 'warehouse.reserve-stock', async (m) => {
-      const run = BatchTransaction.current();
-      const existing =
-        run?.shared && run.owns(m) ? claimAtCommit(m, run, orderId, items) : await claimReservation(m, orderId, 'RESERVED', items);
+      const run = BatchTransaction.sharedOn(m);
+      const existing = run ? claimAtCommit(m, run, orderId, items) : await claimReservation(m, orderId, 'RESERVED', items);
       if (existing?.status === 'CLOSED') {
         // The order was cancelled or rejected before it reached us: hold nothing.
         await this.reject(m, orderId, items);
