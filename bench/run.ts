@@ -10,7 +10,7 @@
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
  * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
- * --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
+ * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
  */
 import 'reflect-metadata';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -50,9 +50,10 @@ const opts = {
   pool: num('pool', 10),
   partitions: num('partitions', 6),
   concurrency: num('concurrency', 3),
-  skipConsumers: args.has('skip-consumers') || soak,
+  skipConsumers: args.has('skip-consumers') || args.has('noop-only') || soak,
   split: args.has('split'),
   consumersOnly: args.has('consumers-only'),
+  noopOnly: args.has('noop-only'),
   brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
   extraEnv: Object.fromEntries([...args].filter(([k]) => /^[A-Z_]+$/.test(k))),
 };
@@ -239,31 +240,34 @@ async function main(): Promise<void> {
       };
 
       if (!soak) await phase('no-op endpoint', '/bench/noop');
-      await onEvery('/bench/reset', { method: 'POST' });
-      const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
-      const stoppedAt = Date.now();
-      // A backlog that does not drain in time is a result, not a crash: the report says so.
-      const drained = await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
-        () => false,
-      );
-      drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
-      log(`  backlog ${drained ? `back to 0 in ${drainS.toFixed(1)} s` : `not back to 0 within ${opts.drainTimeoutS} s`} after the load stopped (${orders.ok} orders accepted)`);
-      verify = {
-        orders: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders`),
-        pending: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'`),
-        reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
-        placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
-        analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
-        ...Object.assign({}, ...(await Promise.all(apps.map((a) => batchFallbacks(a.url))))),
-      };
-
-      if (opts.rateDurationS > 0) {
+      // --noop-only: the HTTP stack's own cost (adapter, guards, pipe, filters, logging, metrics), nothing else.
+      if (!opts.noopOnly) {
         await onEvery('/bench/reset', { method: 'POST' });
-        await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
-        await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
-          () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
+        const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
+        const stoppedAt = Date.now();
+        // A backlog that does not drain in time is a result, not a crash: the report says so.
+        const drained = await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
+          () => false,
         );
-        for (const res of await onEvery('/bench/stats')) Object.assign(e2e, ((await res.json()) as { endToEnd: typeof e2e }).endToEnd);
+        drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
+        log(`  backlog ${drained ? `back to 0 in ${drainS.toFixed(1)} s` : `not back to 0 within ${opts.drainTimeoutS} s`} after the load stopped (${orders.ok} orders accepted)`);
+        verify = {
+          orders: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders`),
+          pending: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders WHERE status = 'PENDING'`),
+          reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
+          placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
+          analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
+          ...Object.assign({}, ...(await Promise.all(apps.map((a) => batchFallbacks(a.url))))),
+        };
+
+        if (opts.rateDurationS > 0) {
+          await onEvery('/bench/reset', { method: 'POST' });
+          await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
+          await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
+            () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
+          );
+          for (const res of await onEvery('/bench/stats')) Object.assign(e2e, ((await res.json()) as { endToEnd: typeof e2e }).endToEnd);
+        }
       }
     } finally {
       sampler.stop();
@@ -350,15 +354,18 @@ function render(r: {
     '',
   ];
   if (httpRows.length > 0) {
+    const drained = opts.noopOnly
+      ? ''
+      : (Number.isFinite(r.drainS)
+          ? `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. `
+          : `Backlog (4 outboxes + 4 groups' lag) **not back to 0 within ${opts.drainTimeoutS} s** after the load stopped. `) +
+        `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`;
     parts.push(
       '## HTTP: accept path against the no-op endpoint of the same app, same load',
       '',
       table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core'], httpRows),
       '',
-      (Number.isFinite(r.drainS)
-        ? `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. `
-        : `Backlog (4 outboxes + 4 groups' lag) **not back to 0 within ${opts.drainTimeoutS} s** after the load stopped. `) +
-        `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      drained,
       '',
     );
   }

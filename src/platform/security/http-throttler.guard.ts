@@ -16,4 +16,13 @@ export class HttpThrottlerGuard extends ThrottlerGuard {
     if (context.getType() !== 'http') return true;
     return EXEMPT.test(context.switchToHttp().getRequest<FastifyRequest>().url);
   }
+
+  /**
+   * The window's key: route and client in plain text. The stock guard hashes it with sha256 on
+   * every request (1.3 % of the app's CPU on the no-op bench route); the windows live in this
+   * process's memory only, and an IP and a handler name are short, so the hash buys nothing.
+   */
+  protected override generateKey(context: ExecutionContext, tracker: string, throttler: string): string {
+    return `${context.getClass().name}-${context.getHandler().name}-${throttler}-${tracker}`;
+  }
 }
