@@ -230,7 +230,8 @@ async function main(): Promise<void> {
         (await pgCount(db.url, `SELECT count(*) AS n FROM orders.catalogue`)) >= BENCH_SKUS.length ? true : undefined,
       );
       const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
-        if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.warmupS, ...extra });
+        if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, ...extra, durationS: opts.warmupS });
+        await onEvery('/bench/reset', { method: 'POST' }); // end-to-end latencies of the measured run only
         const from = sampler.elapsedS;
         const r = await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.durationS, ...extra });
         procStats[label] = summarize(sampler.since(from));
@@ -242,7 +243,6 @@ async function main(): Promise<void> {
       if (!soak) await phase('no-op endpoint', '/bench/noop');
       // --noop-only: the HTTP stack's own cost (adapter, guards, pipe, filters, logging, metrics), nothing else.
       if (!opts.noopOnly) {
-        await onEvery('/bench/reset', { method: 'POST' });
         const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
         const stoppedAt = Date.now();
         // A backlog that does not drain in time is a result, not a crash: the report says so.
@@ -261,7 +261,6 @@ async function main(): Promise<void> {
         };
 
         if (opts.rateDurationS > 0) {
-          await onEvery('/bench/reset', { method: 'POST' });
           await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
           await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
             () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
