@@ -37,6 +37,8 @@ export interface ConsumerResult {
   processed: number;
   perSec: number;
   seconds: number;
+  /** CPU of this (the bench) process per event while the contender ran, join and drain included: what is JavaScript and what is waiting. */
+  cpuUsPerEvent: number;
 }
 
 type Envelope = EventEnvelope<OrderPlacedPayload>;
@@ -148,6 +150,7 @@ async function measure(
   label: string,
   n: number,
   timeoutS: number,
+  cpuFrom: NodeJS.CpuUsage,
   sameWork?: string,
 ): Promise<ConsumerResult> {
   const deadline = Date.now() + timeoutS * 1000;
@@ -160,7 +163,9 @@ async function measure(
     `SELECT count(*)::int AS n, extract(epoch FROM max(handled_at) - min(handled_at))::float AS s FROM "${schema}".inbox`,
   );
   const seconds = Math.max(row.s ?? 0, 0.001);
-  return { id: schema.replace(/^c_/, ''), sameWork, label, processed: row.n, perSec: row.n / seconds, seconds };
+  const cpu = process.cpuUsage(cpuFrom);
+  const cpuUsPerEvent = row.n > 0 ? (cpu.user + cpu.system) / row.n : 0;
+  return { id: schema.replace(/^c_/, ''), sameWork, label, processed: row.n, perSec: row.n / seconds, seconds, cpuUsPerEvent };
 }
 
 export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ producerPerSec: number; results: ConsumerResult[] }> {
@@ -183,6 +188,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   const ourTransport = async (name: string, batchMaxEvents: number, label: string, sameWork: string): Promise<void> => {
     const schema = `c_${name}`;
     await createTables(ds, schema);
+    const cpuFrom = process.cpuUsage();
     const env = {
       KAFKA_BROKERS: o.brokers,
       KAFKA_CLIENT_ID: 'bench',
@@ -209,7 +215,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
     const effect = perEventEffect(ds, schema);
     server.addHandler(OrderPlaced.type, (e: Envelope) => effect(e), true, { module: 'email' });
     await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
-    results.push(await measure(ds, schema, label, o.messages, o.timeoutS, sameWork));
+    results.push(await measure(ds, schema, label, o.messages, o.timeoutS, cpuFrom, sameWork));
     await server.close();
   };
   await ourTransport('transport', 1, 'our transport, one tx per event (KAFKA_BATCH_MAX_EVENTS=1)', 'raw');
@@ -221,6 +227,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   const rawConsumer = async (name: string, label: string, slice: number, handle: (schema: string) => (events: Envelope[]) => Promise<void>) => {
     const schema = `c_${name}`;
     await createTables(ds, schema);
+    const cpuFrom = process.cpuUsage();
     const run = handle(schema);
     const consumer = kafka.consumer({ groupId: `${o.prefix}${name}`, maxWaitTimeInMs: 500 });
     await consumer.connect();
@@ -238,7 +245,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
         }
       },
     });
-    results.push(await measure(ds, schema, label, o.messages, o.timeoutS));
+    results.push(await measure(ds, schema, label, o.messages, o.timeoutS, cpuFrom));
     await consumer.disconnect();
   };
 
@@ -287,6 +294,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   {
     const schema = 'c_nest';
     await createTables(ds, schema);
+    const cpuFrom = process.cpuUsage();
     const effect = perEventEffect(ds, schema);
     const server = new ServerKafka({
       client: { clientId: 'bench-nest', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING },
@@ -295,7 +303,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
     });
     server.addHandler(topic, (e: Envelope) => effect(e), true);
     await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
-    results.push(await measure(ds, schema, 'Nest stock ServerKafka (eachMessage, one at a time)', o.messages, o.timeoutS));
+    results.push(await measure(ds, schema, 'Nest stock ServerKafka (eachMessage, one at a time)', o.messages, o.timeoutS, cpuFrom));
     await server.close();
   }
 
