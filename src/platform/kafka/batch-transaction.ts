@@ -1,6 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
+/** A uuid in its text form (event ids, and message keys that are aggregate ids). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * One database transaction shared by the consumer effects of a run of events from one partition
  * batch (group commit on the consuming side): `Inbox.once` joins it instead of opening its own,
@@ -16,9 +19,6 @@ import { DataSource, EntityManager, QueryRunner } from 'typeorm';
  * would otherwise sit in a deadlock until Postgres' `deadlock_timeout`; the timeout turns that into
  * a quick fall-back to per-event transactions.
  */
-/** A uuid in its text form (event ids, and message keys that are aggregate ids). */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export class BatchTransaction {
   private static readonly current$ = new AsyncLocalStorage<BatchTransaction>();
   private readonly runners = new Map<DataSource, Promise<QueryRunner>>();
@@ -70,14 +70,13 @@ export class BatchTransaction {
    * per event. Undefined for an id the run does not name (it reads its own row).
    */
   readForKeys<T>(manager: EntityManager, key: string, id: string, read: (ids: string[]) => Promise<T>): Promise<T> | undefined {
-    this.keyIds ??= new Set(this.keys.map((k) => k.toLowerCase()).filter((k) => UUID.test(k)));
-    if (!this.keyIds.has(id.toLowerCase())) return undefined;
-    const ids = [...this.keyIds];
+    const keyIds = (this.keyIds ??= new Set(this.keys.map((k) => k.toLowerCase()).filter((k) => UUID.test(k))));
+    if (!keyIds.has(id.toLowerCase())) return undefined;
     return this.beforeCommit(
       manager,
       key,
       () => {
-        const rows = read(ids);
+        const rows = read([...keyIds]); // the ids are spread once, for the one read of the run
         rows.catch(() => undefined); // awaited by the events that need it; never an unhandled rejection
         return rows;
       },

@@ -539,7 +539,6 @@ interface Decoded {
   handler: MessageHandler;
 }
 
-
 /** The event ids the outbox relay wrote into the messages' headers (a hint: the envelope is what counts). */
 function eventIdsOf(messages: KafkaMessage[]): string[] {
   return messages.map((m) => header(m.headers, 'event-id')).filter((id): id is string => id !== undefined && UUID.test(id));
