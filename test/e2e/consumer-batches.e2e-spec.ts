@@ -64,6 +64,8 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     fallbacks: string[];
     /** Events per committed run, as reported to the observer (kafka_run_events). */
     runs: number[];
+    /** Event ids in the order the handler was first called with them. */
+    order: string[];
   }
 
   /** One consumer group on its own topic prefix; `fail` decides, per call, whether the effect throws. */
@@ -75,12 +77,14 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       lock?: (e: Placed) => boolean;
       slowMs?: number;
       partitions?: number;
+      /** Partition batches taken at once (KAFKA_PARTITIONS_CONCURRENCY); 1 unless a test says. */
+      concurrency?: number;
       maxMs?: number;
       /** Also append an event to the outbox (the received one again, with its order id as key). */
       publish?: boolean;
     } = {},
   ): Promise<{ calls: Calls; topic: string; naming: KafkaNaming }> {
-    const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [], runs: [] };
+    const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [], runs: [], order: [] };
     const prefix = `${stack.prefix}${run}.`;
     const naming = new KafkaNaming(prefix, prefix);
     const values: Record<string, unknown> = {
@@ -101,7 +105,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       naming,
       producer: new KafkaProducer(config),
       topics: new TopicProvisioner(config, naming),
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: behaviour.concurrency ?? 1,
       retries: 2,
       retryBackoffMs: 20,
       retryDelaysMs: [200],
@@ -115,6 +119,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       async (e: Placed) => {
         const attempt = (calls.attempts.get(e.eventId) ?? 0) + 1;
         calls.attempts.set(e.eventId, attempt);
+        if (attempt === 1) calls.order.push(e.eventId);
         await inbox.once(
           e,
           'test',
@@ -194,6 +199,67 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       for (const e of list) expect(calls.committed.get(e.eventId)).toEqual([true]);
     });
     expect(calls.fallbacks).toEqual([]);
+  });
+
+  /** A backlog of `perPartition` events on each of `partitions` partitions, written before the run's consumer starts. */
+  async function partitionedBacklog(run: string, partitions: number, perPartition: number) {
+    const list = events(partitions * perPartition);
+    const partitionOf = new Map(list.map((e, i) => [e.eventId, i % partitions]));
+    const topic = `${stack.prefix}${run}.${OrderPlaced.topic}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+    await publish(kafka, topic, list.map((e) => ({ key: e.key, value: e, partition: partitionOf.get(e.eventId) })));
+    return { list, partitionOf, topic };
+  }
+
+  /** Each partition's events were first handled in the order they were written, and all its offsets are committed. */
+  async function expectPartitionsInOrderAndCommitted(run: { list: Placed[]; partitionOf: Map<string, number>; topic: string }, calls: Calls, naming: KafkaNaming) {
+    const partitions = new Set(run.partitionOf.values()).size;
+    for (let p = 0; p < partitions; p++) {
+      const written = run.list.filter((e) => run.partitionOf.get(e.eventId) === p).map((e) => e.eventId);
+      expect(calls.order.filter((id) => run.partitionOf.get(id) === p)).toEqual(written);
+    }
+    await expectEventually(async () => {
+      const [{ partitions: offsets }] = await admin.fetchOffsets({ groupId: naming.group('email'), topics: [run.topic] });
+      expect(offsets.map((o) => o.offset)).toEqual(Array.from({ length: partitions }, () => String(run.list.length / partitions)));
+    });
+  }
+
+  it('shares runs between the partitions of one fetch: fewer transactions than partitions, each partition in order, every offset committed', async () => {
+    const partitions = 4;
+    const backlogged = await partitionedBacklog('gathered', partitions, 40);
+    // The backlog is there before the consumer starts, so its first fetch holds every partition.
+    const { calls, naming } = await consume('gathered', 100, { partitions, concurrency: 64, maxMs: 60_000 });
+    const rows = await waitForEffects('gathered', backlogged.list.length);
+
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(backlogged.list.length);
+    const transactions = new Set(rows.map((r) => r.tx));
+    // A run per partition would take at least `partitions` transactions; gathered, 160 events take 2.
+    expect(transactions.size).toBeLessThan(partitions);
+    const partitionsOfTx = new Map<string, Set<number>>();
+    for (const r of rows) partitionsOfTx.set(r.tx, (partitionsOfTx.get(r.tx) ?? new Set<number>()).add(backlogged.partitionOf.get(r.event_id)!));
+    expect(Math.max(...[...partitionsOfTx.values()].map((p) => p.size))).toBeGreaterThan(1);
+    await expectPartitionsInOrderAndCommitted(backlogged, calls, naming);
+    expect(calls.fallbacks).toEqual([]);
+  });
+
+  it('a failure in a run that spans partitions rolls it back, handles its events one by one and commits every partition past them', async () => {
+    const partitions = 3;
+    const backlogged = await partitionedBacklog('gathered-flaky', partitions, 30);
+    const flaky = backlogged.list[50];
+    const { calls, naming } = await consume('gathered-flaky', 100, {
+      partitions,
+      concurrency: 64,
+      maxMs: 60_000,
+      fail: (e, attempt) => e.eventId === flaky.eventId && attempt === 1,
+    });
+    const rows = await waitForEffects('gathered-flaky', backlogged.list.length);
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(backlogged.list.length);
+    expect(calls.fallbacks).toEqual(['effect']);
+    expect(calls.attempts.get(flaky.eventId)).toBe(2);
+    await expectPartitionsInOrderAndCommitted(backlogged, calls, naming);
+    await expectEventually(() => {
+      for (const e of backlogged.list) expect(calls.committed.get(e.eventId)).toEqual([true]);
+    });
   });
 
   it('with KAFKA_BATCH_MAX_EVENTS=1 every event has its own transaction', async () => {

@@ -40,7 +40,7 @@ function headersOf(value: unknown): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(envelopeHeaders(env as EventEnvelope)).filter(([, v]) => v !== undefined && v !== 'undefined'));
 }
 
-export async function publish(kafka: Kafka, topic: string, messages: { key: string; value: unknown }[]): Promise<void> {
+export async function publish(kafka: Kafka, topic: string, messages: { key: string; value: unknown; partition?: number }[]): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
@@ -49,6 +49,7 @@ export async function publish(kafka: Kafka, topic: string, messages: { key: stri
       acks: -1,
       messages: messages.map((m) => ({
         key: m.key,
+        partition: m.partition,
         value: typeof m.value === 'string' || Buffer.isBuffer(m.value) ? m.value : JSON.stringify(m.value),
         headers: headersOf(m.value),
       })),

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { KafkaRegistry } from '../kafka/kafka-registry';
-import { TransportObserver } from '../kafka/transport-observer';
+import { LatencyStages, TransportObserver } from '../kafka/transport-observer';
 import { ModuleName } from '../config/environment';
 
 /** Percentiles of a sample set (sorted copy; samples are bounded). */
@@ -20,6 +20,8 @@ const MAX_SAMPLES = 500_000;
 @Injectable()
 export class BenchStats implements TransportObserver, OnModuleInit {
   private samples = new Map<string, number[]>();
+  /** The stages of the samples above that have them (events handled in runs), under the same keys. */
+  private stages = new Map<string, { toKafka: number[]; toTransport: number[]; inRun: number[] }>();
   private handledCount = new Map<ModuleName, number>();
 
   constructor(@Inject(KafkaRegistry) private readonly registry: KafkaRegistry) {}
@@ -28,11 +30,18 @@ export class BenchStats implements TransportObserver, OnModuleInit {
     this.registry.addObserver(this);
   }
 
-  endToEnd(module: ModuleName, type: string, ms: number): void {
+  endToEnd(module: ModuleName, type: string, ms: number, stages?: LatencyStages): void {
     const key = `${module} ${type}`;
     let list = this.samples.get(key);
     if (!list) this.samples.set(key, (list = []));
-    if (list.length < MAX_SAMPLES) list.push(ms);
+    if (list.length >= MAX_SAMPLES) return;
+    list.push(ms);
+    if (!stages) return;
+    let parts = this.stages.get(key);
+    if (!parts) this.stages.set(key, (parts = { toKafka: [], toTransport: [], inRun: [] }));
+    parts.toKafka.push(stages.toKafka);
+    parts.toTransport.push(stages.toTransport);
+    parts.inRun.push(ms - stages.toKafka - stages.toTransport);
   }
 
   handled(module: ModuleName): void {
@@ -45,12 +54,19 @@ export class BenchStats implements TransportObserver, OnModuleInit {
 
   reset(): void {
     this.samples = new Map();
+    this.stages = new Map();
     this.handledCount = new Map();
   }
 
   snapshot() {
     return {
-      endToEnd: Object.fromEntries([...this.samples].map(([k, v]) => [k, percentiles(v)])),
+      endToEnd: Object.fromEntries(
+        [...this.samples].map(([k, v]) => {
+          const parts = this.stages.get(k);
+          const p50 = (xs: number[]) => percentiles(xs).p50;
+          return [k, { ...percentiles(v), ...(parts && { stagesP50: { toKafka: p50(parts.toKafka), toTransport: p50(parts.toTransport), inRun: p50(parts.inRun) } }) }];
+        }),
+      ),
       handled: Object.fromEntries(this.handledCount),
       rssBytes: process.memoryUsage().rss,
       cpu: process.cpuUsage(),

@@ -113,11 +113,15 @@ export class Environment {
   @Max(10)
   KAFKA_REPLICATION_FACTOR = 1;
 
+  /**
+   * Partition batches of one fetch a module takes at once. The batches of one topic taken together
+   * share runs (one transaction for several partitions), so the default takes a whole fetch.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  @Max(64)
-  KAFKA_PARTITIONS_CONCURRENCY = 3;
+  @Max(1024)
+  KAFKA_PARTITIONS_CONCURRENCY = 64;
 
   /** Consecutive events of a partition whose effects share one transaction (1: one each). */
   @Transform(toInt)

@@ -66,6 +66,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private lastError?: string;
   private closed?: Promise<void>;
   private readonly observer: TransportObserver;
+  /** Batches of an event topic delivered together, per topic, until their stream of runs starts (see gather). */
+  private readonly gathering = new Map<string, { batches: EachBatchPayload[]; done: Promise<void> }>();
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
     super();
@@ -215,7 +217,32 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const retryLevel = this.retryLevelOf(payload.batch.topic);
     if (retryLevel > 0 || this.options.batchMaxEvents <= 1) await this.eachMessageAlone(payload, retryLevel);
-    else await this.eachRun(payload);
+    else await this.gather(payload);
+  }
+
+  /**
+   * kafkajs hands the batches of one fetch to `eachBatch` one at a time (up to
+   * `partitionsConsumedConcurrently` at once) and fetches again only when all of them are done. The
+   * batches of one event topic that arrive together are handled as one stream of runs, so a run
+   * holds the events of several partitions (each partition's in offset order): one transaction and
+   * one offset commit for what would otherwise be a run per partition, each waiting its turn. Every
+   * `eachBatch` call of the group resolves when the stream is done, as kafkajs expects.
+   */
+  private gather(payload: EachBatchPayload): Promise<void> {
+    const { topic } = payload.batch;
+    let gathering = this.gathering.get(topic);
+    if (!gathering) {
+      const batches: EachBatchPayload[] = [];
+      // The calls of one delivery start in the same turn of the event loop: the stream starts after it.
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.gathering.delete(topic);
+        return this.eachRun(batches);
+      });
+      gathering = { batches, done };
+      this.gathering.set(topic, gathering);
+    }
+    gathering.batches.push(payload);
+    return gathering.done;
   }
 
   /** One transaction per event: retry topics (each event waits for its due time) and batchMaxEvents=1. */
@@ -229,28 +256,37 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       resolveOffset(message.offset);
       lastDone = message.offset;
       if (++sinceCommit >= 100) {
-        await this.commit(batch.topic, batch.partition, lastDone);
+        await this.commit([{ topic: batch.topic, partition: batch.partition, offset: lastDone }]);
         sinceCommit = 0;
       }
       await heartbeat();
     }
-    if (lastDone !== undefined && sinceCommit > 0) await this.commit(batch.topic, batch.partition, lastDone);
+    if (lastDone !== undefined && sinceCommit > 0) await this.commit([{ topic: batch.topic, partition: batch.partition, offset: lastDone }]);
   }
 
   /**
-   * Event topics: runs of up to `batchMaxEvents` consecutive events share one database
-   * transaction, and the offset is committed after each run commits. Anything unusual (an event
-   * that does not decode, a failing effect, a failing commit) rolls the run back and handles its
-   * events again one transaction each, with the usual retries, retry topics and DLQ.
+   * Event topics: runs of up to `batchMaxEvents` consecutive events of the gathered batches share one
+   * database transaction, and the offsets are committed after each run commits. Anything unusual (an
+   * event that does not decode, a failing effect, a failing commit) rolls the run back and handles
+   * its events again one transaction each, with the usual retries, retry topics and DLQ.
    */
-  private async eachRun({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const { topic, partition } = batch;
+  private async eachRun(batches: EachBatchPayload[]): Promise<void> {
+    const fetchedAt = Date.now();
+    const { topic } = batches[0].batch;
+    const { heartbeat, isRunning } = batches[0];
+    // Partition by partition, each in offset order: per-key order holds within and across runs.
+    const items: Item[] = batches.flatMap((from) => from.batch.messages.map((message) => ({ from, message })));
     let run: Run | undefined;
-    const alone = async (messages: KafkaMessage[]): Promise<void> => {
-      for (const message of messages) await this.handleAlone(topic, partition, message, 0);
-      const last = messages.at(-1)!.offset;
-      resolveOffset(last);
-      await this.commit(topic, partition, last);
+    /** Marks these events (of any partitions) consumed: the last offset of each partition. */
+    const consumed = async (done: Item[]): Promise<void> => {
+      const last = new Map<EachBatchPayload, string>();
+      for (const { from, message } of done) last.set(from, message.offset);
+      for (const [from, offset] of last) from.resolveOffset(offset);
+      await this.commit([...last].map(([from, offset]) => ({ topic, partition: from.batch.partition, offset })));
+    };
+    const alone = async (events: Item[]): Promise<void> => {
+      for (const { from, message } of events) await this.handleAlone(topic, from.batch.partition, message, 0);
+      await consumed(events);
     };
     const flush = async (): Promise<void> => {
       if (!run) return;
@@ -260,7 +296,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         await done.transaction.commit();
       } catch (e) {
         this.fellBack('commit', e, done.events.length);
-        await alone(done.events.map((event) => event.message));
+        await alone(done.events);
         return;
       }
       this.observer.runCommitted?.(this.options.module, done.events.length);
@@ -268,45 +304,50 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         // Reported in each event's own log context, as if it had been handled alone.
         LogContext.forMessage(this.options.module, message.headers, () => {
           this.observer.handled(this.options.module, envelope.type, ms);
-          this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - Date.parse(envelope.occurredAt));
+          const occurredAt = Date.parse(envelope.occurredAt);
+          const sentAt = Number(message.timestamp);
+          this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - occurredAt, {
+            toKafka: sentAt - occurredAt,
+            toTransport: fetchedAt - sentAt,
+          });
         });
       }
-      const last = done.events.at(-1)!.message.offset;
-      resolveOffset(last);
-      await this.commit(topic, partition, last);
+      await consumed(done.events);
     };
 
     try {
-      for (const [index, message] of batch.messages.entries()) {
-        if (!isRunning() || isStale()) break;
+      for (const [index, item] of items.entries()) {
+        if (!isRunning()) break;
+        const { from, message } = item;
+        if (from.isStale()) continue; // its partition was revoked or sought: its other events go too
         let decoded: Decoded;
         try {
           decoded = this.decode(topic, message);
         } catch {
           await flush(); // keeps offsets in order: the run before it first, then this one is parked
-          await alone([message]);
+          await alone([item]);
           continue;
         }
         run ??= {
-          transaction: this.runTransaction(batch.messages.slice(index, index + this.options.batchMaxEvents)),
+          transaction: this.runTransaction(items.slice(index, index + this.options.batchMaxEvents).map((i) => i.message)),
           events: [],
           startedAt: performance.now(),
         };
         const { envelope, handler } = decoded;
-        const context: KafkaEventContext = { topic, partition, offset: message.offset, headers: message.headers ?? {}, attempt: 1 };
+        const context: KafkaEventContext = { topic, partition: from.batch.partition, offset: message.offset, headers: message.headers ?? {}, attempt: 1 };
         const started = performance.now();
         try {
           const current = run;
           await current.transaction.run(() =>
             LogContext.forMessage(this.options.module, message.headers, () => this.invoke(handler, envelope, context)),
           );
-          current.events.push({ message, envelope, ms: performance.now() - started });
+          current.events.push({ ...item, envelope, ms: performance.now() - started });
         } catch (e) {
           const failed = run;
           run = undefined;
           await failed.transaction.rollback();
           this.fellBack('effect', e, failed.events.length + 1);
-          await alone([...failed.events.map((event) => event.message), message]);
+          await alone([...failed.events, item]);
           continue;
         }
         if (run.events.length >= this.options.batchMaxEvents || performance.now() - run.startedAt >= this.options.batchMaxMs) await flush();
@@ -348,9 +389,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }
 
-  /** Commits the next offset to read, only ever after the effects before it are committed. */
-  private async commit(topic: string, partition: number, offset: string): Promise<void> {
-    await this.consumer?.commitOffsets([{ topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+  /** Commits the next offsets to read (one request), only ever after the effects before them are committed. */
+  private async commit(done: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    await this.consumer?.commitOffsets(done.map(({ topic, partition, offset }) => ({ topic, partition, offset: (BigInt(offset) + 1n).toString() })));
   }
 
   /** 0 for an event topic, N for the module's `.retry.N` topic. */
@@ -545,9 +586,15 @@ function eventIdsOf(messages: KafkaMessage[]): string[] {
 }
 
 /** Consecutive events of one partition whose effects share one transaction, not yet committed. */
+/** A message of a gathered batch, with the batch it came in. */
+interface Item {
+  from: EachBatchPayload;
+  message: KafkaMessage;
+}
+
 interface Run {
   transaction: BatchTransaction;
-  events: { message: KafkaMessage; envelope: EventEnvelope; ms: number }[];
+  events: (Item & { envelope: EventEnvelope; ms: number })[];
   startedAt: number;
 }
 

@@ -19,8 +19,16 @@ export interface TransportObserver {
   batchFallback?(module: ModuleName, stage: 'effect' | 'commit'): void;
   /** A shared consumer transaction committed the effects of `events` events of one partition. */
   runCommitted?(module: ModuleName, events: number): void;
-  /** End-to-end: from the envelope's `occurredAt` to this module's commit. */
-  endToEnd?(module: ModuleName, type: string, ms: number): void;
+  /** End-to-end: from the envelope's `occurredAt` to this module's commit (with its stages when the event was part of a run). */
+  endToEnd?(module: ModuleName, type: string, ms: number, stages?: LatencyStages): void;
+}
+
+/** Where an event's end-to-end time went, in ms; the rest of it is spent in its run (handlers, commit). */
+export interface LatencyStages {
+  /** `occurredAt` → the message's Kafka timestamp (the producer's send time): outbox commit and relay. */
+  toKafka: number;
+  /** Kafka timestamp → its batch reaching the transport: broker, fetch and the consumer's queue. */
+  toTransport: number;
 }
 
 
