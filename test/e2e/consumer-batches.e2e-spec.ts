@@ -77,7 +77,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       lock?: (e: Placed) => boolean;
       slowMs?: number;
       partitions?: number;
-      /** Partition batches taken at once (KAFKA_PARTITIONS_CONCURRENCY); 1 unless a test says. */
+      /** Streams of runs per topic (KAFKA_PARTITIONS_CONCURRENCY); 1 unless a test says. */
       concurrency?: number;
       maxMs?: number;
       /** Also append an event to the outbox (the received one again, with its order id as key). */
@@ -227,13 +227,14 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   it('shares runs between the partitions of one fetch: fewer transactions than partitions, each partition in order, every offset committed', async () => {
     const partitions = 4;
     const backlogged = await partitionedBacklog('gathered', partitions, 40);
-    // The backlog is there before the consumer starts, so its first fetch holds every partition.
-    const { calls, naming } = await consume('gathered', 100, { partitions, concurrency: 64, maxMs: 60_000 });
+    // The backlog is there before the consumer starts, so its first fetch holds every partition:
+    // two streams of two partitions each.
+    const { calls, naming } = await consume('gathered', 100, { partitions, concurrency: 2, maxMs: 60_000 });
     const rows = await waitForEffects('gathered', backlogged.list.length);
 
     expect(new Set(rows.map((r) => r.event_id)).size).toBe(backlogged.list.length);
     const transactions = new Set(rows.map((r) => r.tx));
-    // A run per partition would take at least `partitions` transactions; gathered, 160 events take 2.
+    // A run per partition would take at least `partitions` transactions; two streams of 80 events, 2.
     expect(transactions.size).toBeLessThan(partitions);
     const partitionsOfTx = new Map<string, Set<number>>();
     for (const r of rows) partitionsOfTx.set(r.tx, (partitionsOfTx.get(r.tx) ?? new Set<number>()).add(backlogged.partitionOf.get(r.event_id)!));
@@ -248,7 +249,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     const flaky = backlogged.list[50];
     const { calls, naming } = await consume('gathered-flaky', 100, {
       partitions,
-      concurrency: 64,
+      concurrency: 2,
       maxMs: 60_000,
       fail: (e, attempt) => e.eventId === flaky.eventId && attempt === 1,
     });

@@ -114,14 +114,14 @@ export class Environment {
   KAFKA_REPLICATION_FACTOR = 1;
 
   /**
-   * Partition batches of one fetch a module takes at once. The batches of one topic taken together
-   * share runs (one transaction for several partitions), so the default takes a whole fetch.
+   * Streams of runs per topic a module handles side by side: the partition batches of one fetch are
+   * spread over them, and the partitions of a stream share its runs (transactions).
    */
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  @Max(1024)
-  KAFKA_PARTITIONS_CONCURRENCY = 64;
+  @Max(64)
+  KAFKA_PARTITIONS_CONCURRENCY = 3;
 
   /** Consecutive events of a partition whose effects share one transaction (1: one each). */
   @Transform(toInt)

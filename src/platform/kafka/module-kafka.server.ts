@@ -20,7 +20,10 @@ export interface ModuleKafkaServerOptions {
   naming: KafkaNaming;
   producer: KafkaProducer;
   topics: TopicProvisioner;
-  /** Partitions handled at the same time (each partition stays sequential, so per-key order holds). */
+  /**
+   * Streams of runs per topic handled side by side: the partition batches of one fetch are spread
+   * over this many (each partition stays sequential, so per-key order holds).
+   */
   partitionsConsumedConcurrently: number;
   /** In-place attempts after the first failure before the event is parked. */
   retries: number;
@@ -172,7 +175,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently,
+          // Every batch of a fetch at once, so that gather() sees them together.
+          partitionsConsumedConcurrently: BATCHES_PER_DELIVERY,
           eachBatch: (payload) => this.eachBatch(payload),
         });
         this.logger.log(`consuming ${subscriptions.join(', ')} in group ${this.groupId}`);
@@ -221,22 +225,27 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   /**
-   * kafkajs hands the batches of one fetch to `eachBatch` one at a time (up to
-   * `partitionsConsumedConcurrently` at once) and fetches again only when all of them are done. The
-   * batches of one event topic that arrive together are handled as one stream of runs, so a run
-   * holds the events of several partitions (each partition's in offset order): one transaction and
-   * one offset commit for what would otherwise be a run per partition, each waiting its turn. Every
-   * `eachBatch` call of the group resolves when the stream is done, as kafkajs expects.
+   * kafkajs hands the batches of one fetch to `eachBatch` one at a time and fetches again only when
+   * all of them are done. The batches of one event topic handed over together are spread over up to
+   * `partitionsConsumedConcurrently` streams of runs, side by side; a run then holds the events of
+   * several partitions (each partition's in offset order): one transaction and one offset commit
+   * where each partition had its own, waiting for a free slot. Every `eachBatch` call of the
+   * delivery resolves when all its streams are done, as kafkajs expects.
    */
   private gather(payload: EachBatchPayload): Promise<void> {
     const { topic } = payload.batch;
     let gathering = this.gathering.get(topic);
     if (!gathering) {
       const batches: EachBatchPayload[] = [];
-      // The calls of one delivery start in the same turn of the event loop: the stream starts after it.
-      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      // The calls of one delivery start in the same turn of the event loop: the streams start after it.
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         this.gathering.delete(topic);
-        return this.eachRun(batches);
+        const streams = Math.min(this.options.partitionsConsumedConcurrently, batches.length);
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: streams }, (_, i) => this.eachRun(batches.filter((_, b) => b % streams === i))),
+        );
+        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (failed) throw failed.reason;
       });
       gathering = { batches, done };
       this.gathering.set(topic, gathering);
@@ -341,7 +350,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           await current.transaction.run(() =>
             LogContext.forMessage(this.options.module, message.headers, () => this.invoke(handler, envelope, context)),
           );
-          current.events.push({ ...item, envelope, ms: performance.now() - started });
+          // Not `{ ...item }`: copying the object with a spread cost ~4 µs per event (profile).
+          current.events.push({ from: item.from, message: item.message, envelope, ms: performance.now() - started });
         } catch (e) {
           const failed = run;
           run = undefined;
@@ -586,6 +596,9 @@ function eventIdsOf(messages: KafkaMessage[]): string[] {
 }
 
 /** Consecutive events of one partition whose effects share one transaction, not yet committed. */
+/** Partition batches kafkajs hands over at once (its `partitionsConsumedConcurrently`): a whole fetch, in practice. */
+const BATCHES_PER_DELIVERY = 256;
+
 /** A message of a gathered batch, with the batch it came in. */
 interface Item {
   from: EachBatchPayload;
