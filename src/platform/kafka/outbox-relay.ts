@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import { Client, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '../../contracts';
 import { ModuleName } from '../config/environment';
@@ -17,6 +17,9 @@ export interface OutboxRelayOptions {
   observer?: TransportObserver;
 }
 
+/** How long a batch waits for the relay's connection to come (back) before it counts as failed. */
+const CONNECTION_WAIT_MS = 5000;
+
 interface OutboxRow {
   id: string;
   topic: string;
@@ -30,13 +33,18 @@ interface OutboxRow {
  *
  * Only one relay per schema publishes at a time (a transaction-scoped advisory lock), so two
  * processes running the same module cannot reorder a key's events. A crash between the send and
- * the delete publishes those events again: consumers dedupe through their inbox.
+ * the delete publishes those events again: consumers dedupe through their inbox. The relay works on
+ * its own connection, the one that LISTENs, and never holds one of the pool's.
  */
 export class OutboxRelay {
   private readonly logger: Logger;
   private running = false;
   private loop?: Promise<void>;
   private listener?: Client;
+  /** The listener once connected and listening: batches are published on it too. */
+  private connected?: Client;
+  /** The batch in flight: batches never overlap on the one connection. */
+  private publishing: Promise<unknown> = Promise.resolve();
   private wake?: () => void;
   private pendingWake = false;
   private lastError?: string;
@@ -119,44 +127,63 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes up to one batch; returns how many events went out. */
-  async publishBatch(): Promise<number> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+  /** Publishes up to one batch; returns how many events went out. One batch at a time. */
+  publishBatch(): Promise<number> {
+    const batch = this.publishing.then(() => this.publishOnce());
+    this.publishing = batch.catch(() => undefined);
+    return batch;
+  }
+
+  /**
+   * One batch on the relay's own connection (the one that LISTENs): the lock and the read in the
+   * round trip that begins the transaction, the send, then the delete and the commit in one more —
+   * two round trips to Postgres where a pooled transaction took five. The statements go as one
+   * simple query each, so their values are written into them: the schema and batch size come from
+   * code, the ids are the outbox's own bigints (checked).
+   */
+  private async publishOnce(): Promise<number> {
+    const client = await this.connection();
+    const { schema, batchSize } = this.options;
     try {
-      await runner.startTransaction();
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked`, [
-        `outbox:${this.options.schema}`,
-      ]);
-      if (!locked) {
-        await runner.rollbackTransaction();
-        return 0;
-      }
-      const rows: OutboxRow[] = await runner.query(
-        `SELECT id, topic, key, envelope FROM "${this.options.schema}".outbox ORDER BY id LIMIT $1`,
-        [this.options.batchSize],
-      );
+      const [, selected] = (await client.query(
+        `BEGIN;
+         WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext('outbox:${schema.replace(/'/g, "''")}')) AS locked)
+         SELECT o.id, o.topic, o.key, o.envelope FROM "${schema}".outbox o
+         WHERE (SELECT locked FROM lock) ORDER BY o.id LIMIT ${Math.floor(batchSize)}`,
+      )) as unknown as QueryResult<OutboxRow>[];
+      // Another relay of this schema holds the lock (its rows are not ours to send), or nothing waits.
+      const rows = selected.rows;
       if (rows.length === 0) {
-        await runner.commitTransaction();
+        await client.query('COMMIT');
         return 0;
       }
       const messages = rows.map((r) => this.toMessage(r));
       await this.producer.send(messages);
-      await runner.query(`DELETE FROM "${this.options.schema}".outbox WHERE id = ANY($1::bigint[])`, [
-        rows.map((r) => r.id),
-      ]);
-      await runner.commitTransaction();
+      const ids = rows.map((r) => {
+        if (!/^\d+$/.test(r.id)) throw new Error(`unexpected outbox id ${r.id}`);
+        return r.id;
+      });
+      await client.query(`DELETE FROM "${schema}".outbox WHERE id IN (${ids.join(',')}); COMMIT`);
       const perTopic = new Map<string, number>();
       for (const m of messages) perTopic.set(m.topic, (perTopic.get(m.topic) ?? 0) + 1);
       const observer = this.options.observer ?? noopObserver;
       perTopic.forEach((n, topic) => observer.published(this.options.module, topic, n));
       return rows.length;
     } catch (e) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      // Whatever failed, the connection must not stay inside the transaction (a lost one rolls back anyway).
+      await client.query('ROLLBACK').catch(() => undefined);
       throw e;
-    } finally {
-      await runner.release();
     }
+  }
+
+  /** The relay's connection once it is up (it reconnects in the background); fails after a while without one. */
+  private async connection(): Promise<Client> {
+    const deadline = Date.now() + CONNECTION_WAIT_MS;
+    while (!this.connected) {
+      if (Date.now() >= deadline) throw new Error(`no connection to Postgres for the outbox of ${this.options.schema}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.connected;
   }
 
   private toMessage(row: OutboxRow): OutgoingMessage {
@@ -204,6 +231,10 @@ export class OutboxRelay {
           else this.pendingWake = true;
         });
         await client.query(`LISTEN "outbox_${this.options.schema}"`);
+        this.connected = client;
+        // Rows committed before the LISTEN took effect sent no notification this connection heard.
+        if (this.wake) this.wake();
+        else this.pendingWake = true;
         await new Promise<void>((resolve) => {
           lost = resolve;
           client.once('end', () => resolve());
@@ -211,6 +242,7 @@ export class OutboxRelay {
       } catch (e) {
         this.logger.debug(`LISTEN connection lost: ${describeError(e)}`);
       }
+      if (this.connected === client) this.connected = undefined;
       await client.end().catch(() => undefined);
       if (this.running) await new Promise((r) => setTimeout(r, 1000));
     }

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka } from 'kafkajs';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { OrderPlaced } from '../../src/contracts';
+import { createMessagingTables } from '../../src/platform/database/messaging-tables';
+import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
+import { KafkaProducer } from '../../src/platform/kafka/kafka-producer';
+import { OutboxRelay } from '../../src/platform/kafka/outbox-relay';
+import { TopicProvisioner } from '../../src/platform/kafka/topic-provisioner';
+import { expectEventually } from '../support/eventually';
+import { envelopeOf, readTopics, testKafka, topicSize } from '../support/kafka';
+import { createTestStack, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+/**
+ * The outbox relay against a real broker and Postgres: what reaches Kafka, in which order, and that
+ * two relays of one schema (two processes running the module) never publish at the same time.
+ */
+describe('outbox relay: one publisher per schema, every event once, each key in order', () => {
+  let stack: TestStack;
+  let kafka: Kafka;
+  let ds: DataSource;
+  const relays: OutboxRelay[] = [];
+
+  beforeAll(async () => {
+    stack = await createTestStack('relay');
+    kafka = testKafka(stack.brokers);
+    ds = new DataSource({ type: 'postgres', url: stack.databaseUrl, extra: { max: 4 } });
+    await ds.initialize();
+    const runner = ds.createQueryRunner();
+    try {
+      await runner.query(`CREATE SCHEMA relayed`);
+      await createMessagingTables(runner, 'relayed');
+    } finally {
+      await runner.release();
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(relays.map((r) => r.stop(1000)));
+    await ds?.destroy();
+    await stack?.drop();
+  });
+
+  function relay(naming: KafkaNaming): OutboxRelay {
+    const values: Record<string, unknown> = {
+      KAFKA_BROKERS: stack.brokers,
+      KAFKA_CLIENT_ID: `relay-${relays.length}`,
+      KAFKA_TOPIC_PARTITIONS: 3,
+      KAFKA_REPLICATION_FACTOR: 1,
+    };
+    const config = { get: (k: string) => values[k] } as never;
+    const r = new OutboxRelay(ds, new KafkaProducer(config), naming, new TopicProvisioner(config, naming), {
+      module: 'order',
+      schema: 'relayed',
+      batchSize: 40,
+      pollMs: 100,
+    });
+    relays.push(r);
+    return r;
+  }
+
+  it('two relays of one schema wait while another holds its lock, then publish every row once, in order per key, and empty the outbox', async () => {
+    const naming = new KafkaNaming(`${stack.prefix}relay.`, `${stack.prefix}relay.`);
+    const orders = Array.from({ length: 5 }, () => randomUUID());
+    const envelopes = Array.from({ length: 200 }, (_, i) =>
+      envelopeOf(OrderPlaced, {
+        orderId: orders[i % orders.length],
+        customerEmail: `c${i}@example.com`,
+        items: [{ sku: 'SKU-1', quantity: 1, unitPriceCents: 100 }],
+        totalCents: 100,
+        placedAt: new Date().toISOString(),
+      }),
+    );
+    await query(
+      stack.databaseUrl,
+      `INSERT INTO relayed.outbox (event_id, topic, key, envelope) SELECT (e->>'eventId')::uuid, 'order.placed', e->>'key', e
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n`,
+      [JSON.stringify(envelopes)],
+    );
+
+    // Someone else publishing this schema: holds the relay lock in an open transaction.
+    const holder = new Client({ connectionString: stack.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtext('outbox:relayed'))`);
+      const [first, second] = [relay(naming), relay(naming)];
+      const attempts = [jest.spyOn(first, 'publishBatch'), jest.spyOn(second, 'publishBatch')];
+      first.start();
+      second.start();
+      // Both keep trying (a poll every 100 ms) and send nothing while the lock is taken.
+      await expectEventually(() => {
+        for (const spy of attempts) expect(spy.mock.calls.length).toBeGreaterThanOrEqual(3);
+      }, 20_000);
+      const waiting = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM relayed.outbox`);
+      expect(waiting[0].n).toBe(envelopes.length);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+
+    await expectEventually(async () => {
+      const left = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM relayed.outbox`);
+      expect(left[0].n).toBe(0);
+    }, 20_000);
+    const read = await readTopics(kafka, [naming.topic(OrderPlaced.topic)], (ms) => ms.length >= envelopes.length);
+    const ids = read.map((m) => m.message.headers?.['event-id']?.toString());
+    expect(new Set(ids).size).toBe(envelopes.length); // none twice, none missing
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(await topicSize(admin, naming.topic(OrderPlaced.topic))).toBe(envelopes.length);
+    } finally {
+      await admin.disconnect();
+    }
+    for (const order of orders) {
+      const written = envelopes.filter((e) => e.key === order).map((e) => e.eventId);
+      const published = read.filter((m) => m.message.key?.toString() === order).map((m) => m.message.headers?.['event-id']?.toString());
+      expect(published).toEqual(written);
+    }
+  });
+});
