@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { LogContext } from '../observability/log-context';
 
 /** A uuid in its text form (event ids, and message keys that are aggregate ids). */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -104,10 +105,9 @@ export class BatchTransaction {
     return this.managers.has(manager);
   }
 
-  /** Runs `fn` after the run commits (e.g. a live update); dropped when it rolls back. */
+  /** Runs `fn` after the run commits (e.g. a live update), in the handler's log context; dropped when it rolls back. */
   onCommit(fn: () => void): void {
-    // Keeps the handler's async context (its log context: correlation and event ids).
-    this.afterCommit.push(AsyncLocalStorage.bind(fn));
+    this.afterCommit.push(LogContext.bind(fn));
   }
 
   /**

@@ -29,6 +29,16 @@ export const LogContext = {
   },
 
   /**
+   * `fn`, to be called later in the log context of now. Cheaper than `AsyncLocalStorage.bind`, which
+   * builds an AsyncResource (and two deprecation wrappers) per call: 2.6 % of the app's CPU under
+   * load when every consumed event bound its after-commit callback that way (profile).
+   */
+  bind<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+    const fields = storage.getStore();
+    return fields === undefined ? fn : (...args) => storage.run(fields, () => fn(...args));
+  },
+
+  /**
    * Runs `fn` (the handling of one consumed message, retries and parking included) in the context
    * the outbox relay wrote into the message's headers, so each line names the flow and the event.
    */

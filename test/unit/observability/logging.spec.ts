@@ -24,6 +24,20 @@ describe('structured logs', () => {
     expect(lines[1].correlationId).toBeUndefined();
   });
 
+  it('keep the context of the event for a callback bound during its handling and called after it (an after-commit callback)', () => {
+    const { logger, lines } = capture();
+    const headers = { 'correlation-id': Buffer.from('req-7'), 'event-id': Buffer.from('e-7') };
+    const later = LogContext.forMessage('email', headers, () => LogContext.bind((n: number) => logger.info(`committed ${n}`)));
+    LogContext.forMessage('analytics', { 'event-id': Buffer.from('e-8') }, () => later(3)); // called in another event's flow
+    later(4); // and outside any
+    expect(lines.map((l) => [l.msg, l.eventId, l.module, l.correlationId])).toEqual([
+      ['committed 3', 'e-7', 'email', 'req-7'],
+      ['committed 4', 'e-7', 'email', 'req-7'],
+    ]);
+    const unbound = () => undefined;
+    expect(LogContext.bind(unbound)).toBe(unbound); // nothing to keep outside a flow
+  });
+
   it('redact authorization headers and passwords, and scrub secrets from messages', () => {
     const { logger, lines } = capture();
     logger.info({ req: { headers: { authorization: 'Bearer s3cret-token' } }, smtp: { password: 'hunter2' } }, 'sent via smtp://mailer:hunter2@smtp.example.com:587');
