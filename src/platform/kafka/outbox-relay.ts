@@ -139,14 +139,16 @@ export class OutboxRelay {
    * round trip that begins the transaction, the send, then the delete and the commit in one more —
    * two round trips to Postgres where a pooled transaction took five. The statements go as one
    * simple query each, so their values are written into them: the schema and batch size come from
-   * code, the ids are the outbox's own bigints (checked).
+   * code, the ids are the outbox's own bigints (checked). The commit does not wait for its WAL
+   * flush: a delete lost in a crash only publishes those events again, which the inboxes absorb.
    */
   private async publishOnce(): Promise<number> {
     const client = await this.connection();
     const { schema, batchSize } = this.options;
     try {
-      const [, selected] = (await client.query(
+      const [, , selected] = (await client.query(
         `BEGIN;
+         SET LOCAL synchronous_commit = off;
          WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext('outbox:${schema.replace(/'/g, "''")}')) AS locked)
          SELECT o.id, o.topic, o.key, o.envelope FROM "${schema}".outbox o
          WHERE (SELECT locked FROM lock) ORDER BY o.id LIMIT ${Math.floor(batchSize)}`,
