@@ -210,7 +210,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
       // The app's default age cap: a shorter one would cut runs short of the ≤ 100 events the raw
       // "same statements" consumer always gets, and compare different work.
       batchMaxMs: new Environment().KAFKA_BATCH_MAX_MS,
-      batchLockTimeoutMs: 250,
+      batchLockTimeoutMs: new Environment().KAFKA_BATCH_LOCK_TIMEOUT_MS,
     });
     const effect = perEventEffect(ds, schema);
     server.addHandler(OrderPlaced.type, (e: Envelope) => effect(e), true, { module: 'email' });

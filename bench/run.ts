@@ -410,7 +410,8 @@ function render(r: {
     parts.push(
       `## End to end at ${opts.rate} orders/s: envelope occurredAt → the module's commit`,
       '',
-      'Where the median went: occurredAt → Kafka timestamp (outbox commit and relay), → the batch reaching the transport ' +
+      'Where the median went: occurredAt → Kafka timestamp (the rest of the writing transaction — for an event written by a consumer, ' +
+        'the rest of its run — its commit and the relay), → the batch reaching the transport ' +
         "(broker, fetch, the consumer's queue), → the module's commit (the run: handlers, the run's earlier events, commit).",
       '',
       table(

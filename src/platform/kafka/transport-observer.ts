@@ -25,7 +25,11 @@ export interface TransportObserver {
 
 /** Where an event's end-to-end time went, in ms; the rest of it is spent in its run (handlers, commit). */
 export interface LatencyStages {
-  /** `occurredAt` → the message's Kafka timestamp (the producer's send time): outbox commit and relay. */
+  /**
+   * `occurredAt` → the message's Kafka timestamp (the producer's send time): the rest of the
+   * transaction that wrote the event (for an event written by a consumer, the rest of its run), its
+   * commit, and the relay.
+   */
   toKafka: number;
   /** Kafka timestamp → its batch reaching the transport: broker, fetch and the consumer's queue. */
   toTransport: number;
