@@ -217,7 +217,8 @@ export class OutboxRelay {
   private async listen(): Promise<void> {
     const url = (this.dataSource.options as { url?: string }).url;
     while (this.running) {
-      const client = new Client({ connectionString: url });
+      // Named, so an operator tells the relay (LISTEN, and a batch in flight) apart in pg_stat_activity.
+      const client = new Client({ connectionString: url, application_name: `shop:${this.options.module}:outbox-relay` });
       // Always listening: an 'error' without a listener would crash the process when Postgres
       // restarts or cuts connections (it can fire more than once per client).
       let lost: () => void = () => undefined;
