@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Admin, Kafka } from 'kafkajs';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
 import { Cause } from '../../src/platform/kafka/cause';
@@ -30,6 +30,8 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   let ds: DataSource;
   let inbox: Inbox;
   let outbox: Outbox;
+  /** Another few connections, for looking at what a run committed (one per check burst 100 at once). */
+  let observers: Pool;
   const servers: ModuleKafkaServer[] = [];
 
   beforeAll(async () => {
@@ -47,11 +49,13 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     await ds.query(`INSERT INTO b.locks VALUES (1)`);
     inbox = new Inbox('b', ds);
     outbox = new Outbox('b', 'email');
+    observers = new Pool({ connectionString: stack.databaseUrl, max: 3 });
   });
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
     await admin?.disconnect();
+    await observers?.end();
     await ds?.destroy();
     await stack?.drop();
   });
@@ -133,7 +137,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
           () => {
             const seen = calls.committed.get(e.eventId) ?? [];
             calls.committed.set(e.eventId, seen);
-            void query(stack.databaseUrl, `SELECT 1 FROM b.effects WHERE event_id = $1`, [e.eventId]).then((rows) => seen.push(rows.length === 1));
+            void observers.query(`SELECT 1 FROM b.effects WHERE event_id = $1`, [e.eventId]).then((r) => seen.push(r.rowCount === 1));
           },
         );
       },
