@@ -123,7 +123,7 @@ export class Environment {
   @Max(64)
   KAFKA_PARTITIONS_CONCURRENCY = 3;
 
-  /** Consecutive events of a partition whose effects share one transaction (1: one each). */
+  /** Consecutive events of a topic's stream (one or more partitions) whose effects share one transaction (1: one each). */
   @Transform(toInt)
   @IsInt()
   @Min(1)

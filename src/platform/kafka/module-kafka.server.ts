@@ -31,8 +31,8 @@ export interface ModuleKafkaServerOptions {
   /** Delays of the module's retry topics (`<module>.retry.1`, `.2`, ...) before the DLQ. */
   retryDelaysMs: number[];
   /**
-   * Events of one partition batch whose effects share one database transaction (see
-   * BatchTransaction); 1 gives every event its own transaction.
+   * Consecutive events of a stream (one topic's partitions of a fetch, see gather) whose effects
+   * share one database transaction (see BatchTransaction); 1 gives every event its own transaction.
    */
   batchMaxEvents: number;
   /** A shared transaction is committed once it is this old, so its locks are never held for long. */
@@ -598,7 +598,6 @@ function eventIdsOf(messages: KafkaMessage[]): string[] {
   return messages.map((m) => header(m.headers, 'event-id')).filter((id): id is string => id !== undefined && UUID.test(id));
 }
 
-/** Consecutive events of one partition whose effects share one transaction, not yet committed. */
 /**
  * Partition batches kafkajs hands over at once (its `partitionsConsumedConcurrently`): a whole fetch
  * for a group of up to ~10 topics of 6 partitions. kafkajs wakes every one of its workers after each
@@ -612,6 +611,7 @@ interface Item {
   message: KafkaMessage;
 }
 
+/** Consecutive events of a stream (one topic, one or more partitions) whose effects share one transaction, not yet committed. */
 interface Run {
   transaction: BatchTransaction;
   events: (Item & { envelope: EventEnvelope; ms: number })[];

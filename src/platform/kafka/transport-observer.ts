@@ -17,7 +17,7 @@ export interface TransportObserver {
   published(module: ModuleName, topic: string, count: number): void;
   /** A shared consumer transaction was rolled back and its events handled one by one. */
   batchFallback?(module: ModuleName, stage: 'effect' | 'commit'): void;
-  /** A shared consumer transaction committed the effects of `events` events of one partition. */
+  /** A shared consumer transaction committed the effects of `events` events of one topic. */
   runCommitted?(module: ModuleName, events: number): void;
   /** End-to-end: from the envelope's `occurredAt` to this module's commit (with its stages when the event was part of a run). */
   endToEnd?(module: ModuleName, type: string, ms: number, stages?: LatencyStages): void;
