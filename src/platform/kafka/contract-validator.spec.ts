@@ -1,9 +1,11 @@
 import { plainToInstance, Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Min, validateSync } from 'class-validator';
 import fc from 'fast-check';
+import isEmail from 'validator/lib/isEmail';
+import isISO8601 from 'validator/lib/isISO8601';
 import { EventEnvelopeSchema, EVENTS, EventType } from '../../contracts';
 import { EXAMPLE_ORDER_ID, examples } from '../../contracts/contract-examples';
-import { compileContract, validateContract } from './contract-validator';
+import { compileContract, isCanonicalInstant, isPlainEmail, validateContract } from './contract-validator';
 
 type Cls = new () => object;
 
@@ -121,5 +123,70 @@ describe('compiled contract validators', () => {
     expect(check({ n: -1 })).toBe(false);
     expect(check(null)).toBe(false);
     expect(check([])).toBe(false);
+  });
+
+  describe('fast accepts for the costliest validators are one-sided against validator.js', () => {
+    const digit = fc.constantFrom(...'0123456789');
+    /** `YYYY-MM-DDTHH:mm:ss.sssZ` shapes with any digits (invalid months, days, hours included), now and then one character changed. */
+    const instantLike = fc.oneof(
+      fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.array(digit, { minLength: 17, maxLength: 17 }).map((d) => `${d.slice(0, 4).join('')}-${d[4]}${d[5]}-${d[6]}${d[7]}T${d[8]}${d[9]}:${d[10]}${d[11]}:${d[12]}${d[13]}.${d[14]}${d[15]}${d[16]}Z`),
+      fc
+        .record({ d: fc.date({ noInvalidDate: true }), at: fc.nat(30), c: fc.constantFrom(...'0123456789-T:.Z +') })
+        .map(({ d, at, c }) => {
+          const s = d.toISOString();
+          return s.slice(0, at) + c + s.slice(at + 1);
+        }),
+    );
+
+    it('an instant: accepted only when isISO8601 accepts it, strict or not', () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(instantLike, (v) => {
+          if (!isCanonicalInstant(v)) return true;
+          accepted++;
+          return isISO8601(v, { strict: true }) && isISO8601(v) && isISO8601(v, { strict: true, strictSeparator: true });
+        }),
+        { numRuns: 5000 },
+      );
+      expect(accepted).toBeGreaterThan(1000); // the fast path is taken, so the property is exercised
+      expect(isCanonicalInstant('2026-02-29T00:00:00.000Z')).toBe(false); // not a leap year
+      expect(isCanonicalInstant('2024-02-29T00:00:00.000Z')).toBe(true);
+    });
+
+    /** Plain-looking addresses and near misses: empty atoms, edge hyphens, underscores, long labels, numeric or short TLDs. */
+    const atom = fc.string({ unit: fc.constantFrom(...'abcXYZ09_+-'), maxLength: 12 });
+    const label = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'abXY09-_'), maxLength: 10 }),
+      fc.integer({ min: 60, max: 66 }).map((n) => 'a'.repeat(n)),
+    );
+    const emailLike = fc.oneof(
+      fc
+        .record({
+          user: fc.array(atom, { minLength: 1, maxLength: 4 }),
+          host: fc.array(label, { minLength: 0, maxLength: 3 }),
+          tld: fc.oneof(fc.constantFrom('com', 'co', 'c', 'x1', '12', 'xn--p1ai', 'a-b'), fc.string({ unit: fc.constantFrom(...'az'), maxLength: 64 })),
+        })
+        .map(({ user, host, tld }) => `${user.join('.')}@${[...host, tld].join('.')}`),
+      fc.record({ n: fc.integer({ min: 55, max: 70 }), tail: fc.constantFrom('@example.com', '@a.co') }).map(({ n, tail }) => 'u'.repeat(n) + tail),
+      fc.integer({ min: 240, max: 260 }).map((n) => `a@${'b.'.repeat(Math.floor((n - 5) / 2))}com`),
+      fc.emailAddress(),
+      fc.string({ maxLength: 300 }),
+    );
+
+    it('an e-mail address: accepted only when isEmail accepts it with its defaults', () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(emailLike, (v) => {
+          if (!isPlainEmail(v)) return true;
+          accepted++;
+          return isEmail(v);
+        }),
+        { numRuns: 5000 },
+      );
+      expect(accepted).toBeGreaterThan(500);
+      expect(isPlainEmail(`${'a'.repeat(65)}@example.com`)).toBe(false); // the local part is at most 64
+      expect(isPlainEmail('jane.doe+shop@mail.example.co')).toBe(true);
+    });
   });
 });
