@@ -26,6 +26,8 @@ export interface ConsumerBenchOptions {
   concurrency: number;
   poolSize: number;
   timeoutS: number;
+  /** Only the contenders with these ids (all when absent). */
+  only?: Set<string>;
   log: (line: string) => void;
 }
 
@@ -182,10 +184,12 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   const producerPerSec = await preload(kafka, topic, o.messages);
   o.log(`  raw kafkajs producer wrote ${o.messages} events at ${producerPerSec.toFixed(0)}/s`);
   const results: ConsumerResult[] = [];
+  const wanted = (name: string) => !o.only || o.only.has(name);
 
   // 1. Our transport (ModuleKafkaServer: envelope + contract validation, retries, commits after
   //    effects), one transaction per event and with its default shared transaction per run.
   const ourTransport = async (name: string, batchMaxEvents: number, label: string, sameWork: string): Promise<void> => {
+    if (!wanted(name)) return;
     const schema = `c_${name}`;
     await createTables(ds, schema);
     const cpuFrom = process.cpuUsage();
@@ -225,6 +229,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
    * each batch, whole or in slices of `slice`, and the offset is committed after each, like ours.
    */
   const rawConsumer = async (name: string, label: string, slice: number, handle: (schema: string) => (events: Envelope[]) => Promise<void>) => {
+    if (!wanted(name)) return;
     const schema = `c_${name}`;
     await createTables(ds, schema);
     const cpuFrom = process.cpuUsage();
@@ -291,7 +296,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   await rawConsumer('raw_batch', 'raw kafkajs eachBatch, multi-row statements, one tx per batch (ceiling)', Infinity, (schema) => batchEffect(ds, schema));
 
   // 4. Nest's stock ServerKafka: eachMessage, one event at a time, auto-commit.
-  {
+  if (wanted('nest')) {
     const schema = 'c_nest';
     await createTables(ds, schema);
     const cpuFrom = process.cpuUsage();

@@ -9,7 +9,7 @@
  *   4. consumer baselines: our transport vs raw kafkajs eachBatch vs Nest's stock ServerKafka.
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
- * --consumer-messages=N --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
+ * --consumer-messages=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
  * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
  */
 import 'reflect-metadata';
@@ -64,6 +64,8 @@ const opts = {
   skipConsumers: args.has('skip-consumers') || args.has('noop-only') || soak,
   split: args.has('split'),
   consumersOnly: args.has('consumers-only'),
+  // Only these consumer contenders (ids: transport, raw, transport_runs, raw_runs, raw_runs_claims, raw_batch, nest), e.g. to profile one.
+  contenders: args.has('contenders') ? new Set(String(args.get('contenders')).split(',')) : undefined,
   noopOnly: args.has('noop-only'),
   brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
   extraEnv: Object.fromEntries([...args].filter(([k]) => /^[A-Z_]+$/.test(k))),
@@ -301,6 +303,7 @@ async function main(): Promise<void> {
       concurrency: opts.concurrency,
       poolSize: opts.pool,
       timeoutS: 90,
+      only: opts.contenders,
       log,
     });
     for (const r of consumerBench.results) log(`  ${r.label}: ${r.perSec.toFixed(0)}/s (${r.processed} in ${r.seconds.toFixed(1)} s, ${Math.round(r.cpuUsPerEvent)} µs CPU per event)`);
