@@ -142,6 +142,19 @@ describe('order saga over Kafka', () => {
       expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     });
 
+    it('keeps no key for an order refused for an unknown SKU, also when it shares a group commit with others', async () => {
+      const refused = { customerEmail: 'unknown@example.com', items: [{ sku: 'NOPE', quantity: 1 }] };
+      const results = await Promise.all([
+        app.http.post('/orders').set('Idempotency-Key', 'key-unknown').send(refused),
+        ...Array.from({ length: 7 }, (_, i) => app.http.post('/orders').set('Idempotency-Key', `key-beside-${i}`).send(body)),
+      ]);
+      expect(results.map((r) => r.status)).toEqual([422, ...Array(7).fill(201)]);
+      expect(results[0].body).toMatchObject({ code: 'ORDER.UNKNOWN_SKU', skus: ['NOPE'] });
+      // The refused request left its key unused: the same key with another body places an order.
+      const next = await app.http.post('/orders').set('Idempotency-Key', 'key-unknown').send(body).expect(201);
+      expect(next.headers['idempotent-replayed']).toBeUndefined();
+    });
+
     it('forgets a key after its time to live', async () => {
       const first = await app.http.post('/orders').set('Idempotency-Key', 'key-ttl').send(body).expect(201);
       const later = await expectEventually(async () => {

@@ -46,19 +46,7 @@ export class Outbox {
     if (!manager.queryRunner?.isTransactionActive) {
       throw new Error('Outbox.add must run inside a transaction with the state change it records');
     }
-    const occurredAt = new Date().toISOString();
-    const envelopes = entries.map(({ cause, event: { definition, payload } }) => ({
-      eventId: randomUUID(),
-      type: definition.type,
-      version: definition.version,
-      occurredAt,
-      key: definition.key(payload as never),
-      correlationId: cause.correlationId,
-      causationId: cause.causationId,
-      producer: this.producer,
-      payload,
-    }));
-    const rows = envelopes.map((envelope, i) => ({ envelope, topic: entries[i].event.definition.topic }));
+    const rows = this.rowsOf(entries);
     // In a consumer run the rows of all its events go in with one statement just before it commits
     // (in the order they were added, so each key's events stay in order).
     const run = BatchTransaction.sharedOn(manager);
@@ -67,14 +55,48 @@ export class Outbox {
     } else {
       await this.insert(manager, rows);
     }
-    return envelopes;
+    return rows.map((r) => r.envelope);
+  }
+
+  /**
+   * The rows addEach would write, as a data-modifying CTE for the caller's own statement: the state
+   * change and its events in one round trip (a single statement is atomic on its own). `sql` is an
+   * INSERT whose parameters are numbered from `firstParam`; `params` are their values, in order.
+   */
+  inStatement(entries: { cause: Cause; event: PendingEvent }[], firstParam: number): { envelopes: EventEnvelope[]; sql: string; params: unknown[] } {
+    const rows = this.rowsOf(entries);
+    return { envelopes: rows.map((r) => r.envelope), ...this.insertSql(rows, firstParam) };
+  }
+
+  private rowsOf(entries: { cause: Cause; event: PendingEvent }[]): OutboxRow[] {
+    const occurredAt = new Date().toISOString();
+    return entries.map(({ cause, event: { definition, payload } }) => ({
+      topic: definition.topic,
+      envelope: {
+        eventId: randomUUID(),
+        type: definition.type,
+        version: definition.version,
+        occurredAt,
+        key: definition.key(payload as never),
+        correlationId: cause.correlationId,
+        causationId: cause.causationId,
+        producer: this.producer,
+        payload,
+      },
+    }));
+  }
+
+  private insertSql(rows: OutboxRow[], first: number): { sql: string; params: unknown[] } {
+    const [e, t, k, v] = [first, first + 1, first + 2, first + 3];
+    return {
+      sql: `INSERT INTO "${this.schema}".outbox (event_id, topic, key, envelope)
+       SELECT e, t, k, v FROM unnest($${e}::uuid[], $${t}::text[], $${k}::text[], $${v}::jsonb[]) WITH ORDINALITY AS x(e, t, k, v, n) ORDER BY n`,
+      params: [rows.map((r) => r.envelope.eventId), rows.map((r) => r.topic), rows.map((r) => r.envelope.key), rows.map((r) => JSON.stringify(r.envelope))],
+    };
   }
 
   private async insert(manager: EntityManager, rows: OutboxRow[]): Promise<void> {
-    await manager.query(
-      `INSERT INTO "${this.schema}".outbox (event_id, topic, key, envelope)
-       SELECT e, t, k, v FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS x(e, t, k, v, n) ORDER BY n`,
-      [rows.map((r) => r.envelope.eventId), rows.map((r) => r.topic), rows.map((r) => r.envelope.key), rows.map((r) => JSON.stringify(r.envelope))],
-    );
+    const { sql, params } = this.insertSql(rows, 1);
+    await manager.query(sql, params);
   }
 }

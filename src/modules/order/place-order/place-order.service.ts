@@ -111,11 +111,13 @@ export class PlaceOrderService {
   }
 
   /**
-   * Group commit: the orders of one batch in one transaction with multi-row inserts (orders, lines,
-   * history, outbox, Idempotency-Keys), so Postgres commits, and NOTIFYs the relay, once per batch.
-   * An order the batch cannot decide alone (a key already stored or repeated in the batch, a key
-   * with an unknown SKU) and every order of a batch whose transaction fails take the one-order path,
-   * so each request still gets exactly the answer it would have got on its own.
+   * Group commit: the orders of one batch in one transaction of four round trips — BEGIN; the
+   * Idempotency-Keys claimed, the prices and the clock in one statement; orders, lines, history,
+   * stored responses and the outbox's `order.placed` rows in one more; COMMIT — so Postgres commits,
+   * and NOTIFYs the relay, once per batch. A key repeated in the batch or already stored answers
+   * alone, after the batch (a replay, a reuse or the race's loser); every order of a batch whose
+   * transaction fails takes the one-order path, so each request still gets exactly the answer it
+   * would have got on its own.
    */
   private async placeBatch(requests: PlaceOrderRequest[]): Promise<(PlaceOrderResult | { error: unknown })[]> {
     const results: (PlaceOrderResult | { error: unknown } | undefined)[] = new Array(requests.length);
@@ -123,110 +125,134 @@ export class PlaceOrderService {
     try {
       const committed = await this.dataSource.transaction(async (m) => {
         const decided: [number, PlaceOrderResult | { error: unknown }][] = [];
-        const allSkus = [...new Set(requests.flatMap((r) => r.dto.items.map((i) => i.sku)))];
-        const priced: { sku: string; price_cents: number }[] = await m.query(
-          `SELECT sku, price_cents FROM "${S}".catalogue WHERE sku = ANY($1::text[])`,
-          [allSkus],
-        );
-        const prices = new Map(priced.map((p) => [p.sku, p.price_cents]));
+        const claiming: number[] = [];
         const keys = new Set<string>();
-        let batch: number[] = [];
         requests.forEach((r, i) => {
-          const unknown = r.dto.items.map((x) => x.sku).filter((sku) => !prices.has(sku));
-          if (r.idempotencyKey !== undefined && (keys.has(r.idempotencyKey) || unknown.length > 0)) alone.push(i);
-          else if (unknown.length > 0) decided.push([i, { error: new UnknownSkuError(unknown) }]);
+          if (r.idempotencyKey === undefined) return;
+          if (keys.has(r.idempotencyKey)) alone.push(i);
           else {
-            if (r.idempotencyKey !== undefined) keys.add(r.idempotencyKey);
-            batch.push(i);
+            keys.add(r.idempotencyKey);
+            claiming.push(i);
           }
         });
-        const keyed = batch.filter((i) => requests[i].idempotencyKey !== undefined);
-        if (keyed.length > 0) {
-          const claimed: { key: string }[] = await m.query(
-            `INSERT INTO "${S}".idempotency_keys (key, request_hash, status_code, response, expires_at)
+        const repeated = new Set(alone);
+        const allSkus = [...new Set(requests.flatMap((r) => r.dto.items.map((i) => i.sku)))];
+        const read: { kind: 'key' | 'sku' | 'clock'; name: string | null; value: string }[] = await m.query(
+          `WITH claimed AS (
+             INSERT INTO "${S}".idempotency_keys (key, request_hash, status_code, response, expires_at)
              SELECT k, h, 0, 'null', now() + $3 * interval '1 millisecond' FROM unnest($1::text[], $2::text[]) AS x(k, h)
-             ON CONFLICT (key) DO NOTHING RETURNING key`,
-            [keyed.map((i) => requests[i].idempotencyKey), keyed.map((i) => requestHash(requests[i].dto)), this.idempotencyTtlMs],
-          );
-          const mine = new Set(claimed.map((c) => c.key));
-          const taken = keyed.filter((i) => !mine.has(requests[i].idempotencyKey!));
-          alone.push(...taken);
-          batch = batch.filter((i) => !taken.includes(i));
+             ON CONFLICT (key) DO NOTHING RETURNING key
+           )
+           SELECT 'key' AS kind, key AS name, '' AS value FROM claimed
+           UNION ALL SELECT 'sku', sku, price_cents::text FROM "${S}".catalogue WHERE sku = ANY($4::text[])
+           UNION ALL SELECT 'clock', NULL, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text`,
+          [claiming.map((i) => requests[i].idempotencyKey), claiming.map((i) => requestHash(requests[i].dto)), this.idempotencyTtlMs, allSkus],
+        );
+        const claimed = new Set<string>();
+        const prices = new Map<string, number>();
+        let clockUs = 0n;
+        for (const r of read) {
+          if (r.kind === 'key') claimed.add(r.name!);
+          else if (r.kind === 'sku') prices.set(r.name!, Number(r.value));
+          else clockUs = BigInt(r.value);
         }
-        if (batch.length === 0) return decided;
 
-        const orders = batch.map((i) => {
+        const batch: number[] = [];
+        const dropped: string[] = []; // claimed for an order that fails: the key stays unused, as after a rollback
+        requests.forEach((r, i) => {
+          if (repeated.has(i)) return;
+          const key = r.idempotencyKey;
+          if (key !== undefined && !claimed.has(key)) {
+            alone.push(i);
+            return;
+          }
+          const unknown = r.dto.items.map((x) => x.sku).filter((sku) => !prices.has(sku));
+          if (unknown.length === 0) batch.push(i);
+          else {
+            decided.push([i, { error: new UnknownSkuError(unknown) }]);
+            if (key !== undefined) dropped.push(key);
+          }
+        });
+        if (batch.length === 0) {
+          if (dropped.length > 0) await m.query(`DELETE FROM "${S}".idempotency_keys WHERE key = ANY($1::text[])`, [dropped]);
+          return decided;
+        }
+
+        // Creation times one microsecond apart from the clock read above, so the orders of a batch
+        // keep their order (keyset paging breaks ties by id); the answers carry them in milliseconds.
+        const orders = batch.map((i, k) => {
           const { dto, requestId } = requests[i];
           const items = dto.items.map((x) => ({ sku: x.sku, quantity: x.quantity, unitPriceCents: prices.get(x.sku)! }));
           const totalCents = items.reduce((sum, x) => sum + x.quantity * x.unitPriceCents, 0);
-          return { i, id: randomUUID(), dto, items, totalCents, cause: Cause.fromRequest(requestId) };
-        });
-        const lines = orders.flatMap((o) => o.items.map((x) => ({ id: o.id, ...x })));
-        // Orders, lines and first history entries in one statement (one round trip: the accept path
-        // waits for each one on a loop it shares with the consumers). clock_timestamp per row: orders
-        // of one batch keep distinct creation times (keyset paging).
-        const inserted: { id: string; created_at: Date }[] = await m.query(
-          `WITH placed AS (
-             INSERT INTO "${S}".orders (id, customer_email, status, total_cents, correlation_id, created_at, updated_at)
-             SELECT id, e, 'PENDING', t, c, at, at
-             FROM (SELECT x.*, clock_timestamp() AS at FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY AS x(id, e, t, c, n)) y
-             ORDER BY n RETURNING id, created_at, correlation_id
-           ), lines AS (
-             INSERT INTO "${S}".order_lines (order_id, sku, quantity, unit_price_cents)
-             SELECT * FROM unnest($5::uuid[], $6::text[], $7::int[], $8::int[])
-           ), history AS (
-             INSERT INTO "${S}".order_status_history (order_id, status, at, correlation_id)
-             SELECT id, 'PENDING', created_at, correlation_id FROM placed ORDER BY created_at
-           )
-           SELECT id, created_at FROM placed`,
-          [
-            orders.map((o) => o.id),
-            orders.map((o) => o.dto.customerEmail),
-            orders.map((o) => o.totalCents),
-            orders.map((o) => o.cause.correlationId),
-            lines.map((l) => l.id),
-            lines.map((l) => l.sku),
-            lines.map((l) => l.quantity),
-            lines.map((l) => l.unitPriceCents),
-          ],
-        );
-        const createdAt = new Map(inserted.map((r) => [r.id, r.created_at]));
-        const views = orders.map((o): [number, PlaceOrderResult] => {
-          const placedAt = createdAt.get(o.id)!.toISOString();
+          const us = clockUs + BigInt(k);
+          const placedAt = new Date(Number(us / 1000n)).toISOString();
+          const at = `${placedAt.slice(0, -1)}${String(us % 1000n).padStart(3, '0')}Z`;
           const body: OrderView = {
-            id: o.id,
+            id: randomUUID(),
             status: 'PENDING',
-            customerEmail: o.dto.customerEmail,
-            items: o.items,
-            totalCents: o.totalCents,
+            customerEmail: dto.customerEmail,
+            items,
+            totalCents,
             rejectionReason: null,
             createdAt: placedAt,
             updatedAt: placedAt,
           };
-          return [o.i, { statusCode: 201, body, replayed: false }];
+          return { i, body, at, cause: Cause.fromRequest(requestId) };
         });
-        await this.outbox.addEach(
-          m,
-          views.map(([i, { body }], k) => ({
-            cause: orders[k].cause,
+        const lines = orders.flatMap((o) => o.body.items.map((x) => ({ id: o.body.id, ...x })));
+        const stored = orders.filter((o) => requests[o.i].idempotencyKey !== undefined);
+        const outbox = this.outbox.inStatement(
+          orders.map((o) => ({
+            cause: o.cause,
             event: event(OrderPlaced, {
-              orderId: body.id,
-              customerEmail: body.customerEmail,
-              items: body.items,
-              totalCents: body.totalCents,
-              placedAt: body.createdAt,
+              orderId: o.body.id,
+              customerEmail: o.body.customerEmail,
+              items: o.body.items,
+              totalCents: o.body.totalCents,
+              placedAt: o.body.createdAt,
             }),
           })),
+          13,
         );
-        const stored = views.filter(([i]) => requests[i].idempotencyKey !== undefined);
-        if (stored.length > 0) {
-          await m.query(
-            `UPDATE "${S}".idempotency_keys k SET status_code = 201, response = x.r
-             FROM unnest($1::text[], $2::jsonb[]) AS x(key, r) WHERE k.key = x.key`,
-            [stored.map(([i]) => requests[i].idempotencyKey), stored.map(([, r]) => JSON.stringify(r.body))],
-          );
-        }
-        return [...decided, ...views];
+        const [{ placed }]: { placed: number }[] = await m.query(
+          `WITH placed AS (
+             INSERT INTO "${S}".orders (id, customer_email, status, total_cents, correlation_id, created_at, updated_at)
+             SELECT id, e, 'PENDING', t, c, at, at
+             FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS x(id, e, t, c, at, n)
+             ORDER BY n RETURNING id
+           ), lines AS (
+             INSERT INTO "${S}".order_lines (order_id, sku, quantity, unit_price_cents)
+             SELECT * FROM unnest($6::uuid[], $7::text[], $8::int[], $9::int[])
+           ), history AS (
+             INSERT INTO "${S}".order_status_history (order_id, status, at, correlation_id)
+             SELECT id, 'PENDING', at, c FROM unnest($1::uuid[], $5::timestamptz[], $4::text[]) WITH ORDINALITY AS x(id, at, c, n) ORDER BY n
+           ), stored AS (
+             UPDATE "${S}".idempotency_keys k SET status_code = 201, response = x.r
+             FROM unnest($10::text[], $11::jsonb[]) AS x(key, r) WHERE k.key = x.key
+           ), dropped AS (
+             DELETE FROM "${S}".idempotency_keys WHERE key = ANY($12::text[])
+           ), events AS (
+             ${outbox.sql}
+           )
+           SELECT count(*)::int AS placed FROM placed`,
+          [
+            orders.map((o) => o.body.id),
+            orders.map((o) => o.body.customerEmail),
+            orders.map((o) => o.body.totalCents),
+            orders.map((o) => o.cause.correlationId),
+            orders.map((o) => o.at),
+            lines.map((l) => l.id),
+            lines.map((l) => l.sku),
+            lines.map((l) => l.quantity),
+            lines.map((l) => l.unitPriceCents),
+            stored.map((o) => requests[o.i].idempotencyKey),
+            stored.map((o) => JSON.stringify(o.body)),
+            dropped,
+            ...outbox.params,
+          ],
+        );
+        if (placed !== orders.length) throw new Error(`group commit placed ${placed} of ${orders.length} orders`);
+        return [...decided, ...orders.map((o): [number, PlaceOrderResult] => [o.i, { statusCode: 201, body: o.body, replayed: false }])];
       });
       for (const [i, r] of committed) results[i] = r;
     } catch {
