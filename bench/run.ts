@@ -421,7 +421,7 @@ function render(r: {
         ['group, event', 'events', 'p50 ms', 'p99 ms', 'max ms', 'p50: to Kafka / to transport / in the run'],
         Object.entries(r.e2e)
           .sort(([a], [b]) => a.localeCompare(b))
-          .map(([k, v]) => [k, v.count, v.p50, v.p99, v.max, v.stagesP50 ? `${v.stagesP50.toKafka} / ${v.stagesP50.toTransport} / ${v.stagesP50.inRun}` : '–']),
+          .map(([k, v]) => [k, v.count, v.p50, v.p99, v.max, v.stagesP50 ? [v.stagesP50.toKafka, v.stagesP50.toTransport, v.stagesP50.inRun].map((ms) => Math.round(ms)).join(' / ') : '–']),
       ),
       '',
     );
