@@ -6,11 +6,11 @@ import { DataSource, EntityManager } from 'typeorm';
 import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
 import { Cause } from '../../../platform/kafka/cause';
-import { event, Outbox } from '../../../platform/kafka/outbox';
+import { event, Outbox, PendingEvent } from '../../../platform/kafka/outbox';
 import { OrderStatus } from '../order-status';
 import { UnknownSkuError } from '../order.errors';
 import { ORDER_SCHEMA as S } from '../order.schema';
-import { OrderView } from '../order.view';
+import { OrderLineView, OrderView } from '../order.view';
 import { claimIdempotencyKey, requestHash, StoredResponse, storeIdempotentResponse } from './idempotency';
 import { PlaceOrderDto } from './place-order.dto';
 import { GroupCommit } from './group-commit';
@@ -75,8 +75,7 @@ export class PlaceOrderService {
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
 
     const id = randomUUID();
-    const items = dto.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: prices.get(i.sku)! }));
-    const totalCents = items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
+    const { items, totalCents } = priceLines(dto, prices);
     const status: OrderStatus = 'PENDING';
     const [{ created_at }] = await m.query(
       `INSERT INTO "${S}".orders (id, customer_email, status, total_cents, correlation_id)
@@ -92,22 +91,9 @@ export class PlaceOrderService {
       `INSERT INTO "${S}".order_status_history (order_id, status, at, correlation_id) VALUES ($1, $2, $3, $4)`,
       [id, status, created_at, cause.correlationId],
     );
-    const placedAt = (created_at as Date).toISOString();
-    await this.outbox.add(
-      m,
-      cause,
-      event(OrderPlaced, { orderId: id, customerEmail: dto.customerEmail, items, totalCents, placedAt }),
-    );
-    return {
-      id,
-      status,
-      customerEmail: dto.customerEmail,
-      items,
-      totalCents,
-      rejectionReason: null,
-      createdAt: placedAt,
-      updatedAt: placedAt,
-    };
+    const view = placedView(id, dto.customerEmail, { items, totalCents }, (created_at as Date).toISOString());
+    await this.outbox.add(m, cause, orderPlaced(view));
+    return view;
   }
 
   /**
@@ -182,36 +168,16 @@ export class PlaceOrderService {
         // keep their order (keyset paging breaks ties by id); the answers carry them in milliseconds.
         const orders = batch.map((i, k) => {
           const { dto, requestId } = requests[i];
-          const items = dto.items.map((x) => ({ sku: x.sku, quantity: x.quantity, unitPriceCents: prices.get(x.sku)! }));
-          const totalCents = items.reduce((sum, x) => sum + x.quantity * x.unitPriceCents, 0);
           const us = clockUs + BigInt(k);
           const placedAt = new Date(Number(us / 1000n)).toISOString();
           const at = `${placedAt.slice(0, -1)}${String(us % 1000n).padStart(3, '0')}Z`;
-          const body: OrderView = {
-            id: randomUUID(),
-            status: 'PENDING',
-            customerEmail: dto.customerEmail,
-            items,
-            totalCents,
-            rejectionReason: null,
-            createdAt: placedAt,
-            updatedAt: placedAt,
-          };
+          const body = placedView(randomUUID(), dto.customerEmail, priceLines(dto, prices), placedAt);
           return { i, body, at, cause: Cause.fromRequest(requestId) };
         });
         const lines = orders.flatMap((o) => o.body.items.map((x) => ({ id: o.body.id, ...x })));
         const stored = orders.filter((o) => requests[o.i].idempotencyKey !== undefined);
         const outbox = this.outbox.inStatement(
-          orders.map((o) => ({
-            cause: o.cause,
-            event: event(OrderPlaced, {
-              orderId: o.body.id,
-              customerEmail: o.body.customerEmail,
-              items: o.body.items,
-              totalCents: o.body.totalCents,
-              placedAt: o.body.createdAt,
-            }),
-          })),
+          orders.map((o) => ({ cause: o.cause, event: orderPlaced(o.body) })),
           13,
         );
         const [{ placed }]: { placed: number }[] = await m.query(
@@ -267,6 +233,22 @@ export class PlaceOrderService {
     );
     return results as (PlaceOrderResult | { error: unknown })[];
   }
+}
+
+/** The order's lines at the catalogue's prices, and its total. */
+function priceLines(dto: PlaceOrderDto, prices: Map<string, number>): { items: OrderLineView[]; totalCents: number } {
+  const items = dto.items.map((x) => ({ sku: x.sku, quantity: x.quantity, unitPriceCents: prices.get(x.sku)! }));
+  return { items, totalCents: items.reduce((sum, x) => sum + x.quantity * x.unitPriceCents, 0) };
+}
+
+/** What a request that placed an order gets back (and a retry with its Idempotency-Key, later). */
+function placedView(id: string, customerEmail: string, { items, totalCents }: { items: OrderLineView[]; totalCents: number }, placedAt: string): OrderView {
+  return { id, status: 'PENDING', customerEmail, items, totalCents, rejectionReason: null, createdAt: placedAt, updatedAt: placedAt };
+}
+
+/** The event a placed order announces itself with. */
+function orderPlaced(view: OrderView): PendingEvent {
+  return event(OrderPlaced, { orderId: view.id, customerEmail: view.customerEmail, items: view.items, totalCents: view.totalCents, placedAt: view.createdAt });
 }
 
 interface PlaceOrderRequest {
