@@ -28,6 +28,7 @@ import { createTestDatabase } from '../test/support/test-database';
 import { BacklogProbe, isEmpty } from './backlog';
 import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
+import { LockWaitSampler } from './lock-waits';
 import { HeapSample, HeapSampler, perMinute, ProcSampler, summarize } from './proc-sampler';
 import { chart, table } from './report';
 
@@ -197,6 +198,8 @@ async function main(): Promise<void> {
   let consumerBench: Awaited<ReturnType<typeof runConsumerBench>> | undefined;
   let e2e: Record<string, EndToEnd> = {};
   let verify: Record<string, number> = {};
+  /** Row-lock waits per module and table while POST /orders ran (mean connections waiting). */
+  let lockWaits: [string, number][] = [];
   let memory: HeapSampler | undefined;
   if (!opts.consumersOnly) {
     const appEnv = async (modules?: string) => ({
@@ -246,7 +249,9 @@ async function main(): Promise<void> {
         if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, ...extra, durationS: opts.warmupS });
         await onEvery('/bench/reset', { method: 'POST' }); // end-to-end latencies of the measured run only
         const from = sampler.elapsedS;
+        const waits = label.startsWith('POST /orders') && !extra.overallRate ? await LockWaitSampler.start(db.url) : undefined;
         const r = await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.durationS, ...extra });
+        if (waits) lockWaits = await waits.stop();
         procStats[label] = summarize(sampler.since(from));
         results[label] = r;
         log(`  ${label}: ${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
@@ -313,7 +318,7 @@ async function main(): Promise<void> {
   await cleanup();
   cleanup = undefined;
 
-  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, drainS, e2e, verify, consumerBench, memory: memory?.samples ?? [] });
+  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, drainS, e2e, verify, lockWaits, consumerBench, memory: memory?.samples ?? [] });
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -334,6 +339,7 @@ function render(r: {
   drainS: number;
   e2e: Record<string, EndToEnd>;
   verify: Record<string, number>;
+  lockWaits: [string, number][];
   consumerBench?: Awaited<ReturnType<typeof runConsumerBench>>;
   memory: HeapSample[];
 }): string {
@@ -372,7 +378,11 @@ function render(r: {
       : (Number.isFinite(r.drainS)
           ? `Backlog (4 outboxes + 4 groups' lag) back to 0 **${r.drainS.toFixed(1)} s** after the load stopped. `
           : `Backlog (4 outboxes + 4 groups' lag) **not back to 0 within ${opts.drainTimeoutS} s** after the load stopped. `) +
-        `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.`;
+        `Stored: ${Object.entries(r.verify).map(([k, v]) => `${k} ${v}`).join(', ')}.` +
+        (r.lockWaits.length > 0
+          ? `\n\nRow-lock waits while POST /orders ran (pg_stat_activity every 100 ms; mean connections of a group waiting, by table): ` +
+            `${r.lockWaits.filter(([, n]) => n >= 0.005).map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ') || 'none'}.`
+          : '');
     parts.push(
       '## HTTP: accept path against the no-op endpoint of the same app, same load',
       '',
