@@ -21,6 +21,14 @@ import { HttpDrain } from './platform/http/http-drain';
 import { requestIdFromHeaders } from './platform/observability/logging';
 import { ObservabilityOptions } from './platform/observability/observability.module';
 
+/**
+ * Modules whose effects on one order commute across event types, so a consumer run may hold events
+ * of several topics (ModuleKafkaServerOptions.runsMixTopics): analytics sets each fact field from the
+ * first event that knows it. Not the warehouse or the order module: a cancellation must not share a
+ * run with the placement it undoes.
+ */
+const RUNS_MIX_TOPICS: ReadonlySet<string> = new Set(['analytics']);
+
 /** Builds the app for `env`: HTTP for the chosen modules and one Kafka consumer group per module. */
 export async function createApp(env: Environment, observability: ObservabilityOptions = {}): Promise<NestFastifyApplication> {
   // Rejected credentials or an untrusted broker certificate stop here, before anything retries.
@@ -57,6 +65,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
       batchMaxEvents: env.KAFKA_BATCH_MAX_EVENTS,
       batchMaxMs: env.KAFKA_BATCH_MAX_MS,
       batchLockTimeoutMs: env.KAFKA_BATCH_LOCK_TIMEOUT_MS,
+      runsMixTopics: RUNS_MIX_TOPICS.has(module),
       observer: registry.observer,
     });
     registry.servers.set(module, server);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Admin, Kafka } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import { EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { EventEnvelope, OrderConfirmed, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
 import { Cause } from '../../src/platform/kafka/cause';
 import { Inbox } from '../../src/platform/kafka/inbox';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
@@ -43,7 +43,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     await ds.initialize();
     await ds.query(`CREATE SCHEMA b`);
     await ds.query(`CREATE TABLE b.inbox (event_id uuid, handler text, type text, correlation_id text, PRIMARY KEY (event_id, handler))`);
-    await ds.query(`CREATE TABLE b.effects (event_id uuid PRIMARY KEY, run text NOT NULL, tx bigint NOT NULL DEFAULT txid_current())`);
+    await ds.query(`CREATE TABLE b.effects (event_id uuid PRIMARY KEY, run text NOT NULL, tx bigint NOT NULL DEFAULT txid_current(), key text, type text)`);
     await ds.query(`CREATE TABLE b.locks (id int PRIMARY KEY)`);
     await ds.query(`CREATE TABLE b.outbox (id bigserial PRIMARY KEY, event_id uuid NOT NULL UNIQUE, topic text NOT NULL, key text NOT NULL, envelope jsonb NOT NULL)`);
     await ds.query(`INSERT INTO b.locks VALUES (1)`);
@@ -86,6 +86,9 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       maxMs?: number;
       /** Also append an event to the outbox (the received one again, with its order id as key). */
       publish?: boolean;
+      /** Also consume order.confirmed, with the same effect; runs may mix the two topics (runsMixTopics). */
+      confirmed?: boolean;
+      mixTopics?: boolean;
     } = {},
   ): Promise<{ calls: Calls; topic: string; naming: KafkaNaming }> {
     const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [], runs: [], order: [] };
@@ -116,11 +119,10 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       batchMaxEvents,
       batchMaxMs: behaviour.maxMs ?? 100,
       batchLockTimeoutMs: 100,
+      runsMixTopics: behaviour.mixTopics,
       observer,
     });
-    server.addHandler(
-      OrderPlaced.type,
-      async (e: Placed) => {
+    const handler = async (e: Placed) => {
         const attempt = (calls.attempts.get(e.eventId) ?? 0) + 1;
         calls.attempts.set(e.eventId, attempt);
         if (attempt === 1) calls.order.push(e.eventId);
@@ -130,7 +132,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
           async (m) => {
             if (behaviour.lock?.(e)) await m.query(`SELECT id FROM b.locks WHERE id = 1 FOR UPDATE`);
             if (behaviour.slowMs) await m.query(`SELECT pg_sleep($1)`, [behaviour.slowMs / 1000]);
-            await m.query(`INSERT INTO b.effects (event_id, run) VALUES ($1, $2)`, [e.eventId, run]);
+            await m.query(`INSERT INTO b.effects (event_id, run, key, type) VALUES ($1, $2, $3, $4)`, [e.eventId, run, e.key, e.type]);
             if (behaviour.publish) await outbox.add(m, Cause.fromEvent(e), event(OrderPlaced, e.payload));
             if (behaviour.fail?.(e, attempt)) throw new Error(`injected failure of ${e.eventId}`);
           },
@@ -140,10 +142,9 @@ describe('consumer runs: consecutive events share one transaction, failures fall
             void observers.query(`SELECT 1 FROM b.effects WHERE event_id = $1`, [e.eventId]).then((r) => seen.push(r.rowCount === 1));
           },
         );
-      },
-      true,
-      { module: 'email' },
-    );
+    };
+    server.addHandler(OrderPlaced.type, handler, true, { module: 'email' });
+    if (behaviour.confirmed) server.addHandler(OrderConfirmed.type, handler, true, { module: 'email' });
     servers.push(server);
     await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
     await expectEventually(() => expect(server.consumerState).toBe('joined'), 30_000); // its topics exist by then
@@ -265,6 +266,56 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     await expectEventually(() => {
       for (const e of backlogged.list) expect(calls.committed.get(e.eventId)).toEqual([true]);
     });
+  });
+
+  /** Each of `orders` placed and then confirmed: its two events on the same partition number of the two topics, written before the consumer starts. */
+  async function twoTopicBacklog(run: string, partitions: number, orders: number) {
+    const naming = new KafkaNaming(`${stack.prefix}${run}.`, `${stack.prefix}${run}.`);
+    const topics = [naming.topic(OrderPlaced.topic), naming.topic(OrderConfirmed.topic)];
+    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+    const placed = events(orders);
+    const confirmed = placed.map((e) => envelopeOf(OrderConfirmed, { ...e.payload, confirmedAt: new Date().toISOString() }));
+    await publish(kafka, topics[0], placed.map((e, i) => ({ key: e.key, value: e, partition: i % partitions })));
+    await publish(kafka, topics[1], confirmed.map((e, i) => ({ key: e.key, value: e, partition: i % partitions })));
+    return { placed, topics };
+  }
+
+  /** The transactions of a run's effects: per order key, the transactions and event types it was applied in. */
+  async function transactionsByKey(run: string): Promise<Map<string, { txs: Set<string>; types: Set<string> }>> {
+    const rows = await query<{ key: string; tx: string; type: string }>(stack.databaseUrl, `SELECT key, tx::text AS tx, type FROM b.effects WHERE run = $1`, [run]);
+    const byKey = new Map<string, { txs: Set<string>; types: Set<string> }>();
+    for (const r of rows) {
+      const k = byKey.get(r.key) ?? { txs: new Set(), types: new Set() };
+      byKey.set(r.key, k.txs.add(r.tx) && k.types.add(r.type) && k);
+    }
+    return byKey;
+  }
+
+  it('with runsMixTopics, one order’s events of two topics share a run (streams by partition number) and both topics are committed', async () => {
+    const partitions = 2;
+    const { placed, topics } = await twoTopicBacklog('mixed', partitions, 40);
+    const { calls, naming } = await consume('mixed', 100, { partitions, concurrency: 2, maxMs: 60_000, confirmed: true, mixTopics: true });
+    await waitForEffects('mixed', placed.length * 2);
+    const byKey = await transactionsByKey('mixed');
+    for (const e of placed) expect(byKey.get(e.key)).toEqual({ txs: expect.any(Set), types: new Set(['order.placed', 'order.confirmed']) });
+    // Each order's two events in one transaction: no two runs of the module ever held the same order.
+    for (const e of placed) expect(byKey.get(e.key)!.txs.size).toBe(1);
+    expect(calls.fallbacks).toEqual([]);
+    await expectEventually(async () => {
+      for (const topic of topics) {
+        const [{ partitions: offsets }] = await admin.fetchOffsets({ groupId: naming.group('email'), topics: [topic] });
+        expect(offsets.map((o) => o.offset)).toEqual(Array.from({ length: partitions }, () => String(placed.length / partitions)));
+      }
+    });
+  });
+
+  it('without runsMixTopics a run holds one topic: one order’s two events are always in two transactions', async () => {
+    const { placed } = await twoTopicBacklog('unmixed', 2, 40);
+    const { calls } = await consume('unmixed', 100, { partitions: 2, concurrency: 2, maxMs: 60_000, confirmed: true });
+    await waitForEffects('unmixed', placed.length * 2);
+    const byKey = await transactionsByKey('unmixed');
+    for (const e of placed) expect(byKey.get(e.key)!.txs.size).toBe(2);
+    expect(calls.fallbacks).toEqual([]);
   });
 
   it('with KAFKA_BATCH_MAX_EVENTS=1 every event has its own transaction', async () => {

@@ -39,6 +39,15 @@ export interface ModuleKafkaServerOptions {
   batchMaxMs: number;
   /** How long an event in a shared transaction waits for a lock before the run falls back. */
   batchLockTimeoutMs: number;
+  /**
+   * The module's effects on one aggregate commute across event types (analytics' facts: each field
+   * is set by the first event that knows it), so a run may hold events of several topics: a fetch's
+   * batches of all its topics share streams by partition number (one order's events sit on the same
+   * partition number of every topic), and one order's events meet in one run instead of three runs
+   * waiting for each other's locks. Off: a run holds one topic (a cancellation never shares a run
+   * with the placement it undoes).
+   */
+  runsMixTopics?: boolean;
   observer?: TransportObserver;
 }
 
@@ -69,7 +78,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private lastError?: string;
   private closed?: Promise<void>;
   private readonly observer: TransportObserver;
-  /** Batches of an event topic delivered together, per topic, until their stream of runs starts (see gather). */
+  /** Batches of an event topic (of every event topic, with runsMixTopics) delivered together, until their streams of runs start (see gather). */
   private readonly gathering = new Map<string, { batches: EachBatchPayload[]; done: Promise<void> }>();
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
@@ -230,28 +239,33 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
    * `partitionsConsumedConcurrently` streams of runs, side by side (as many as it takes to fill their
    * runs: a backlog drains in parallel, a trickle goes in one run); a run then holds the events of
    * several partitions (each partition's in offset order): one transaction and one offset commit
-   * where each partition had its own, waiting for a free slot. Every `eachBatch` call of the
-   * delivery resolves when all its streams are done, as kafkajs expects.
+   * where each partition had its own, waiting for a free slot. With `runsMixTopics` the batches of
+   * every event topic are gathered together and a stream takes whole partition numbers, so a run
+   * holds one order's events of several topics. Every `eachBatch` call of the delivery resolves
+   * when all its streams are done, as kafkajs expects.
    */
   private gather(payload: EachBatchPayload): Promise<void> {
-    const { topic } = payload.batch;
-    let gathering = this.gathering.get(topic);
+    const key = this.options.runsMixTopics ? '*' : payload.batch.topic;
+    let gathering = this.gathering.get(key);
     if (!gathering) {
       const batches: EachBatchPayload[] = [];
       // The calls of one delivery start in the same turn of the event loop: the streams start after it.
       const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        this.gathering.delete(topic);
+        this.gathering.delete(key);
+        // Streams take batches by position, or, when runs mix topics, by partition number.
+        const slots = this.options.runsMixTopics ? [...new Set(batches.map((b) => b.batch.partition))] : batches.map((_, b) => b);
+        const slotOf = (b: number) => (this.options.runsMixTopics ? slots.indexOf(batches[b].batch.partition) : b);
         // No more streams than it takes to keep their runs full: a handful of events is one run, not three.
         const events = batches.reduce((n, b) => n + b.batch.messages.length, 0);
-        const streams = Math.min(this.options.partitionsConsumedConcurrently, batches.length, Math.ceil(events / this.options.batchMaxEvents));
+        const streams = Math.min(this.options.partitionsConsumedConcurrently, slots.length, Math.ceil(events / this.options.batchMaxEvents));
         const outcomes = await Promise.allSettled(
-          Array.from({ length: streams }, (_, i) => this.eachRun(batches.filter((_, b) => b % streams === i))),
+          Array.from({ length: streams }, (_, i) => this.eachRun(batches.filter((_, b) => slotOf(b) % streams === i))),
         );
         const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
         if (failed) throw failed.reason;
       });
       gathering = { batches, done };
-      this.gathering.set(topic, gathering);
+      this.gathering.set(key, gathering);
     }
     gathering.batches.push(payload);
     return gathering.done;
@@ -284,7 +298,6 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
    */
   private async eachRun(batches: EachBatchPayload[]): Promise<void> {
     const fetchedAt = Date.now();
-    const { topic } = batches[0].batch;
     const { heartbeat, isRunning } = batches[0];
     // Partition by partition, each in offset order: per-key order holds within and across runs.
     const items: Item[] = batches.flatMap((from) => from.batch.messages.map((message) => ({ from, message })));
@@ -294,10 +307,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       const last = new Map<EachBatchPayload, string>();
       for (const { from, message } of done) last.set(from, message.offset);
       for (const [from, offset] of last) from.resolveOffset(offset);
-      await this.commit([...last].map(([from, offset]) => ({ topic, partition: from.batch.partition, offset })));
+      await this.commit([...last].map(([from, offset]) => ({ topic: from.batch.topic, partition: from.batch.partition, offset })));
     };
     const alone = async (events: Item[]): Promise<void> => {
-      for (const { from, message } of events) await this.handleAlone(topic, from.batch.partition, message, 0);
+      for (const { from, message } of events) await this.handleAlone(from.batch.topic, from.batch.partition, message, 0);
       await consumed(events);
     };
     const flush = async (): Promise<void> => {
@@ -334,7 +347,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         if (from.isStale()) continue; // its partition was revoked or sought: its other events go too
         let decoded: Decoded;
         try {
-          decoded = this.decode(topic, message);
+          decoded = this.decode(from.batch.topic, message);
         } catch {
           await flush(); // keeps offsets in order: the run before it first, then this one is parked
           await alone([item]);
@@ -346,7 +359,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           startedAt: performance.now(),
         };
         const { envelope, handler } = decoded;
-        const context: KafkaEventContext = { topic, partition: from.batch.partition, offset: message.offset, headers: message.headers ?? {}, attempt: 1 };
+        const context: KafkaEventContext = { topic: from.batch.topic, partition: from.batch.partition, offset: message.offset, headers: message.headers ?? {}, attempt: 1 };
         const started = performance.now();
         try {
           const current = run;
@@ -611,7 +624,7 @@ interface Item {
   message: KafkaMessage;
 }
 
-/** Consecutive events of a stream (one topic, one or more partitions) whose effects share one transaction, not yet committed. */
+/** Consecutive events of a stream (one topic unless runsMixTopics, one or more partitions) whose effects share one transaction, not yet committed. */
 interface Run {
   transaction: BatchTransaction;
   events: (Item & { envelope: EventEnvelope; ms: number })[];
