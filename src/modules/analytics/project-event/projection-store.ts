@@ -153,7 +153,7 @@ export class ProjectionStore {
     });
   }
 
-  /** Adds the deltas to their counters, each row once and in key order (no deadlocks between transactions). */
+  /** Adds the deltas to their counters, each row once and in key order (no deadlocks between transactions), in one statement. */
   async applyDeltas(m: EntityManager, deltas: Delta[]): Promise<void> {
     const minutes = new Map<string, Record<BucketField, number>>();
     const products = new Map<string, { units: number; revenue_cents: number }>();
@@ -172,32 +172,32 @@ export class ProjectionStore {
       }
     }
     const sorted = <V>(map: Map<string, V>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (minutes.size > 0) {
-      const rows = sorted(minutes);
-      await m.query(
-        `INSERT INTO "${S}".minute_buckets AS b (minute, ${BUCKET_FIELDS.join(', ')})
+    const [minuteRows, productRows, totalRows] = [sorted(minutes), sorted(products), sorted(totals)];
+    // One statement for the three tables (one round trip while the hottest rows are held): every
+    // transaction sends the same statement, so they all lock the tables in one order, and each
+    // table's rows in key order.
+    await m.query(
+      `WITH minutes AS (
+         INSERT INTO "${S}".minute_buckets AS b (minute, ${BUCKET_FIELDS.join(', ')})
          SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bigint[])
-         ON CONFLICT (minute) DO UPDATE SET ${BUCKET_FIELDS.map((f) => `${f} = b.${f} + excluded.${f}`).join(', ')}`,
-        [rows.map(([minute]) => minute), ...BUCKET_FIELDS.map((f) => rows.map(([, r]) => r[f]))],
-      );
-    }
-    if (products.size > 0) {
-      const rows = sorted(products);
-      await m.query(
-        `INSERT INTO "${S}".product_sales AS s (sku, units, revenue_cents)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
-         ON CONFLICT (sku) DO UPDATE SET units = s.units + excluded.units, revenue_cents = s.revenue_cents + excluded.revenue_cents`,
-        [rows.map(([sku]) => sku), rows.map(([, r]) => r.units), rows.map(([, r]) => r.revenue_cents)],
-      );
-    }
-    if (totals.size > 0) {
-      const rows = sorted(totals);
-      await m.query(
-        `INSERT INTO "${S}".totals AS t (metric, value) SELECT * FROM unnest($1::text[], $2::bigint[])
-         ON CONFLICT (metric) DO UPDATE SET value = t.value + excluded.value`,
-        [rows.map(([metric]) => metric), rows.map(([, v]) => v)],
-      );
-    }
+         ON CONFLICT (minute) DO UPDATE SET ${BUCKET_FIELDS.map((f) => `${f} = b.${f} + excluded.${f}`).join(', ')}
+       ), products AS (
+         INSERT INTO "${S}".product_sales AS s (sku, units, revenue_cents)
+         SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[])
+         ON CONFLICT (sku) DO UPDATE SET units = s.units + excluded.units, revenue_cents = s.revenue_cents + excluded.revenue_cents
+       )
+       INSERT INTO "${S}".totals AS t (metric, value) SELECT * FROM unnest($10::text[], $11::bigint[])
+       ON CONFLICT (metric) DO UPDATE SET value = t.value + excluded.value`,
+      [
+        minuteRows.map(([minute]) => minute),
+        ...BUCKET_FIELDS.map((f) => minuteRows.map(([, r]) => r[f])),
+        productRows.map(([sku]) => sku),
+        productRows.map(([, r]) => r.units),
+        productRows.map(([, r]) => r.revenue_cents),
+        totalRows.map(([metric]) => metric),
+        totalRows.map(([, v]) => v),
+      ],
+    );
   }
 
   /** Keeps the newest state of a product (by its updatedAt), whatever order the upserts arrive in. */
