@@ -252,14 +252,14 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       // The calls of one delivery start in the same turn of the event loop: the streams start after it.
       const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
         this.gathering.delete(key);
-        // Streams take batches by position, or, when runs mix topics, by partition number.
-        const slots = this.options.runsMixTopics ? [...new Set(batches.map((b) => b.batch.partition))] : batches.map((_, b) => b);
-        const slotOf = (b: number) => (this.options.runsMixTopics ? slots.indexOf(batches[b].batch.partition) : b);
+        // A stream takes whole partition numbers (of every topic gathered: one topic's batches each
+        // have their own; with runsMixTopics, an order's events on every topic go to one stream).
+        const partitions = [...new Set(batches.map((b) => b.batch.partition))];
         // No more streams than it takes to keep their runs full: a handful of events is one run, not three.
         const events = batches.reduce((n, b) => n + b.batch.messages.length, 0);
-        const streams = Math.min(this.options.partitionsConsumedConcurrently, slots.length, Math.ceil(events / this.options.batchMaxEvents));
+        const streams = Math.min(this.options.partitionsConsumedConcurrently, partitions.length, Math.ceil(events / this.options.batchMaxEvents));
         const outcomes = await Promise.allSettled(
-          Array.from({ length: streams }, (_, i) => this.eachRun(batches.filter((_, b) => slotOf(b) % streams === i))),
+          Array.from({ length: streams }, (_, i) => this.eachRun(batches.filter((b) => partitions.indexOf(b.batch.partition) % streams === i))),
         );
         const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
         if (failed) throw failed.reason;
