@@ -143,9 +143,9 @@ export class Environment {
   KAFKA_BATCH_MAX_MS = 500;
 
   /**
-   * Lock wait inside a shared transaction before it falls back to one transaction per event. Runs
-   * of a group's topics run side by side and may lock the same rows (analytics: one order's facts
-   * from order.placed and stock.reserved); about a run's length lets one wait for the other.
+   * Lock wait inside a shared transaction before it falls back to one transaction per event. A
+   * group's runs run side by side and may lock the same rows (analytics: the current minute's
+   * counters, written by every run before its commit); about a run's length lets one wait for the other.
    */
   @Transform(toInt)
   @IsInt()

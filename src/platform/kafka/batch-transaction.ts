@@ -6,8 +6,8 @@ import { LogContext } from '../observability/log-context';
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * One database transaction shared by the consumer effects of a run of events of one topic (one or
- * more partitions of a fetch; group commit on the consuming side): `Inbox.once` joins it instead of opening its own,
+ * One database transaction shared by the consumer effects of a run of events (one or more
+ * partitions of a fetch, of one topic unless the module's runs mix topics; group commit on the consuming side): `Inbox.once` joins it instead of opening its own,
  * so a hundred events cost one BEGIN/COMMIT, one fsync and one outbox NOTIFY instead of a hundred.
  *
  * It is optimistic: there are no savepoints. When any effect fails, the transport rolls the whole

@@ -31,8 +31,8 @@ export interface ModuleKafkaServerOptions {
   /** Delays of the module's retry topics (`<module>.retry.1`, `.2`, ...) before the DLQ. */
   retryDelaysMs: number[];
   /**
-   * Consecutive events of a stream (one topic's partitions of a fetch, see gather) whose effects
-   * share one database transaction (see BatchTransaction); 1 gives every event its own transaction.
+   * Consecutive events of a stream (partitions of a fetch, of one topic unless runsMixTopics; see
+   * gather) whose effects share one database transaction (see BatchTransaction); 1 gives every event its own transaction.
    */
   batchMaxEvents: number;
   /** A shared transaction is committed once it is this old, so its locks are never held for long. */
