@@ -10,7 +10,7 @@
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
  * --consumer-messages=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
- * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
+ * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --node=PATH (the app under another node binary) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
  */
 import 'reflect-metadata';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -68,6 +68,8 @@ const opts = {
   // Only these consumer contenders (ids: transport, raw, transport_runs, raw_runs, raw_runs_claims, raw_batch, nest), e.g. to profile one.
   contenders: args.has('contenders') ? new Set(String(args.get('contenders')).split(',')) : undefined,
   noopOnly: args.has('noop-only'),
+  // The app under another node binary (e.g. a newer LTS beside this one): --node=/path/to/node.
+  node: args.has('node') ? String(args.get('node')) : process.execPath,
   brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
   extraEnv: Object.fromEntries([...args].filter(([k]) => /^[A-Z_]+$/.test(k))),
 };
@@ -87,6 +89,11 @@ function freePort(): Promise<number> {
 }
 
 /** The node flags of `npm start` (the V8 heap cap), so the app runs as it does in production. */
+/** The version of the node binary the app runs under. */
+function appNodeVersion(): string {
+  return opts.node === process.execPath ? process.version : execSync(`"${opts.node}" --version`, { encoding: 'utf8' }).trim();
+}
+
 function startFlags(): string[] {
   const start: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
   return start.split(/\s+/).filter((a) => a.startsWith('--'));
@@ -98,6 +105,7 @@ async function startApp(env: Record<string, string>): Promise<{ child: ChildProc
   // slows every EventEmitter).
   const compiled = __filename.endsWith('.js');
   const child = fork(join(__dirname, compiled ? 'app.js' : 'app.ts'), [], {
+    execPath: opts.node,
     env: { ...process.env, ...env },
     execArgv: [
       ...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']),
@@ -364,7 +372,7 @@ function render(r: {
   const parts = [
     `# Bench ${r.startedAt.toISOString()}`,
     '',
-    `commit ${sha}, node ${process.version}, ${cpus().length} cores; load average before ${r.loadBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
+    `commit ${sha}, node ${appNodeVersion()}${opts.node === process.execPath ? '' : ` for the app (${process.version} for the bench)`}, ${cpus().length} cores; load average before ${r.loadBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
       `after ${r.loadAfter.map((l) => l.toFixed(2)).join(' ')} (shared machine: broker, Postgres, app and autocannon on the same cores).`,
     `Settings: ${opts.connections} connections, ${opts.durationS} s per run after ${opts.warmupS} s warm-up, ${opts.partitions} partitions, ` +
       `partitionsConsumedConcurrently ${opts.concurrency}, DATABASE_POOL_SIZE ${opts.pool}, app node flags ${opts.extraEnv.NODE_OPTIONS ?? (startFlags().join(' ') || 'none')}` +
