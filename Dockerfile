@@ -1,5 +1,5 @@
 # Multi-stage: build with dev dependencies, run with production ones only, as a non-root user.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,7 +7,7 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 KAFKA_AUTOSTART_LOCAL=false
 WORKDIR /app
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
