@@ -368,6 +368,9 @@ function render(r: {
     noop ? `${(x.reqPerSec / noop.reqPerSec).toFixed(2)}×` : '–',
     r.procStats[x.label]?.rssMaxMb ?? 0,
     r.procStats[x.label]?.cpuAvgPct ?? 0,
+    // The figure that moves least with a noisy box: the app's CPU per answer (for POST /orders
+    // its consumers' work on the orders of the run too, most of which is done within it).
+    r.procStats[x.label] && x.reqPerSec > 0 ? (r.procStats[x.label].cpuAvgPct * 10 / x.reqPerSec).toFixed(2) : '–',
   ]);
   const parts = [
     `# Bench ${r.startedAt.toISOString()}`,
@@ -394,7 +397,7 @@ function render(r: {
     parts.push(
       '## HTTP: accept path against the no-op endpoint of the same app, same load',
       '',
-      table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core'], httpRows),
+      table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core', 'app CPU ms per answer'], httpRows),
       '',
       drained,
       '',
