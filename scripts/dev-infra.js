@@ -9,7 +9,9 @@ const brokers = process.env.KAFKA_BROKERS || '127.0.0.1:9092';
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/shop';
 
 (async () => {
-  if (process.env.KAFKA_AUTOSTART_LOCAL !== 'false') await ensureKafka(brokers);
+  // Read as the app's Environment reads a boolean: unset or empty keeps the default (true), 'true'/'1' is true.
+  const autostart = [undefined, '', 'true', '1'].includes(process.env.KAFKA_AUTOSTART_LOCAL);
+  if (autostart) await ensureKafka(brokers);
   await ensurePostgres(databaseUrl);
   await ensureDatabase(databaseUrl);
   console.error(`[infra] Kafka at ${brokers}, Postgres database ${new URL(databaseUrl).pathname.slice(1)} ready`);

@@ -64,18 +64,22 @@ export class Environment {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/shop';
 
+  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'ORDER_DATABASE_URL must be a postgres:// URL' })
   ORDER_DATABASE_URL?: string;
 
+  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'WAREHOUSE_DATABASE_URL must be a postgres:// URL' })
   WAREHOUSE_DATABASE_URL?: string;
 
+  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'EMAIL_DATABASE_URL must be a postgres:// URL' })
   EMAIL_DATABASE_URL?: string;
 
+  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'ANALYTICS_DATABASE_URL must be a postgres:// URL' })
   ANALYTICS_DATABASE_URL?: string;
@@ -287,8 +291,8 @@ export class Environment {
   )
   ADMIN_TOKEN = DEFAULT_ADMIN_TOKEN;
 
-  // Rate limits per client IP on the HTTP API (health and metrics are exempt). Unset max: 300, or
-  // 100000 under NODE_ENV=test so suites that poll are not throttled (they set it to test limits).
+  // Rate limits per client IP on the HTTP API (health and metrics are exempt). Unset max: 300 under
+  // NODE_ENV=production, 100000 otherwise (development and tests are not throttled; see rateLimitMax).
   @Transform(toInt)
   @IsInt()
   @Min(1000)

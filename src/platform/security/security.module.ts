@@ -6,7 +6,7 @@ import { Environment } from '../config/environment';
 import { HttpThrottlerGuard } from './http-throttler.guard';
 import { SlidingWindowStorage } from './sliding-window.storage';
 
-/** The effective request limit per window: RATE_LIMIT_MAX, or its default (lenient under NODE_ENV=test). */
+/** The effective request limit per window: RATE_LIMIT_MAX, or its default (strict only under NODE_ENV=production). */
 export function rateLimitMax(env: Pick<Environment, 'RATE_LIMIT_MAX' | 'NODE_ENV'>): number {
   // Production is strict by default; development is lenient so the demo load (npm run simulate) is not throttled.
   return env.RATE_LIMIT_MAX ?? (env.NODE_ENV === 'production' ? 300 : 100_000);
