@@ -25,6 +25,8 @@ export interface ConsumerBenchOptions {
   partitions: number;
   concurrency: number;
   poolSize: number;
+  /** node-postgres pipeline mode on the bench's pool (the app's DATABASE_PIPELINE). */
+  pipeline: boolean;
   timeoutS: number;
   /** Only the contenders with these ids (all when absent). */
   only?: Set<string>;
@@ -179,7 +181,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: o.partitions, replicationFactor: 1 }] });
   await admin.disconnect();
 
-  const ds = new DataSource({ type: 'postgres', url: o.databaseUrl, extra: { max: o.poolSize, application_name: 'bench:consumers' } });
+  const ds = new DataSource({ type: 'postgres', url: o.databaseUrl, extra: { max: o.poolSize, pipeline: o.pipeline, application_name: 'bench:consumers' } });
   await ds.initialize();
   const producerPerSec = await preload(kafka, topic, o.messages);
   o.log(`  raw kafkajs producer wrote ${o.messages} events at ${producerPerSec.toFixed(0)}/s`);

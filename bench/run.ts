@@ -315,6 +315,7 @@ async function main(): Promise<void> {
       partitions: opts.partitions,
       concurrency: opts.concurrency,
       poolSize: opts.pool,
+      pipeline: opts.extraEnv.DATABASE_PIPELINE ? opts.extraEnv.DATABASE_PIPELINE === 'true' : new Environment().DATABASE_PIPELINE,
       timeoutS: 90,
       only: opts.contenders,
       log,

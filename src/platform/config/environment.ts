@@ -90,6 +90,15 @@ export class Environment {
   @Max(200)
   DATABASE_POOL_SIZE = 10;
 
+  /**
+   * node-postgres pipeline mode: a connection sends the next statement without waiting for the
+   * answer to the last, so the writes a consumer run flushes before its commit cost one round trip
+   * together instead of one each. Off sends them one at a time, as node-postgres does by default.
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  DATABASE_PIPELINE = true;
+
   @Matches(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, { message: 'KAFKA_BROKERS must be a comma list of host:port' })
   KAFKA_BROKERS = '127.0.0.1:9092';
 

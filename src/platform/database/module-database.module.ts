@@ -44,6 +44,7 @@ export class ModuleDatabaseModule {
             synchronize: false,
             extra: {
               max: config.get('DATABASE_POOL_SIZE', { infer: true }),
+              pipeline: config.get('DATABASE_PIPELINE', { infer: true }),
               application_name: `shop:${options.module}`,
             },
           }),

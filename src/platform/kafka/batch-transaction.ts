@@ -125,13 +125,21 @@ export class BatchTransaction {
     return hook.state as S;
   }
 
-  /** Runs the before-commit hooks, commits every transaction of the run, then the after-commit callbacks. */
+  /**
+   * Runs the before-commit hooks, commits every transaction of the run, then the after-commit
+   * callbacks. The hooks start in key order without waiting for each other: on a pipelined
+   * connection (DATABASE_PIPELINE) their statements go out together and Postgres runs them in that
+   * order, so the run's writes cost one round trip instead of one each, and rows are still locked
+   * in one order. A hook's check that fails (a claim found taken) fails the run before COMMIT.
+   */
   async commit(): Promise<void> {
     try {
-      for (const key of [...this.hooks.keys()].sort()) {
+      const flushes = [...this.hooks.keys()].sort().map((key) => {
         const hook = this.hooks.get(key)!;
-        await hook.flush(hook.manager, hook.state as never);
-      }
+        return hook.flush(hook.manager, hook.state as never);
+      });
+      const failed = (await Promise.allSettled(flushes)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
       for (const runner of this.runners.values()) await (await runner).commitTransaction();
     } catch (e) {
       await this.rollback(); // never hand a client back to the pool inside a transaction
