@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource, MigrationInterface } from 'typeorm';
+import { Environment } from '../../src/platform/config/environment';
 
 function serverUrl(database: string): string {
   const url = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
@@ -47,7 +48,8 @@ export async function createModuleDatabase(
   migrations: (new () => MigrationInterface)[],
 ): Promise<{ url: string; dataSource: DataSource; drop: () => Promise<void> }> {
   const db = await createTestDatabase(label);
-  const dataSource = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4 } });
+  // Pipelined as the app's pools are by default (DATABASE_PIPELINE).
+  const dataSource = new DataSource({ type: 'postgres', url: db.url, extra: { max: 4, pipeline: new Environment().DATABASE_PIPELINE } });
   await dataSource.initialize();
   await dataSource.query(`CREATE SCHEMA "${schema}"`);
   const runner = dataSource.createQueryRunner();

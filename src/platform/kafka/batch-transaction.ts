@@ -134,12 +134,15 @@ export class BatchTransaction {
    */
   async commit(): Promise<void> {
     try {
-      const flushes = [...this.hooks.keys()].sort().map((key) => {
-        const hook = this.hooks.get(key)!;
-        return hook.flush(hook.manager, hook.state as never);
-      });
-      const failed = (await Promise.allSettled(flushes)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
+      const hooks = [...this.hooks.keys()].sort().map((key) => this.hooks.get(key)!);
+      if (hooks.every((h) => pipelined(h.manager))) {
+        const flushes = hooks.map((h) => h.flush(h.manager, h.state as never));
+        const failed = (await Promise.allSettled(flushes)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
+      } else {
+        // node-postgres queues a statement sent while another runs (and deprecates doing so): one at a time.
+        for (const h of hooks) await h.flush(h.manager, h.state as never);
+      }
       for (const runner of this.runners.values()) await (await runner).commitTransaction();
     } catch (e) {
       await this.rollback(); // never hand a client back to the pool inside a transaction
@@ -183,6 +186,11 @@ export class BatchTransaction {
       await runner.then((r) => r.release()).catch(() => undefined);
     }
   }
+}
+
+/** Whether `manager`'s connections run in node-postgres pipeline mode (DATABASE_PIPELINE). */
+function pipelined(manager: EntityManager): boolean {
+  return (manager.connection.options as { extra?: { pipeline?: boolean } }).extra?.pipeline === true;
 }
 
 /**
