@@ -170,6 +170,11 @@ describe('order saga over Kafka', () => {
     });
   });
 
+  it('lists orders only for the admin token: the list holds every customer address', async () => {
+    await app.http.get('/orders').expect(401);
+    await app.http.get('/orders').set('Authorization', 'Bearer wrong-token-of-enough-length').expect(403);
+  });
+
   it('lists orders newest first with a keyset cursor that visits each order once', async () => {
     const ids = new Set<string>();
     let cursor: string | null = null;
@@ -177,6 +182,7 @@ describe('order saga over Kafka', () => {
     do {
       const res: { body: { items: { id: string }[]; nextCursor: string | null } } = await app.http
         .get('/orders')
+        .set(app.admin)
         .query({ limit: 3, ...(cursor ? { cursor } : {}) })
         .expect(200);
       for (const o of res.body.items) {
@@ -188,9 +194,9 @@ describe('order saga over Kafka', () => {
     } while (cursor && pages < 50);
     const [{ n }] = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM orders.orders');
     expect(ids.size).toBe(n);
-    const confirmed = await app.http.get('/orders').query({ status: 'CONFIRMED', limit: 200 }).expect(200);
+    const confirmed = await app.http.get('/orders').set(app.admin).query({ status: 'CONFIRMED', limit: 200 }).expect(200);
     expect(confirmed.body.items.every((o: { status: string }) => o.status === 'CONFIRMED')).toBe(true);
-    await app.http.get('/orders').query({ cursor: 'garbage' }).expect(400);
-    await app.http.get('/orders').query({ status: 'LOST' }).expect(400);
+    await app.http.get('/orders').set(app.admin).query({ cursor: 'garbage' }).expect(400);
+    await app.http.get('/orders').set(app.admin).query({ status: 'LOST' }).expect(400);
   });
 });

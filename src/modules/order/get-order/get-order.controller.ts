@@ -1,7 +1,8 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { AdminGuard } from '../../../platform/http/admin.guard';
 import { ORDER_STATUSES, OrderStatus } from '../order-status';
 import { GetOrderService, OrderDetailsView, OrderPage } from './get-order.service';
 
@@ -28,8 +29,13 @@ export class ListOrdersQuery {
 export class GetOrderController {
   constructor(private readonly service: GetOrderService) {}
 
-  /** Orders newest first; pass `nextCursor` back as `cursor` for the next page. */
+  /**
+   * Orders newest first, with their customers' addresses: an operator's view (admin token). A
+   * customer reads the one order whose id POST /orders gave them.
+   */
   @Get()
+  @ApiBearerAuth()
+  @UseGuards(AdminGuard)
   list(@Query() query: ListOrdersQuery): Promise<OrderPage> {
     return this.service.list(query);
   }
