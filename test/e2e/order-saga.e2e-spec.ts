@@ -12,7 +12,7 @@ describe('order saga over Kafka', () => {
 
   beforeAll(async () => {
     stack = await createTestStack('saga');
-    app = await startTestApp(stack, { IDEMPOTENCY_KEY_TTL_MS: '1500' });
+    app = await startTestApp(stack, { IDEMPOTENCY_KEY_TTL_MS: '1500', ORDER_EXPIRY_SWEEP_MS: '1000' });
     kafka = testKafka(stack.brokers);
     await createProduct(app, stack, 'PEN', 100, 250);
     await createProduct(app, stack, 'INK', 3, 900);
@@ -163,6 +163,19 @@ describe('order saga over Kafka', () => {
         return res;
       }, 10_000, 300);
       expect(later.headers['idempotent-replayed']).toBeUndefined();
+    });
+
+    it('deletes keys past their time to live (the sweep) and keeps live ones', async () => {
+      await app.http.post('/orders').set('Idempotency-Key', 'key-swept').send(body).expect(201);
+      await query(
+        stack.databaseUrl,
+        `INSERT INTO orders.idempotency_keys (key, request_hash, status_code, response, expires_at)
+         VALUES ('key-live', 'h', 201, 'null', now() + interval '1 hour')`,
+      );
+      const keys = async () => (await query<{ key: string }>(stack.databaseUrl, `SELECT key FROM orders.idempotency_keys WHERE key IN ('key-swept', 'key-live') ORDER BY key`)).map((r) => r.key);
+      expect(await keys()).toEqual(['key-live', 'key-swept']);
+      // The sweep that removed the expired key saw the live one too.
+      await expectEventually(async () => expect(await keys()).toEqual(['key-live']), 15_000, 300);
     });
 
     it('rejects a malformed key with 400', async () => {

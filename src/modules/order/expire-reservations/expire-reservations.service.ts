@@ -5,11 +5,13 @@ import { DataSource } from 'typeorm';
 import { Environment } from '../../../platform/config/environment';
 import { ORDER_SCHEMA as S } from '../order.schema';
 import { OrderTransitions } from '../order-transitions';
+import { forgetExpiredKeys } from '../place-order/idempotency';
 
 /**
  * Rejects orders still PENDING after the reservation timeout, so no stock stays stuck: the
  * warehouse releases a reservation it holds on `order.rejected`. Safe with several instances
- * (SKIP LOCKED) and idempotent (the status machine refuses a second rejection).
+ * (SKIP LOCKED) and idempotent (the status machine refuses a second rejection). The same sweep
+ * deletes Idempotency-Keys past their time to live.
  */
 @Injectable()
 export class ExpireReservationsService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,6 +35,10 @@ export class ExpireReservationsService implements OnApplicationBootstrap, OnAppl
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
       this.running ??= this.expireDue()
+        .then(async (n) => {
+          await this.forgetExpiredKeys();
+          return n;
+        })
         .catch((e: unknown) => {
           this.logger.warn(`expiry sweep failed: ${String(e)}`);
           return 0;
@@ -67,6 +73,17 @@ export class ExpireReservationsService implements OnApplicationBootstrap, OnAppl
       if (due.length > 0) this.logger.warn(`rejected ${due.length} order(s) not reserved within ${this.timeoutMs} ms`);
       return due.length;
     });
+  }
+
+  /** Deletes expired Idempotency-Keys in batches of 1,000, at most 10 batches a sweep; returns how many. */
+  async forgetExpiredKeys(): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < 10; batch++) {
+      const n = await this.dataSource.transaction((m) => forgetExpiredKeys(m, 1000));
+      total += n;
+      if (n < 1000) break;
+    }
+    return total;
   }
 
   /** Orders PENDING longer than the stuck bound (or `olderThanMs`), oldest first. */

@@ -40,11 +40,13 @@ export async function claimIdempotencyKey(
     [key, hash, ttlMs],
   );
   if (inserted.length === 1) return undefined;
-  const [row] = await m.query(
+  const [row]: ({ request_hash: string; status_code: number; response: unknown; expired: boolean } | undefined)[] = await m.query(
     `SELECT request_hash, status_code, response, expires_at <= now() AS expired
      FROM "${ORDER_SCHEMA}".idempotency_keys WHERE key = $1 FOR UPDATE`,
     [key],
   );
+  // Expired and deleted by forgetExpiredKeys between the two statements: the key is free again.
+  if (!row) return claimIdempotencyKey(m, key, hash, ttlMs);
   if (row.expired) {
     await m.query(
       `UPDATE "${ORDER_SCHEMA}".idempotency_keys
@@ -64,4 +66,20 @@ export async function storeIdempotentResponse(m: EntityManager, key: string, res
     response.statusCode,
     JSON.stringify(response.body),
   ]);
+}
+
+/**
+ * Deletes keys past their time to live, oldest first, at most `limit` (rows a request holds are
+ * skipped); returns how many. An expired key is already free for a new request, so this only keeps
+ * the table from growing with every keyed order.
+ */
+export async function forgetExpiredKeys(m: EntityManager, limit: number): Promise<number> {
+  // TypeORM answers a DELETE with [rows, affected count].
+  const [, deleted]: [unknown[], number] = await m.query(
+    `DELETE FROM "${ORDER_SCHEMA}".idempotency_keys WHERE key IN (
+       SELECT key FROM "${ORDER_SCHEMA}".idempotency_keys WHERE expires_at < now()
+       ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+    [limit],
+  );
+  return deleted;
 }
