@@ -29,7 +29,7 @@ export class RedriveDto {
   ids?: string[];
 }
 
-/** Admin: what each module parked, and sending it back to its source topic once the cause is fixed. */
+/** Admin: what each module parked, and sending it back to that module (its first retry topic) once the cause is fixed. */
 @ApiTags('admin')
 @ApiBearerAuth()
 @UseGuards(AdminGuard)

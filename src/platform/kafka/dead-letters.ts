@@ -18,7 +18,7 @@ export interface DeadLetter {
   attempts: number;
   source: { topic: string; partition: number; offset: string };
   parkedAt: string | null;
-  /** Already sent back to its source topic by a redrive. */
+  /** Already sent back to its module (through its first retry topic) by a redrive. */
   redriven: boolean;
 }
 

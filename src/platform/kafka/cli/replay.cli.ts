@@ -8,10 +8,10 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MODULE_NAMES, ModuleName, validateEnvironment } from '../src/platform/config/environment';
-import { resetGroupOffsets, ResetTarget } from '../src/platform/kafka/consumer-offsets';
-import { createKafka } from '../src/platform/kafka/kafka-client';
-import { KafkaNaming } from '../src/platform/kafka/kafka-naming';
+import { MODULE_NAMES, ModuleName, validateEnvironment } from '../../config/environment';
+import { resetGroupOffsets, ResetTarget } from '../consumer-offsets';
+import { createKafka } from '../kafka-client';
+import { KafkaNaming } from '../kafka-naming';
 
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run replay -- --group <${MODULE_NAMES.join('|')}> --to <earliest|ISO time> [--topics a,b]\n`);

@@ -7,10 +7,10 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Partitioners } from 'kafkajs';
-import { MODULE_NAMES, ModuleName, validateEnvironment } from '../src/platform/config/environment';
-import { DeadLetters } from '../src/platform/kafka/dead-letters';
-import { createKafka } from '../src/platform/kafka/kafka-client';
-import { KafkaNaming } from '../src/platform/kafka/kafka-naming';
+import { MODULE_NAMES, ModuleName, validateEnvironment } from '../../config/environment';
+import { DeadLetters } from '../dead-letters';
+import { createKafka } from '../kafka-client';
+import { KafkaNaming } from '../kafka-naming';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     } else {
       const ids = flag('--id');
       const { redriven } = await tools.redrive(module as ModuleName, ids.length > 0 ? ids : undefined);
-      console.error(`redrove ${redriven.length} event(s) of ${module} to their source topics`);
+      console.error(`redrove ${redriven.length} event(s) of ${module} back to it through ${module}.retry.1`);
     }
   } finally {
     await producer.disconnect();
