@@ -206,11 +206,19 @@ wait_ready() {
 
 start() {
   if answers "$port"; then
+    if [ "$secure" = 1 ] && [ ! -f "$secure_dir/.complete" ]; then
+      log "a broker already answers at 127.0.0.1:$port and it is not a secure one started here; give the secure one its own port (KAFKA_PORT=29092)"
+      exit 1
+    fi
     log "a broker already answers at 127.0.0.1:$port; reusing it"
     return 0
   fi
   fetch
   if [ "${KAFKA_FRESH:-0}" = 1 ]; then rm -rf "$node_dir"; fi
+  if [ "$secure" = 1 ] && [ -f "$node_dir/data/meta.properties" ] && [ ! -f "$secure_dir/.complete" ]; then
+    log "${node_dir#"$root"/} holds a plain broker's data (no SCRAM users): use another port (KAFKA_PORT=29092) or KAFKA_FRESH=1"
+    exit 1
+  fi
   if [ "$secure" = 1 ]; then
     secure_material
     write_secure_config
