@@ -93,7 +93,9 @@ export class Environment {
   /**
    * node-postgres pipeline mode: a connection sends the next statement without waiting for the
    * answer to the last, so the writes a consumer run flushes before its commit cost one round trip
-   * together instead of one each. Off sends them one at a time, as node-postgres does by default.
+   * together instead of one each: lower latency (p50 −9 to −20 % at 100 orders/s). At saturation
+   * runs then get smaller and cost ~5-10 % more CPU per order: false for a box that runs saturated.
+   * Off sends statements one at a time, as node-postgres does by default (docs/performance.md).
    */
   @Transform(toBool)
   @IsBoolean()
