@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { ORDER_REJECTION_REASONS, STOCK_REJECTION_REASONS } from '../../../contracts';
 import { ANALYTICS_SCHEMA as S } from '../analytics.schema';
+import { orderRef } from '../live/live-change';
 import { AnalyticsOrderStatus, ORDER_STATUSES } from '../projections/order-fact';
 import { inSnapshot } from '../read-models';
 
@@ -14,7 +15,8 @@ export interface ProductSalesView {
 }
 
 export interface RecentOrderView {
-  orderId: string;
+  /** The order id's first 8 characters (orderRef): this view is public, the id is a capability. */
+  orderRef: string;
   status: AnalyticsOrderStatus;
   totalCents: number;
   placedAt: string;
@@ -118,7 +120,7 @@ export class GetSummaryService {
       [RECENT],
     );
     return rows.map((r) => ({
-      orderId: r.order_id,
+      orderRef: orderRef(r.order_id),
       status: r.cancelled_at ? 'CANCELLED' : r.rejected_at ? 'REJECTED' : r.confirmed_at ? 'CONFIRMED' : 'PENDING',
       totalCents: Number(r.total_cents),
       placedAt: r.placed_at.toISOString(),

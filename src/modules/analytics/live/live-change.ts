@@ -1,9 +1,18 @@
 import { BucketField } from '../projections/contributions';
 
+/**
+ * What a public page shows of an order id: its first 8 characters, enough to tell orders apart on a
+ * dashboard. Never the whole id: with it anyone could read the order (its customer's address) or
+ * cancel it, and the dashboard and its socket need no token.
+ */
+export function orderRef(orderId: string): string {
+  return orderId.slice(0, 8);
+}
+
 /** One row of the live feed: what an event did to one order (or product). */
 export interface FeedEntry {
   type: string;
-  /** The order id, or the SKU for `product.upserted`. */
+  /** The order's reference (orderRef), or the SKU for `product.upserted`. */
   key: string;
   /** The order's status after the event, as analytics knows it. */
   status?: string;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventEnvelope, EventMap, EventType } from '../../../contracts';
 import { Inbox } from '../../../platform/kafka/inbox';
-import { LiveChange } from '../live/live-change';
+import { LiveChange, orderRef } from '../live/live-change';
 import { LiveFeed } from '../live/live-feed';
 import { BucketField, diffContributions } from '../projections/contributions';
 import { applyToFact, OrderEventType, statusOf } from '../projections/order-fact';
@@ -84,7 +84,7 @@ export class ProjectEventService {
       minutes,
       feed: {
         type: envelope.type,
-        key: envelope.payload.orderId,
+        key: orderRef(envelope.payload.orderId),
         status: statusOf(after),
         totalCents: p.totalCents ?? after.totalCents ?? undefined,
         reason: p.reason,

@@ -64,7 +64,7 @@
     for (const p of snapshot.timeseries.points) {
       state.minutes.set(p.at, { placed: p.placed, confirmed: p.confirmed, rejected: p.rejected, cancelled: p.cancelled, revenue_cents: p.revenueCents });
     }
-    state.feed = snapshot.summary.recentOrders.map((o) => ({ type: 'order', key: o.orderId, status: o.status, totalCents: o.totalCents, at: o.placedAt }));
+    state.feed = snapshot.summary.recentOrders.map((o) => ({ type: 'order', key: o.orderRef, status: o.status, totalCents: o.totalCents, at: o.placedAt }));
     renderSlow(snapshot.summary);
     queueRender();
   }
