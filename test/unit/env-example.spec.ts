@@ -34,6 +34,17 @@ describe(validateEnvironment.name, () => {
     expect(() => validateEnvironment({ PORT: 'eighty', MODULES: 'order,billing' })).toThrow(/PORT[\s\S]*MODULES must be/);
   });
 
+  it('reads an empty value as not set: the default applies', () => {
+    const env = validateEnvironment({ PORT: '', KAFKA_AUTOSTART_LOCAL: '', DATABASE_PIPELINE: '', ORDER_DATABASE_URL: '' });
+    const defaults = new Environment();
+    expect([env.PORT, env.KAFKA_AUTOSTART_LOCAL, env.DATABASE_PIPELINE, env.ORDER_DATABASE_URL]).toEqual([
+      defaults.PORT,
+      defaults.KAFKA_AUTOSTART_LOCAL,
+      defaults.DATABASE_PIPELINE,
+      undefined,
+    ]);
+  });
+
   it('reads MODULES as a trimmed list', () => {
     expect(validateEnvironment({ MODULES: ' email , order ' }).MODULES).toEqual(['email', 'order']);
   });
