@@ -45,6 +45,10 @@ describe(validateEnvironment.name, () => {
     ]);
   });
 
+  it('reads an empty list as the empty list (no retry topics), not as its default', () => {
+    expect(validateEnvironment({ KAFKA_RETRY_DELAYS_MS: '', CORS_ORIGINS: '' })).toMatchObject({ KAFKA_RETRY_DELAYS_MS: [], CORS_ORIGINS: [] });
+  });
+
   it('reads MODULES as a trimmed list', () => {
     expect(validateEnvironment({ MODULES: ' email , order ' }).MODULES).toEqual(['email', 'order']);
   });

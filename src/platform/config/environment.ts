@@ -410,8 +410,10 @@ export class Environment {
 
 /** Validates process.env for @nestjs/config; a bad variable stops start-up with its name. */
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
-  // An empty value is a variable not set (a `.env` line such as `PORT=`): its default applies.
-  const set = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== ''));
+  // An empty value is a variable not set (a `.env` line such as `PORT=`): its default applies. A
+  // list is the exception: empty is the empty list (KAFKA_RETRY_DELAYS_MS= means no retry topics).
+  const defaults = new Environment() as unknown as Record<string, unknown>;
+  const set = Object.fromEntries(Object.entries(raw).filter(([key, value]) => value !== '' || Array.isArray(defaults[key])));
   const env = plainToInstance(Environment, set, { exposeDefaultValues: true });
   const errors = validateSync(env, { whitelist: false });
   if (errors.length > 0) {
