@@ -35,7 +35,6 @@ const Rule = (name: string, check: (value: unknown, env: Environment) => boolean
   ValidateBy({ name, validator: { validate: (value, args) => check(value, args?.object as Environment), defaultMessage: () => message } });
 const isProduction = (env: Environment) => env.NODE_ENV === 'production';
 const readableFile = (value: unknown) => typeof value === 'string' && existsSync(value);
-const toOptional = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 /** The shipped ADMIN_TOKEN (and anything that still starts like it) is refused in production. */
 export const DEFAULT_ADMIN_TOKEN = 'change-me-admin-token';
 export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
@@ -64,22 +63,18 @@ export class Environment {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/shop';
 
-  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'ORDER_DATABASE_URL must be a postgres:// URL' })
   ORDER_DATABASE_URL?: string;
 
-  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'WAREHOUSE_DATABASE_URL must be a postgres:// URL' })
   WAREHOUSE_DATABASE_URL?: string;
 
-  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'EMAIL_DATABASE_URL must be a postgres:// URL' })
   EMAIL_DATABASE_URL?: string;
 
-  @Transform(toOptional)
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'ANALYTICS_DATABASE_URL must be a postgres:// URL' })
   ANALYTICS_DATABASE_URL?: string;
@@ -198,17 +193,14 @@ export class Environment {
   @IsBoolean()
   KAFKA_SSL = false;
 
-  @Transform(toOptional)
   @IsOptional()
   @Rule('readable', readableFile, 'KAFKA_SSL_CA_FILE must name an existing PEM file')
   KAFKA_SSL_CA_FILE?: string;
 
-  @Transform(toOptional)
   @ValidateIf((env: Environment) => env.KAFKA_SSL_CERT_FILE !== undefined || env.KAFKA_SSL_KEY_FILE !== undefined)
   @Rule('readable', readableFile, 'KAFKA_SSL_CERT_FILE must name an existing PEM file, and is required with KAFKA_SSL_KEY_FILE')
   KAFKA_SSL_CERT_FILE?: string;
 
-  @Transform(toOptional)
   @ValidateIf((env: Environment) => env.KAFKA_SSL_CERT_FILE !== undefined || env.KAFKA_SSL_KEY_FILE !== undefined)
   @Rule('readable', readableFile, 'KAFKA_SSL_KEY_FILE must name an existing PEM file, and is required with KAFKA_SSL_CERT_FILE')
   KAFKA_SSL_KEY_FILE?: string;
@@ -228,13 +220,11 @@ export class Environment {
   )
   KAFKA_SASL_MECHANISM?: (typeof KAFKA_SASL_MECHANISMS)[number];
 
-  @Transform(toOptional)
   @ValidateIf((env: Environment) => env.KAFKA_SASL_MECHANISM !== undefined || env.KAFKA_SASL_USERNAME !== undefined)
   @IsString({ message: 'KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set' })
   @MinLength(1)
   KAFKA_SASL_USERNAME?: string;
 
-  @Transform(toOptional)
   @ValidateIf((env: Environment) => env.KAFKA_SASL_MECHANISM !== undefined || env.KAFKA_SASL_PASSWORD !== undefined)
   @IsString({ message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
   @MinLength(1, { message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
@@ -322,7 +312,6 @@ export class Environment {
   CORS_ORIGINS: string[] = [];
 
   // Unset: info, or warn under NODE_ENV=test (quiet test runs).
-  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -341,7 +330,6 @@ export class Environment {
   METRICS_SAMPLE_INTERVAL_MS = 5000;
 
   // Email (ADR 0002). Without SMTP_URL, mails are rendered and logged instead of sent; production requires it.
-  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @ValidateIf((env: Environment) => env.NODE_ENV === 'production' || env.SMTP_URL !== undefined)
   @Matches(/^smtps?:\/\/[^\s]+$/, {
     message: 'SMTP_URL must be an smtp:// or smtps:// URL, and is required when NODE_ENV=production (mail would be lost)',
