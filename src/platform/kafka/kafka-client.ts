@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConnectionOptions } from 'node:tls';
 import { Kafka, KafkaConfig, logLevel, LogEntry, SASLOptions } from 'kafkajs';
 import { Environment } from '../config/environment';
+import { applyKafkajsFixes, KAFKAJS_FIXED_VERSION } from './kafkajs-fixes';
 
 /** kafkajs messages go through Nest's logger; retriable chatter during start-up is debug-level. */
 function logCreator() {
@@ -102,8 +103,20 @@ export function describeKafkaConnection(env: KafkaConnectionSettings): string {
   return `${protocol} ${env.KAFKA_BROKERS}${principal}`;
 }
 
+let fixesChecked = false;
+
+/** kafkajs' unreleased fixes go in before the process' first client (kafkajs-fixes.ts). */
+function ensureKafkajsFixes(): void {
+  if (fixesChecked) return;
+  fixesChecked = true;
+  if (!applyKafkajsFixes()) {
+    new Logger('kafkajs').warn(`kafkajs is not ${KAFKAJS_FIXED_VERSION}: its fixes were not applied (see src/platform/kafka/kafkajs-fixes.ts)`);
+  }
+}
+
 /** The only place that builds kafkajs client settings; security options are added here. */
 export function kafkaClientConfig(env: KafkaConnectionSettings, suffix: string): KafkaConfig {
+  ensureKafkajsFixes();
   return {
     clientId: `${env.KAFKA_CLIENT_ID}-${suffix}`,
     brokers: env.KAFKA_BROKERS.split(','),
