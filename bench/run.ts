@@ -10,6 +10,7 @@
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
  * --consumer-messages=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
+ * --idle=S (the app's CPU with no load, measured before the load; default 10, 0 skips)
  * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --node=PATH (the app under another node binary) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
  */
 import 'reflect-metadata';
@@ -57,6 +58,8 @@ const opts = {
   connections: num('connections', 50),
   rate: num('rate', 1000),
   rateDurationS: num('rate-duration', soak ? 0 : 10),
+  // The app's CPU with no load, after start-up and seeding: its timers, fetch long-polls and outbox polls.
+  idleS: num('idle', 10),
   consumerMessages: num('consumer-messages', 10_000),
   drainTimeoutS: num('drain-timeout', 180),
   pool: num('pool', 10),
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
   let verify: Record<string, number> = {};
   /** Row-lock waits per module and table while POST /orders ran (mean connections waiting). */
   let lockWaits: [string, number][] = [];
+  let idle: ReturnType<typeof summarize> | undefined;
   let memory: HeapSampler | undefined;
   if (!opts.consumersOnly) {
     const appEnv = async (modules?: string) => ({
@@ -253,6 +257,15 @@ async function main(): Promise<void> {
       await until('catalogue replica', 60_000, async () =>
         (await pgCount(db.url, `SELECT count(*) AS n FROM orders.catalogue`)) >= BENCH_SKUS.length ? true : undefined,
       );
+      if (opts.idleS > 0 && !soak) {
+        // Measurement windows, not waits for a condition: 5 s for start-up's background compilation and
+        // the seeding's events to settle, then the idle window itself.
+        await sleep(5000);
+        const from = sampler.elapsedS;
+        await sleep(opts.idleS * 1000);
+        idle = summarize(sampler.since(from));
+        log(`  idle: app CPU ${idle.cpuAvgPct.toFixed(1)} % of a core over ${opts.idleS} s`);
+      }
       const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
         if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, ...extra, durationS: opts.warmupS });
         await onEvery('/bench/reset', { method: 'POST' }); // end-to-end latencies of the measured run only
@@ -328,7 +341,7 @@ async function main(): Promise<void> {
   await cleanup();
   cleanup = undefined;
 
-  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, drainS, e2e, verify, lockWaits, consumerBench, memory: memory?.samples ?? [] });
+  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, idle, drainS, e2e, verify, lockWaits, consumerBench, memory: memory?.samples ?? [] });
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -346,6 +359,7 @@ function render(r: {
   loadAfter: number[];
   results: Record<string, LoadResult>;
   procStats: Record<string, ReturnType<typeof summarize>>;
+  idle?: ReturnType<typeof summarize>;
   drainS: number;
   e2e: Record<string, EndToEnd>;
   verify: Record<string, number>;
@@ -385,6 +399,13 @@ function render(r: {
       `${opts.split ? '; split: MODULES=order (HTTP, sampled) and MODULES=warehouse,email,analytics in two processes' : ''}.`,
     '',
   ];
+  if (r.idle) {
+    parts.push(
+      `App idle for ${opts.idleS} s (from 5 s after start-up and seeding), before any load: **${r.idle.cpuAvgPct.toFixed(1)} % of a core** ` +
+        `(timers, fetch long-polls, outbox polls, metrics), RSS ${r.idle.rssMaxMb.toFixed(0)} MB.`,
+      '',
+    );
+  }
   if (httpRows.length > 0) {
     const drained = opts.noopOnly
       ? ''
