@@ -81,4 +81,17 @@ describe('kafkajs fixes', () => {
     queue.fulfillRequest({ correlationId: 3, payload: null, size: 0 });
     expect(second.sent).toHaveLength(1);
   });
+
+  it('leaves any other kafkajs version unpatched', () => {
+    try {
+      jest.isolateModules(() => {
+        jest.doMock('kafkajs/package.json', () => ({ version: '2.2.5' }));
+        const fresh = jest.requireActual<typeof import('./kafkajs-fixes')>('./kafkajs-fixes');
+        expect(fresh.applyKafkajsFixes()).toBe(false);
+        expect(fresh.requestQueueClass().prototype.scheduleCheckPendingRequests).toBe(fresh.originalScheduleCheckPendingRequests());
+      });
+    } finally {
+      jest.dontMock('kafkajs/package.json'); // a mock factory outlives isolateModules
+    }
+  });
 });
