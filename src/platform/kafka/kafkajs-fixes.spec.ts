@@ -1,3 +1,4 @@
+import { expectEventually } from '../../../test/support/eventually';
 import { kafkaClientConfig } from './kafka-client';
 import { applyKafkajsFixes, KafkajsRequestQueue, originalScheduleCheckPendingRequests, requestQueueClass } from './kafkajs-fixes';
 
@@ -23,14 +24,6 @@ afterAll(() => queues.forEach((q) => q.destroy()));
 function request(correlationId: number) {
   const sent: number[] = [];
   return { sent, entry: { correlationId, resolve: () => undefined }, expectResponse: true, sendRequest: () => sent.push(Date.now()) };
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 describe('kafkajs fixes', () => {
@@ -64,7 +57,7 @@ describe('kafkajs fixes', () => {
     const waiting = request(2);
     queue.push(waiting);
     expect(waiting.sent).toHaveLength(0);
-    await until(() => waiting.sent.length === 1, 2000);
+    await expectEventually(() => expect(waiting.sent).toHaveLength(1), 2000, 5);
     expect(waiting.sent[0] - throttledAt).toBeGreaterThanOrEqual(29);
     expect(queue.pending).toHaveLength(0);
     expect(queue.throttleCheckTimeoutId).toBeNull();
