@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { EventDefinition, EventEnvelope, EventMap, EventType } from '../../contracts';
+import { uuidV7 } from '../database/uuid-v7';
 import { BatchTransaction } from './batch-transaction';
 import { Cause } from './cause';
 
@@ -69,11 +69,12 @@ export class Outbox {
   }
 
   private rowsOf(entries: { cause: Cause; event: PendingEvent }[]): OutboxRow[] {
-    const occurredAt = new Date().toISOString();
+    const now = Date.now();
+    const occurredAt = new Date(now).toISOString();
     return entries.map(({ cause, event: { definition, payload } }) => ({
       topic: definition.topic,
       envelope: {
-        eventId: randomUUID(),
+        eventId: uuidV7(now), // time-ordered: every inbox and the outbox index it at their right edge
         type: definition.type,
         version: definition.version,
         occurredAt,

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
+import { uuidV7 } from '../../../platform/database/uuid-v7';
 import { Cause } from '../../../platform/kafka/cause';
 import { event, Outbox, PendingEvent } from '../../../platform/kafka/outbox';
 import { OrderStatus } from '../order-status';
@@ -74,7 +74,7 @@ export class PlaceOrderService {
     const unknown = skus.filter((s) => !prices.has(s));
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
 
-    const id = randomUUID();
+    const id = uuidV7();
     const { items, totalCents } = priceLines(dto, prices);
     const status: OrderStatus = 'PENDING';
     const [{ created_at }] = await m.query(
@@ -171,7 +171,7 @@ export class PlaceOrderService {
           const us = clockUs + BigInt(k);
           const placedAt = new Date(Number(us / 1000n)).toISOString();
           const at = `${placedAt.slice(0, -1)}${String(us % 1000n).padStart(3, '0')}Z`;
-          const body = placedView(randomUUID(), dto.customerEmail, priceLines(dto, prices), placedAt);
+          const body = placedView(uuidV7(), dto.customerEmail, priceLines(dto, prices), placedAt);
           return { i, body, at, cause: Cause.fromRequest(requestId) };
         });
         const lines = orders.flatMap((o) => o.body.items.map((x) => ({ id: o.body.id, ...x })));
