@@ -242,6 +242,28 @@ export class Environment {
   @Max(10_000)
   OUTBOX_BATCH_SIZE = 500;
 
+  /**
+   * How often each module deletes inbox rows no event can need any more (0: never). The inbox keeps
+   * a row per event and handler, so without this it grows for as long as the app runs.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(24 * 3600 * 1000)
+  INBOX_PRUNE_INTERVAL_MS = 3_600_000;
+
+  /**
+   * How long an inbox row is kept. Unset (the default): as long as the module's topics can still
+   * deliver its event (their retention.ms + segment.ms, read from the broker, plus the retry delays
+   * and an hour), and forever when a topic keeps events forever. Shorter than that, a replay from
+   * before then would run those events' effects again: the app warns at start.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  INBOX_RETENTION_MS?: number;
+
   /** SIGTERM: consumers stop, the outbox drains, connections close; past this the process exits anyway. */
   @Transform(toInt)
   @IsInt()

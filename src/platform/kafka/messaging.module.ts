@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Environment, ModuleName } from '../config/environment';
 import { HttpDrain } from '../http/http-drain';
 import { Inbox } from './inbox';
+import { InboxPruner } from './inbox-pruner';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaRegistry } from './kafka-registry';
 import { KafkaProducer } from './kafka-producer';
@@ -18,10 +19,11 @@ export interface MessagingOptions {
 }
 
 @Injectable()
-class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Shutdown');
   constructor(
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+    @Inject(InboxPruner) private readonly pruner: InboxPruner,
     @Inject('MESSAGING_MODULE') private readonly module: ModuleName,
     private readonly registry: KafkaRegistry,
     private readonly http: HttpDrain,
@@ -30,11 +32,13 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
   onApplicationBootstrap(): void {
     this.registry.relays.set(this.module, this.relay);
     this.relay.start();
+    this.pruner.start();
   }
 
   /** Stop consuming, then drain the outbox, while the database connection is still open. */
   async beforeApplicationShutdown(): Promise<void> {
     const started = Date.now();
+    await this.pruner.stop();
     // HTTP first: no new requests, and the ones in flight have written their outbox rows.
     await this.http.close();
     await this.registry.servers.get(this.module)?.close();
@@ -47,7 +51,7 @@ class RelayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
   }
 }
 
-/** A module's outbox, inbox and outbox relay, bound to the module's own schema and connection. */
+/** A module's outbox, inbox, outbox relay and inbox pruner, bound to the module's own schema and connection. */
 @Module({})
 export class MessagingModule {
   static forModule({ module, schema }: MessagingOptions): DynamicModule {
@@ -77,7 +81,35 @@ export class MessagingModule {
               pollMs: config.get('OUTBOX_POLL_MS', { infer: true }),
             }),
         },
-        RelayLifecycle,
+        {
+          provide: InboxPruner,
+          inject: [dataSource, TopicProvisioner, KafkaNaming, KafkaRegistry, ConfigService],
+          useFactory: (
+            ds: DataSource,
+            topics: TopicProvisioner,
+            naming: KafkaNaming,
+            registry: KafkaRegistry,
+            config: ConfigService<Environment, true>,
+          ) =>
+            new InboxPruner(
+              ds,
+              {
+                topics: () => {
+                  const server = registry.servers.get(module);
+                  return server && [...server.subscriptions(), naming.deadLetterTopic(module)];
+                },
+                retention: (t) => topics.retention(t),
+              },
+              {
+                module,
+                schema,
+                intervalMs: config.get('INBOX_PRUNE_INTERVAL_MS', { infer: true }),
+                retentionMs: config.get('INBOX_RETENTION_MS', { infer: true }),
+                retryDelaysMs: config.get('KAFKA_RETRY_DELAYS_MS', { infer: true }),
+              },
+            ),
+        },
+        MessagingLifecycle,
       ],
       exports: [Outbox, Inbox, OutboxRelay],
     };

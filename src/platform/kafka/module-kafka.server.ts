@@ -158,12 +158,18 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     }
   }
 
-  private async startConsumer(): Promise<void> {
-    const { naming, topics, module } = this.options;
+  /** The topics the group consumes: its handlers' event topics, then its retry topics. */
+  subscriptions(): string[] {
+    const { naming, module } = this.options;
     // At least `.retry.1`: it is also where a redrive from the DLQ comes back to this module alone.
     const levels = Math.max(1, this.options.retryDelaysMs.length);
     const retryTopics = Array.from({ length: levels }, (_, i) => naming.retryTopic(module, i + 1));
-    const subscriptions = [...this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic)), ...retryTopics];
+    return [...this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic)), ...retryTopics];
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { naming, topics, module } = this.options;
+    const subscriptions = this.subscriptions();
     let backoff = 500;
     while (!this.closing) {
       try {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, Kafka } from 'kafkajs';
 import { EVENTS } from '../../contracts';
 import { Environment } from '../config/environment';
 import { createKafka } from './kafka-client';
@@ -31,6 +31,31 @@ export class TopicProvisioner {
   eventTopics(producer?: string): string[] {
     const events = Object.values(EVENTS).filter((e) => producer === undefined || e.producer === producer);
     return [...new Set(events.map((e) => this.naming.topic(e.topic)))];
+  }
+
+  /**
+   * How long each topic keeps an event at most, in ms: `retention.ms` (-1: forever) and `segment.ms`
+   * (an event is deleted with its segment, which closes up to segment.ms after its first event), as
+   * the broker applies them (a topic's own setting, else the broker's default).
+   */
+  async retention(topics: string[]): Promise<Map<string, { retentionMs: number; segmentMs: number }>> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms', 'segment.ms'] })),
+      });
+      return new Map(
+        resources.map((r) => {
+          if (r.errorCode !== 0) throw new Error(`describeConfigs ${r.resourceName}: ${r.errorMessage ?? `error ${r.errorCode}`}`);
+          const value = (name: string) => Number(r.configEntries.find((e) => e.configName === name)?.configValue);
+          return [r.resourceName, { retentionMs: value('retention.ms'), segmentMs: value('segment.ms') }];
+        }),
+      );
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** One creation at a time: four module servers and the relays start together and ask for overlapping topics. */

@@ -87,6 +87,9 @@ export async function grantModuleAccess(
       { ...allow, principal: a.principal, resourceType: AclResourceTypes.GROUP, resourceName: a.group, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.READ },
       ...a.describes.map((t) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: t, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.DESCRIBE })),
       ...[AclOperationTypes.READ, AclOperationTypes.WRITE].map((operation) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: a.retryPrefix, resourcePatternType: ResourcePatternTypes.PREFIXED, operation })),
+      // The inbox pruner reads how long the topics it consumes keep events (retention.ms, segment.ms).
+      ...a.reads.map((t) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: t, resourcePatternType: ResourcePatternTypes.LITERAL, operation: AclOperationTypes.DESCRIBE_CONFIGS })),
+      { ...allow, principal: a.principal, resourceType: AclResourceTypes.TOPIC, resourceName: a.retryPrefix, resourcePatternType: ResourcePatternTypes.PREFIXED, operation: AclOperationTypes.DESCRIBE_CONFIGS },
       // The DLQ reader joins a throwaway group and deletes it afterwards.
       ...[AclOperationTypes.READ, AclOperationTypes.DELETE].map((operation) => ({ ...allow, principal: a.principal, resourceType: AclResourceTypes.GROUP, resourceName: `${a.group}.`, resourcePatternType: ResourcePatternTypes.PREFIXED, operation })),
     ]),

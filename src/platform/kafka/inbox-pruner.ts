@@ -1,0 +1,143 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ModuleName } from '../config/environment';
+import { describeError } from './errors';
+
+/** Beyond what the topics keep: the broker's retention check runs every 5 minutes by default, and clocks drift. */
+const MARGIN_MS = 3_600_000;
+/** Rows deleted per statement (one short transaction each). */
+const BATCH = 5000;
+
+export interface InboxPrunerOptions {
+  module: ModuleName;
+  schema: string;
+  /** 0: never prune. */
+  intervalMs: number;
+  /** A fixed horizon instead of the one derived from the topics (INBOX_RETENTION_MS). */
+  retentionMs?: number;
+  /** The delays of the module's retry topics: an event may wait that long before it reaches the DLQ. */
+  retryDelaysMs: number[];
+}
+
+/** How the pruner learns what it may delete: the topics its group reads, and how long each keeps an event. */
+export interface TopicRetention {
+  /** The topics the module's group reads (event and retry topics) and its DLQ; undefined while its consumer does not run here. */
+  topics(): string[] | undefined;
+  retention(topics: string[]): Promise<Map<string, { retentionMs: number; segmentMs: number }>>;
+}
+
+/** The horizon, or why the inbox is kept whole. */
+type Horizon = { keepMs: number } | { keepAll: string };
+
+/**
+ * Deletes the inbox rows of events that cannot come back: older than anything the module's topics
+ * can still deliver (a replay by offset reset, a redrive from the DLQ). Until then a row is what
+ * keeps a redelivered event from running its effect twice, so by default the horizon is read from
+ * the broker; it keeps every row when a topic keeps events forever or its settings cannot be read.
+ *
+ * Event ids are time-ordered (uuidV7), so the oldest events sit at the left edge of the inbox's
+ * primary key: each batch walks that edge and needs no index of its own. A row is deleted only
+ * when both its event and its handling are past the horizon (a replayed old event keeps its row).
+ */
+export class InboxPruner {
+  private readonly logger: Logger;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+  private readonly said = new Set<string>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly topics: TopicRetention,
+    private readonly options: InboxPrunerOptions,
+  ) {
+    this.logger = new Logger(`InboxPruner:${options.schema}`);
+  }
+
+  start(): void {
+    if (this.options.intervalMs === 0) return;
+    this.timer = setInterval(() => void this.pruneOnce(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One sweep (never two at once); the number of rows deleted. Failures are logged, never thrown. */
+  pruneOnce(): Promise<number> {
+    this.running ??= this.sweep()
+      .catch((e: unknown) => {
+        this.logger.warn(`inbox prune failed: ${describeError(e)}`);
+        return 0;
+      })
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** How long rows are kept: the fixed setting, else what the topics can still deliver. */
+  async horizon(): Promise<Horizon> {
+    const topics = this.topics.topics();
+    if (!topics) return { keepAll: `the ${this.options.module} consumer does not run in this process` };
+    let redeliverable: Horizon;
+    try {
+      const kept = await this.topics.retention(topics);
+      const forever = topics.find((t) => (kept.get(t)?.retentionMs ?? -1) < 0);
+      redeliverable = forever
+        ? { keepAll: `topic ${forever} keeps events forever (retention.ms=-1)` }
+        : {
+            keepMs:
+              Math.max(...topics.map((t) => kept.get(t)!.retentionMs + kept.get(t)!.segmentMs)) +
+              this.options.retryDelaysMs.reduce((a, b) => a + b, 0) +
+              MARGIN_MS,
+          };
+    } catch (e) {
+      redeliverable = { keepAll: `the topics' retention could not be read (${describeError(e)})` };
+    }
+    const fixed = this.options.retentionMs;
+    if (fixed === undefined) return redeliverable;
+    if ('keepAll' in redeliverable || fixed < redeliverable.keepMs) {
+      const until = 'keepAll' in redeliverable ? redeliverable.keepAll : `they can deliver events for ${redeliverable.keepMs} ms`;
+      this.once('warn', `INBOX_RETENTION_MS=${fixed} is shorter than the topics allow (${until}): a replay from earlier would run those events' effects again`);
+    }
+    return { keepMs: fixed };
+  }
+
+  private async sweep(): Promise<number> {
+    const horizon = await this.horizon();
+    if ('keepAll' in horizon) {
+      this.once('log', `inbox kept whole: ${horizon.keepAll}`);
+      return 0;
+    }
+    let total = 0;
+    for (;;) {
+      const deleted = await this.deleteBatch(horizon.keepMs);
+      total += deleted;
+      if (deleted < BATCH) break;
+    }
+    if (total > 0) this.logger.log(`deleted ${total} inbox row(s) older than ${horizon.keepMs} ms`);
+    return total;
+  }
+
+  /**
+   * Up to BATCH rows of events that occurred before the horizon (their ids sort below the smallest
+   * uuidV7 of that millisecond) and were handled before it too, in key order from the left edge.
+   */
+  private async deleteBatch(keepMs: number): Promise<number> {
+    const [, deleted] = (await this.dataSource.query(
+      `DELETE FROM "${this.options.schema}".inbox WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM "${this.options.schema}".inbox
+         WHERE event_id < (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint - $1::bigint), 12, '0') || repeat('0', 20))::uuid
+           AND handled_at < now() - $1::bigint * interval '1 millisecond'
+         ORDER BY event_id LIMIT ${BATCH}))`,
+      [keepMs],
+    )) as [unknown[], number];
+    return deleted;
+  }
+
+  private once(level: 'log' | 'warn', message: string): void {
+    if (this.said.has(message)) return;
+    this.said.add(message);
+    this.logger[level](message);
+  }
+}
