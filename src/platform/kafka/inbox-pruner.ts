@@ -43,6 +43,7 @@ export class InboxPruner {
   private readonly logger: Logger;
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
+  private stopping = false;
   private readonly said = new Set<string>();
 
   constructor(
@@ -59,7 +60,9 @@ export class InboxPruner {
     this.timer.unref();
   }
 
+  /** Stops the timer; a sweep in flight ends after its current batch. */
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.running;
   }
@@ -113,7 +116,7 @@ export class InboxPruner {
     for (;;) {
       const deleted = await this.deleteBatch(horizon.keepMs);
       total += deleted;
-      if (deleted < BATCH) break;
+      if (deleted < BATCH || this.stopping) break;
     }
     if (total > 0) this.logger.log(`deleted ${total} inbox row(s) older than ${horizon.keepMs} ms`);
     return total;

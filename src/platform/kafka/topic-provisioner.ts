@@ -49,7 +49,11 @@ export class TopicProvisioner {
       return new Map(
         resources.map((r) => {
           if (r.errorCode !== 0) throw new Error(`describeConfigs ${r.resourceName}: ${r.errorMessage ?? `error ${r.errorCode}`}`);
-          const value = (name: string) => Number(r.configEntries.find((e) => e.configName === name)?.configValue);
+          const value = (name: string) => {
+            const ms = Number(r.configEntries.find((e) => e.configName === name)?.configValue);
+            if (!Number.isFinite(ms)) throw new Error(`describeConfigs ${r.resourceName}: no ${name}`);
+            return ms;
+          };
           return [r.resourceName, { retentionMs: value('retention.ms'), segmentMs: value('segment.ms') }];
         }),
       );
