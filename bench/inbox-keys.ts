@@ -1,5 +1,5 @@
 // Inbox claims against a large inbox, keyed by random (v4) and by time-ordered (v7) event ids
-// (`npm run bench:inbox-keys -- [--rows=N] [--seconds=S] [--rounds=R] [--batch=B]`).
+// (`npm run bench:inbox-keys -- [--rows=N] [--seconds=S] [--rounds=R] [--batch=B] [--prune-keep-ms=MS]`).
 //
 // Every consumer run looks its events up in its module's inbox and writes their rows before it
 // commits (src/platform/kafka/inbox.ts). The inbox keeps a row per event and handler, so it grows
@@ -7,7 +7,9 @@
 // This fills two inboxes of the same size, one with random ids and one with ids ordered by time, and
 // then claims new events in both through the app's own Inbox and BatchTransaction, in alternated
 // rounds that each start after a checkpoint (as the server's steady state does every few minutes).
-// Figures are ratios within the run; the machine is shared and noisy.
+// Figures are ratios within the run; the machine is shared and noisy. With --prune-keep-ms, the app's
+// InboxPruner then deletes the time-ordered inbox's rows older than that (the fill puts one event per
+// millisecond up to now), and the bench prints how fast.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -17,10 +19,11 @@ import { createMessagingTables } from '../src/platform/database/messaging-tables
 import { uuidV7 } from '../src/platform/database/uuid-v7';
 import { BatchTransaction } from '../src/platform/kafka/batch-transaction';
 import { Inbox } from '../src/platform/kafka/inbox';
+import { InboxPruner } from '../src/platform/kafka/inbox-pruner';
 import { createTestDatabase } from '../test/support/test-database';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const opts = { rows: arg('rows', 3_000_000), seconds: arg('seconds', 10), rounds: arg('rounds', 4), batch: arg('batch', 20) };
+const opts = { rows: arg('rows', 3_000_000), seconds: arg('seconds', 10), rounds: arg('rounds', 4), batch: arg('batch', 20), pruneKeepMs: arg('prune-keep-ms', 0) };
 
 /** The two contenders: how the fill makes ids in SQL, and how a run makes new ones. */
 const KINDS = {
@@ -57,8 +60,8 @@ async function fill(ds: DataSource, kind: Kind): Promise<void> {
   for (let from = 1; from <= opts.rows; from += chunk) {
     const to = Math.min(opts.rows, from + chunk - 1);
     await ds.query(
-      `INSERT INTO inbox_${kind}.inbox (event_id, handler, type, correlation_id)
-       SELECT ${KINDS[kind].fill}, $1, 'order.placed', 'fill'
+      `INSERT INTO inbox_${kind}.inbox (event_id, handler, type, correlation_id, handled_at)
+       SELECT ${KINDS[kind].fill}, $1, 'order.placed', 'fill', to_timestamp((start_ms + g) / 1000.0)
        FROM generate_series($2::bigint, $3::bigint) g, (SELECT (extract(epoch FROM now()) * 1000)::bigint - $4::bigint AS start_ms) s`,
       [HANDLER, from, to, opts.rows],
     );
@@ -92,6 +95,20 @@ async function round(ds: DataSource, kind: Kind): Promise<{ perSecond: number; w
   return { perSecond: claims / seconds, walPerClaim: Number(wal) / claims, blocksReadPerClaim: ((await blocksRead()) - read0) / claims };
 }
 
+/** One sweep of the app's pruner over the time-ordered inbox, with a fixed horizon. */
+async function prune(ds: DataSource): Promise<void> {
+  const pruner = new InboxPruner(
+    ds,
+    { topics: () => [], retention: async () => new Map() }, // no topics to ask: the fixed horizon decides
+    { module: 'order', schema: 'inbox_v7', intervalMs: 0, retentionMs: opts.pruneKeepMs, retryDelaysMs: [] },
+  );
+  const started = performance.now();
+  const deleted = await pruner.pruneOnce();
+  const seconds = (performance.now() - started) / 1000;
+  const [{ left }] = await ds.query('SELECT count(*)::int AS left FROM inbox_v7.inbox');
+  console.log(`\npruned inbox_v7 to ${opts.pruneKeepMs} ms: ${deleted.toLocaleString('en')} rows in ${seconds.toFixed(1)} s (${(deleted / seconds).toFixed(0)} rows/s), ${left.toLocaleString('en')} left`);
+}
+
 async function main(): Promise<void> {
   const db = await createTestDatabase('inboxkeys');
   const ds = new DataSource({ type: 'postgres', url: db.url, extra: { max: 2, pipeline: new Environment().DATABASE_PIPELINE } });
@@ -114,6 +131,7 @@ async function main(): Promise<void> {
       const ratio = kind === 'v4' ? 'baseline' : `${(m('v7', 'perSecond') / m('v4', 'perSecond')).toFixed(2)}×`;
       console.log(`| ${kind === 'v4' ? 'random ids (v4, before)' : 'time-ordered ids (v7, now)'} | ${m(kind, 'perSecond').toFixed(0)} (${ratio}) | ${m(kind, 'walPerClaim').toFixed(0)} | ${m(kind, 'blocksReadPerClaim').toFixed(2)} |`);
     }
+    if (opts.pruneKeepMs > 0) await prune(ds);
   } finally {
     if (ds.isInitialized) await ds.destroy();
     await db.drop();

@@ -296,6 +296,8 @@ async function main(): Promise<void> {
           reservations: await pgCount(db.url, `SELECT count(*) AS n FROM warehouse.reservations`),
           placedMails: await pgCount(db.url, `SELECT count(*) AS n FROM email.sent_mails WHERE kind = 'ORDER_PLACED'`),
           analyticsFacts: await pgCount(db.url, `SELECT count(*) AS n FROM analytics.order_facts`),
+          // What the four inboxes hold (INBOX_RETENTION_MS / INBOX_PRUNE_INTERVAL_MS decide how much stays).
+          inboxRows: await pgCount(db.url, `SELECT ${['orders', 'warehouse', 'email', 'analytics'].map((s) => `(SELECT count(*) FROM ${s}.inbox)`).join(' + ')} AS n`),
           ...Object.assign({}, ...(await Promise.all(apps.map((a) => batchFallbacks(a.url))))),
         };
 
