@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
+import { orderRef } from '../../src/modules/analytics/live/live-change';
 import { LiveGateway } from '../../src/modules/analytics/live/live.gateway';
 import { expectEventually } from '../support/eventually';
 import { createProduct, placeOrder } from '../support/shop';
@@ -59,7 +60,7 @@ describe('dashboard in a real browser', () => {
       expect(await counter('orders-placed')).toBe(3);
       expect(await counter('orders-CONFIRMED')).toBe(3);
       expect(await counter('revenue')).toBe(6 * 1200);
-      for (const o of orders) expect(await page.locator(`#feed li[data-key="${o.id.slice(0, 8)}"]`).count()).toBeGreaterThan(0);
+      for (const o of orders) expect(await page.locator(`#feed li[data-key="${orderRef(o.id)}"]`).count()).toBeGreaterThan(0);
     });
     expect(navigations).toBe(1);
     expect((await connection()).resyncs).toBe('1');
@@ -82,7 +83,7 @@ describe('dashboard in a real browser', () => {
       expect(await counter('orders-placed')).toBe(4);
       expect(await counter('orders-CONFIRMED')).toBe(4);
       expect(await counter('revenue')).toBe(10 * 1200);
-      expect(await page.locator(`#feed li[data-key="${during.id.slice(0, 8)}"]`).count()).toBeGreaterThan(0);
+      expect(await page.locator(`#feed li[data-key="${orderRef(during.id)}"]`).count()).toBeGreaterThan(0);
     });
     expect(navigations).toBe(1);
   });

@@ -67,8 +67,8 @@ describe('email module: one mail per order event over SMTP', () => {
 
     const mails = await expectEventually(() => {
       expect(subjectsOf(sink.mailsTo(email))).toEqual([
-        `We received your order (order ${order.id.slice(0, 8)})`,
-        `Your order is confirmed (order ${order.id.slice(0, 8)})`,
+        `We received your order (order ${order.id.slice(-8)})`,
+        `Your order is confirmed (order ${order.id.slice(-8)})`,
       ]);
       return sink.mailsTo(email);
     });
@@ -98,7 +98,7 @@ describe('email module: one mail per order event over SMTP', () => {
     const orders = await Promise.all(emails.map((email) => placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email)));
     await expectEventually(() => {
       for (const [i, email] of emails.entries()) {
-        const id = orders[i].id.slice(0, 8);
+        const id = orders[i].id.slice(-8);
         expect(subjectsOf(sink.mailsTo(email))).toEqual([`We received your order (order ${id})`, `Your order is confirmed (order ${id})`]);
       }
     }, 20_000);
@@ -154,8 +154,8 @@ describe('email module: one mail per order event over SMTP', () => {
     // Two refusals, one acceptance of the placed mail, then the confirmation: never overtaken, never doubled.
     expect(sink.attempts.get(email)).toBe(4);
     expect(subjectsOf(sink.mailsTo(email))).toEqual([
-      `We received your order (order ${order.id.slice(0, 8)})`,
-      `Your order is confirmed (order ${order.id.slice(0, 8)})`,
+      `We received your order (order ${order.id.slice(-8)})`,
+      `Your order is confirmed (order ${order.id.slice(-8)})`,
     ]);
   });
 

@@ -15,7 +15,7 @@ export interface ProductSalesView {
 }
 
 export interface RecentOrderView {
-  /** The order id's first 8 characters (orderRef): this view is public, the id is a capability. */
+  /** A short digest of the order id (orderRef): this view is public, the id is a capability. */
   orderRef: string;
   status: AnalyticsOrderStatus;
   totalCents: number;

@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import { BucketField } from '../projections/contributions';
 
 /**
- * What a public page shows of an order id: its first 8 characters, enough to tell orders apart on a
- * dashboard. Never the whole id: with it anyone could read the order (its customer's address) or
- * cancel it, and the dashboard and its socket need no token.
+ * What a public page shows of an order id: 8 hex characters of its SHA-256, enough to tell orders
+ * apart on a dashboard. Never the id or a part of it: with the id anyone could read the order (its
+ * customer's address) or cancel it, and the dashboard and its socket need no token. A digest gives
+ * away none of the id's random bits, and unlike its first characters (a time-ordered id's creation
+ * time, the same for a minute's orders) it differs between orders placed together.
  */
 export function orderRef(orderId: string): string {
-  return orderId.slice(0, 8);
+  return createHash('sha256').update(orderId.toLowerCase()).digest('hex').slice(0, 8);
 }
 
 /** One row of the live feed: what an event did to one order (or product). */

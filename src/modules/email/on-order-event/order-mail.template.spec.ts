@@ -1,3 +1,4 @@
+import { uuidV7 } from '../../../platform/database/uuid-v7';
 import { escapeHtml, formatCents, renderOrderMail } from './order-mail.template';
 
 describe(renderOrderMail.name, () => {
@@ -12,7 +13,7 @@ describe(renderOrderMail.name, () => {
 
   it('shows the order id, every line, the total and the status in the text and the HTML part', () => {
     const mail = renderOrderMail('ORDER_CONFIRMED', order);
-    expect(mail.subject).toBe('Your order is confirmed (order 7d7c9f4e)');
+    expect(mail.subject).toBe('Your order is confirmed (order 2c3d4e5f)');
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain(order.orderId);
       expect(part).toContain('MUG');
@@ -22,6 +23,12 @@ describe(renderOrderMail.name, () => {
       expect(part).toContain('confirmed');
     }
     expect(mail.text).toContain('Total: 27.50');
+  });
+
+  it('names two orders placed in the same millisecond differently in the subject (order ids are time-ordered)', () => {
+    const now = Date.now();
+    const subjects = new Set(Array.from({ length: 100 }, () => renderOrderMail('ORDER_PLACED', { ...order, orderId: uuidV7(now) }).subject));
+    expect(subjects.size).toBe(100);
   });
 
   it('gives the reason of a rejection in words, and only for a rejection', () => {

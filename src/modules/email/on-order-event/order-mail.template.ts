@@ -51,7 +51,9 @@ export function escapeHtml(value: string): string {
 /** Subject, plain text and HTML of the mail for one order event. */
 export function renderOrderMail(kind: MailKind, model: OrderMailModel): RenderedMail {
   const { subject, status, intro } = HEADLINES[kind];
-  const shortId = model.orderId.slice(0, 8);
+  // The id's last characters: random in every uuid version (a time-ordered id starts with its creation
+  // time, the same for a customer's orders of one minute).
+  const shortId = model.orderId.slice(-8);
   const reason = kind === 'ORDER_REJECTED' && model.reason ? REASONS[model.reason] : undefined;
   const lines = model.items.map((l) => ({
     sku: l.sku,
