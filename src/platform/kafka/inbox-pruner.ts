@@ -82,28 +82,27 @@ export class InboxPruner {
   async horizon(): Promise<Horizon> {
     const topics = this.topics.topics();
     if (!topics) return { keepAll: `the ${this.options.module} consumer does not run in this process` };
-    let redeliverable: Horizon;
-    try {
-      const kept = await this.topics.retention(topics);
-      const forever = topics.find((t) => (kept.get(t)?.retentionMs ?? -1) < 0);
-      redeliverable = forever
-        ? { keepAll: `topic ${forever} keeps events forever (retention.ms=-1)` }
-        : {
-            keepMs:
-              Math.max(...topics.map((t) => kept.get(t)!.retentionMs + kept.get(t)!.segmentMs)) +
-              this.options.retryDelaysMs.reduce((a, b) => a + b, 0) +
-              MARGIN_MS,
-          };
-    } catch (e) {
-      redeliverable = { keepAll: `the topics' retention could not be read (${describeError(e)})` };
-    }
+    const redeliverable = topics.length > 0 ? await this.redeliverable(topics) : undefined;
     const fixed = this.options.retentionMs;
-    if (fixed === undefined) return redeliverable;
-    if ('keepAll' in redeliverable || fixed < redeliverable.keepMs) {
+    if (fixed === undefined) return redeliverable ?? { keepAll: `the ${this.options.module} consumer reads no topics` };
+    if (redeliverable && ('keepAll' in redeliverable || fixed < redeliverable.keepMs)) {
       const until = 'keepAll' in redeliverable ? redeliverable.keepAll : `they can deliver events for ${redeliverable.keepMs} ms`;
       this.once('warn', `INBOX_RETENTION_MS=${fixed} is shorter than the topics allow (${until}): a replay from earlier would run those events' effects again`);
     }
     return { keepMs: fixed };
+  }
+
+  /** As long as any of `topics` can deliver an event again: the longest retention.ms + segment.ms, the retry delays and a margin. */
+  private async redeliverable(topics: string[]): Promise<Horizon> {
+    try {
+      const kept = await this.topics.retention(topics);
+      const forever = topics.find((t) => (kept.get(t)?.retentionMs ?? -1) < 0);
+      if (forever) return { keepAll: `topic ${forever} keeps events forever (retention.ms=-1)` };
+      const longest = Math.max(...topics.map((t) => kept.get(t)!.retentionMs + kept.get(t)!.segmentMs));
+      return { keepMs: longest + this.options.retryDelaysMs.reduce((a, b) => a + b, 0) + MARGIN_MS };
+    } catch (e) {
+      return { keepAll: `the topics' retention could not be read (${describeError(e)})` };
+    }
   }
 
   private async sweep(): Promise<number> {
