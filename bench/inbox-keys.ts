@@ -99,7 +99,7 @@ async function round(ds: DataSource, kind: Kind): Promise<{ perSecond: number; w
 async function prune(ds: DataSource): Promise<void> {
   const pruner = new InboxPruner(
     ds,
-    { topics: () => [], retention: async () => new Map() }, // no topics to ask: the fixed horizon decides
+    { topics: () => ({ consumed: [], deadLetter: '', redrive: '' }), retention: async () => new Map() }, // no topics to ask: the fixed horizon decides
     { module: 'order', schema: 'inbox_v7', intervalMs: 0, retentionMs: opts.pruneKeepMs, retryDelaysMs: [] },
   );
   const started = performance.now();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { Admin } from 'kafkajs';
+import { Admin, ConfigResourceTypes } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { createMessagingTables } from '../../src/platform/database/messaging-tables';
 import { uuidV7 } from '../../src/platform/database/uuid-v7';
@@ -30,17 +30,25 @@ describe('inbox pruner: deletes only rows no topic can redeliver', () => {
     stack = await createTestStack('prune');
     admin = testKafka(stack.brokers).admin();
     await admin.connect();
-    const configured = (name: string, retentionMs: number, segmentMs: number) => ({
+    const configured = (name: string, retentionMs: number | string, segmentMs: number, policy = 'delete') => ({
       topic: topic(name),
       numPartitions: 1,
       configEntries: [
         { name: 'retention.ms', value: String(retentionMs) },
         { name: 'segment.ms', value: String(segmentMs) },
+        { name: 'cleanup.policy', value: policy },
       ],
     });
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [configured('two-hours', 2 * HOUR, 10 * MINUTE), configured('one-hour', HOUR, HOUR), configured('forever', -1, HOUR)],
+      topics: [
+        configured('two-hours', 2 * HOUR, 10 * MINUTE),
+        configured('one-hour', HOUR, HOUR),
+        configured('ten-minutes', 10 * MINUTE, MINUTE),
+        configured('forever', -1, HOUR),
+        configured('compacted', HOUR, HOUR, 'compact'),
+        configured('long-max', '9223372036854775807', HOUR),
+      ],
     });
     const values: Record<string, unknown> = { KAFKA_BROKERS: stack.brokers, KAFKA_CLIENT_ID: 'prune-test' };
     provisioner = new TopicProvisioner({ get: (k: string) => values[k] } as never, new KafkaNaming(stack.prefix, stack.prefix));
@@ -63,12 +71,22 @@ describe('inbox pruner: deletes only rows no topic can redeliver', () => {
 
   beforeEach(() => ds.query('TRUNCATE pruned.inbox'));
 
-  const pruner = (topics: string[] | undefined, options: Partial<InboxPrunerOptions> = {}) =>
+  /** A pruner whose module consumes `consumed`, parks events in `deadLetter` and redrives them to `redrive`. */
+  const pruner = (
+    consumed: string[] | undefined,
+    options: Partial<InboxPrunerOptions> = {},
+    { deadLetter = 'ten-minutes', redrive = 'ten-minutes' } = {},
+  ) =>
     new InboxPruner(
       ds,
-      { topics: () => topics?.map(topic), retention: (t) => provisioner.retention(t) },
+      {
+        topics: () => consumed && { consumed: consumed.map(topic), deadLetter: topic(deadLetter), redrive: topic(redrive) },
+        retention: (t) => provisioner.retention(t),
+      },
       { module: 'warehouse', schema: 'pruned', intervalMs: 0, retryDelaysMs: [1000, 10_000], ...options },
     );
+  // The consumed topics' longest retention.ms + segment.ms (two-hours: 2 h + 10 min), 11 s of retry delays, the margin.
+  const HORIZON = 2 * HOUR + 10 * MINUTE + 11_000 + HOUR;
 
   /** Inbox rows for events that occurred `occurredAgoMs` ago and were handled `handledAgoMs` ago. */
   async function rows(count: number, occurredAgoMs: number, handledAgoMs: number, id = () => uuidV7(Date.now() - occurredAgoMs)): Promise<string[]> {
@@ -83,12 +101,18 @@ describe('inbox pruner: deletes only rows no topic can redeliver', () => {
   const remaining = async () => new Set((await ds.query(`SELECT event_id::text AS id FROM pruned.inbox`)).map((r: { id: string }) => r.id));
 
   it("keeps rows for the topics' longest retention.ms + segment.ms, plus the retry delays and an hour", async () => {
-    // two-hours: 2 h + 10 min; one-hour: 1 h + 1 h. The longer wins, then 11 s of retries and the margin.
-    expect(await pruner(['two-hours', 'one-hour']).horizon()).toEqual({ keepMs: 2 * HOUR + 10 * MINUTE + 11_000 + HOUR });
+    // two-hours: 2 h + 10 min; one-hour: 1 h + 1 h; the DLQ and the redrive topic 11 min each.
+    expect(await pruner(['two-hours', 'one-hour']).horizon()).toEqual({ keepMs: HORIZON });
+  });
+
+  it('keeps rows as long as a dead letter can be redriven on the DLQ\'s last day and then read again from the redrive topic', async () => {
+    // DLQ two-hours (2 h 10 min), then the redrive topic one-hour (2 h): 4 h 10 min, longer than any consumed topic.
+    const p = pruner(['ten-minutes'], {}, { deadLetter: 'two-hours', redrive: 'one-hour' });
+    expect(await p.horizon()).toEqual({ keepMs: 4 * HOUR + 10 * MINUTE + 11_000 + HOUR });
   });
 
   it('deletes, in batches, the rows of events that occurred and were handled before the horizon, and nothing else', async () => {
-    const horizon = 2 * HOUR + 10 * MINUTE + 11_000 + HOUR;
+    const horizon = HORIZON;
     const gone = await rows(12_000, horizon + 10 * MINUTE, horizon + 10 * MINUTE); // more than two batches
     const recent = await rows(50, 10 * MINUTE, 10 * MINUTE);
     const justInside = await rows(50, horizon - 10 * MINUTE, horizon - 10 * MINUTE);
@@ -112,6 +136,22 @@ describe('inbox pruner: deletes only rows no topic can redeliver', () => {
     expect((await remaining()).size).toBe(100);
   });
 
+  it('keeps every row when a topic is compacted (its last event per key stays whatever the retention)', async () => {
+    await rows(10, 400 * 24 * HOUR, 400 * 24 * HOUR);
+    const p = pruner(['two-hours', 'compacted']);
+    expect(await p.horizon()).toEqual({ keepAll: expect.stringContaining(`${topic('compacted')} keeps events forever`) });
+    expect(await p.pruneOnce()).toBe(0);
+    expect((await remaining()).size).toBe(10);
+  });
+
+  it('keeps every row when a topic keeps events for longer than the epoch is old (retention.ms = Long.MAX_VALUE)', async () => {
+    await rows(10, 400 * 24 * HOUR, 400 * 24 * HOUR);
+    const p = pruner(['long-max']);
+    expect(await p.horizon()).toEqual({ keepAll: expect.stringContaining('longer than the epoch is old') });
+    expect(await p.pruneOnce()).toBe(0);
+    expect((await remaining()).size).toBe(10);
+  });
+
   it("keeps every row when the topics' retention cannot be read (a topic the broker does not know)", async () => {
     await rows(100, 400 * 24 * HOUR, 400 * 24 * HOUR);
     const p = pruner(['two-hours', `missing-${randomUUID()}`]);
@@ -123,6 +163,20 @@ describe('inbox pruner: deletes only rows no topic can redeliver', () => {
   it('keeps every row of a module whose consumer does not run in this process', async () => {
     await rows(10, 400 * 24 * HOUR, 400 * 24 * HOUR);
     expect(await pruner(undefined).pruneOnce()).toBe(0);
+    expect((await remaining()).size).toBe(10);
+  });
+
+  it('stops within a bound while a sweep waits for a broker that never answers (simulated: a retention lookup that never settles)', async () => {
+    await rows(10, 400 * 24 * HOUR, 400 * 24 * HOUR);
+    const hanging = new InboxPruner(
+      ds,
+      { topics: () => ({ consumed: [topic('two-hours')], deadLetter: topic('two-hours'), redrive: topic('two-hours') }), retention: () => new Promise(() => undefined) },
+      { module: 'warehouse', schema: 'pruned', intervalMs: 0, retryDelaysMs: [] },
+    );
+    void hanging.pruneOnce();
+    const started = Date.now();
+    await hanging.stop();
+    expect(Date.now() - started).toBeLessThan(5000);
     expect((await remaining()).size).toBe(10);
   });
 
@@ -182,5 +236,36 @@ describe('inbox pruner in the app: every module prunes its own inbox on its inte
     await expectEventually(async () => expect(await inboxRows()).toEqual({ orders: 0, warehouse: 0, email: 0, analytics: 0 }), 15_000);
     // The local broker keeps events 7 days (scripts/kafka/kafka.sh): the horizon read from it is longer.
     expect(logs.filter((l) => l.includes('INBOX_RETENTION_MS=1000 is shorter than the topics allow')).length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("inbox pruner in the app: the horizon comes from the module's own topics, DLQ and redrive topic included", () => {
+  let stack: TestStack;
+  let app: TestApp;
+  let admin: Admin;
+
+  beforeAll(async () => {
+    stack = await createTestStack('prune-wiring');
+    app = await startTestApp(stack, { MODULES: 'email' });
+    admin = testKafka(stack.brokers).admin();
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await admin?.disconnect();
+    await app?.close();
+    await stack?.drop();
+  });
+
+  it("reads the email group's topics from the broker, and lengthens the horizon when its DLQ keeps events longer", async () => {
+    const pruner = app.app.get(InboxPruner, { strict: false }); // the one module of this process
+    const WEEK = 7 * 24 * HOUR; // the local broker: retention and segments of 7 days (scripts/kafka/kafka.sh)
+    // A dead letter redriven on the DLQ's last day, then kept by email.retry.1: two weeks each.
+    expect(await pruner.horizon()).toEqual({ keepMs: 4 * WEEK + 11_000 + HOUR });
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: `${stack.prefix}email.dlq`, configEntries: [{ name: 'retention.ms', value: String(30 * 24 * HOUR) }] }],
+    });
+    await expectEventually(async () => expect(await pruner.horizon()).toEqual({ keepMs: 30 * 24 * HOUR + WEEK + 2 * WEEK + 11_000 + HOUR }));
   });
 });

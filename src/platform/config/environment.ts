@@ -243,8 +243,9 @@ export class Environment {
   OUTBOX_BATCH_SIZE = 500;
 
   /**
-   * How often each module deletes inbox rows no event can need any more (0: never). The inbox keeps
-   * a row per event and handler, so without this it grows for as long as the app runs.
+   * How often each module deletes inbox rows no event can need any more (0: never); the first sweep
+   * runs a minute after start, or after this interval when shorter. The inbox keeps a row per event
+   * and handler, so without this it grows for as long as the app runs.
    */
   @Transform(toInt)
   @IsInt()
@@ -254,9 +255,10 @@ export class Environment {
 
   /**
    * How long an inbox row is kept. Unset (the default): as long as the module's topics can still
-   * deliver its event (their retention.ms + segment.ms, read from the broker, plus the retry delays
-   * and an hour), and forever when a topic keeps events forever. Shorter than that, a replay from
-   * before then would run those events' effects again: the app warns at start.
+   * deliver its event (their retention.ms + segment.ms, read from the broker; the DLQ's and the
+   * redrive topic's added together; plus the retry delays and an hour), and forever when a topic
+   * keeps events forever or is compacted. Shorter than that, a replay from before then would run
+   * those events' effects again: the first sweep warns.
    */
   @IsOptional()
   @Transform(toInt)

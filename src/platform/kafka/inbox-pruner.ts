@@ -5,6 +5,10 @@ import { describeError } from './errors';
 
 /** Beyond what the topics keep: the broker's retention check runs every 5 minutes by default, and clocks drift. */
 const MARGIN_MS = 3_600_000;
+/** The first sweep after start: soon, so a process restarted more often than the interval still prunes. */
+const FIRST_SWEEP_MS = 60_000;
+/** How long shutdown waits for a sweep in flight (it may be waiting for the broker). */
+const STOP_WAIT_MS = 2000;
 /** Rows deleted per statement (one short transaction each). */
 const BATCH = 5000;
 
@@ -19,11 +23,28 @@ export interface InboxPrunerOptions {
   retryDelaysMs: number[];
 }
 
-/** How the pruner learns what it may delete: the topics its group reads, and how long each keeps an event. */
+/** The topics an event can come back to a module from. */
+export interface ModuleTopics {
+  /** What its group consumes: event topics and retry topics. */
+  consumed: string[];
+  /** Its dead-letter topic: a parked event can be redriven for as long as this topic keeps it. */
+  deadLetter: string;
+  /** Where a redrive sends a dead letter (a new record, kept as long as this topic keeps events). */
+  redrive: string;
+}
+
+/** How long a topic keeps an event: `retention.ms` and `segment.ms` (ms), and whether it compacts. */
+export interface TopicKeeps {
+  retentionMs: number;
+  segmentMs: number;
+  compacted: boolean;
+}
+
+/** How the pruner learns what it may delete: the module's topics, and how long each keeps an event. */
 export interface TopicRetention {
-  /** The topics the module's group reads (event and retry topics) and its DLQ; undefined while its consumer does not run here. */
-  topics(): string[] | undefined;
-  retention(topics: string[]): Promise<Map<string, { retentionMs: number; segmentMs: number }>>;
+  /** Undefined while the module's consumer does not run in this process. */
+  topics(): ModuleTopics | undefined;
+  retention(topics: string[]): Promise<Map<string, TopicKeeps>>;
 }
 
 /** The horizon, or why the inbox is kept whole. */
@@ -56,15 +77,23 @@ export class InboxPruner {
 
   start(): void {
     if (this.options.intervalMs === 0) return;
-    this.timer = setInterval(() => void this.pruneOnce(), this.options.intervalMs);
+    const every = this.options.intervalMs;
+    this.timer = setTimeout(() => {
+      void this.pruneOnce();
+      this.timer = setInterval(() => void this.pruneOnce(), every);
+      this.timer.unref();
+    }, Math.min(every, FIRST_SWEEP_MS));
     this.timer.unref();
   }
 
-  /** Stops the timer; a sweep in flight ends after its current batch. */
+  /** Stops the timer; a sweep in flight ends after its current batch, and is waited for at most STOP_WAIT_MS. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.timer);
     clearInterval(this.timer);
-    await this.running;
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((r) => (timeout = setTimeout(r, STOP_WAIT_MS)))]);
+    clearTimeout(timeout);
   }
 
   /** One sweep (never two at once); the number of rows deleted. Failures are logged, never thrown. */
@@ -82,7 +111,7 @@ export class InboxPruner {
   async horizon(): Promise<Horizon> {
     const topics = this.topics.topics();
     if (!topics) return { keepAll: `the ${this.options.module} consumer does not run in this process` };
-    const redeliverable = topics.length > 0 ? await this.redeliverable(topics) : undefined;
+    const redeliverable = topics.consumed.length > 0 ? await this.redeliverable(topics) : undefined;
     const fixed = this.options.retentionMs;
     if (fixed === undefined) return redeliverable ?? { keepAll: `the ${this.options.module} consumer reads no topics` };
     if (redeliverable && ('keepAll' in redeliverable || fixed < redeliverable.keepMs)) {
@@ -92,25 +121,42 @@ export class InboxPruner {
     return { keepMs: fixed };
   }
 
-  /** As long as any of `topics` can deliver an event again: the longest retention.ms + segment.ms, the retry delays and a margin. */
-  private async redeliverable(topics: string[]): Promise<Horizon> {
+  /**
+   * As long as an event can reach the module again: the longest a consumed topic or the DLQ keeps it
+   * (retention.ms + segment.ms: an event goes with its segment, which closes up to segment.ms after
+   * its first event), or a dead letter redriven on the DLQ's last day and then kept by the redrive
+   * topic; plus the retry delays and a margin.
+   */
+  private async redeliverable({ consumed, deadLetter, redrive }: ModuleTopics): Promise<Horizon> {
+    const all = [...new Set([...consumed, deadLetter, redrive])];
+    let kept: Map<string, TopicKeeps>;
     try {
-      const kept = await this.topics.retention(topics);
-      const forever = topics.find((t) => (kept.get(t)?.retentionMs ?? -1) < 0);
-      if (forever) return { keepAll: `topic ${forever} keeps events forever (retention.ms=-1)` };
-      const longest = Math.max(...topics.map((t) => kept.get(t)!.retentionMs + kept.get(t)!.segmentMs));
-      return { keepMs: longest + this.options.retryDelaysMs.reduce((a, b) => a + b, 0) + MARGIN_MS };
+      kept = await this.topics.retention(all);
     } catch (e) {
       return { keepAll: `the topics' retention could not be read (${describeError(e)})` };
     }
+    const keeps = (t: string) => {
+      const k = kept.get(t);
+      if (!k || k.compacted || k.retentionMs < 0) return undefined; // forever, or what we cannot tell
+      return k.retentionMs + k.segmentMs;
+    };
+    const forever = all.find((t) => keeps(t) === undefined);
+    if (forever) return { keepAll: `topic ${forever} keeps events forever (retention.ms=-1 or cleanup.policy=compact)` };
+    const longest = Math.max(...[...consumed, deadLetter].map((t) => keeps(t)!), keeps(deadLetter)! + keeps(redrive)!);
+    const keepMs = longest + this.options.retryDelaysMs.reduce((a, b) => a + b, 0) + MARGIN_MS;
+    // Nothing is older than the epoch: a horizon past it (retention.ms of centuries) keeps everything.
+    if (!(keepMs < Date.now())) return { keepAll: `the topics keep events longer than the epoch is old (${keepMs} ms)` };
+    return { keepMs };
   }
 
   private async sweep(): Promise<number> {
     const horizon = await this.horizon();
     if ('keepAll' in horizon) {
-      this.once('log', `inbox kept whole: ${horizon.keepAll}`);
+      // Not reading the topics is a fault to fix (an ACL, the broker); keeping events forever is a choice.
+      this.once(horizon.keepAll.includes('could not be read') ? 'warn' : 'log', `inbox kept whole: ${horizon.keepAll}`);
       return 0;
     }
+    if (this.stopping) return 0;
     let total = 0;
     for (;;) {
       const deleted = await this.deleteBatch(horizon.keepMs);
@@ -129,7 +175,7 @@ export class InboxPruner {
     const [, deleted] = (await this.dataSource.query(
       `DELETE FROM "${this.options.schema}".inbox WHERE ctid = ANY(ARRAY(
          SELECT ctid FROM "${this.options.schema}".inbox
-         WHERE event_id < (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint - $1::bigint), 12, '0') || repeat('0', 20))::uuid
+         WHERE event_id < (lpad(to_hex(floor(extract(epoch FROM now()) * 1000)::bigint - $1::bigint), 12, '0') || repeat('0', 20))::uuid
            AND handled_at < now() - $1::bigint * interval '1 millisecond'
          ORDER BY event_id LIMIT ${BATCH}))`,
       [keepMs],

@@ -38,12 +38,13 @@ class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
   /** Stop consuming, then drain the outbox, while the database connection is still open. */
   async beforeApplicationShutdown(): Promise<void> {
     const started = Date.now();
-    await this.pruner.stop();
+    const prunerStopped = this.pruner.stop(); // a sweep in flight finishes beside the rest (bounded)
     // HTTP first: no new requests, and the ones in flight have written their outbox rows.
     await this.http.close();
     await this.registry.servers.get(this.module)?.close();
     const consumerClosed = Date.now();
     await this.relay.stop();
+    await prunerStopped;
     this.logger.log(
       `${this.module}: consumer closed in ${consumerClosed - started} ms, outbox drained in ${Date.now() - consumerClosed} ms`,
     );
@@ -96,7 +97,7 @@ export class MessagingModule {
               {
                 topics: () => {
                   const server = registry.servers.get(module);
-                  return server && [...server.subscriptions(), naming.deadLetterTopic(module)];
+                  return server && { consumed: server.subscriptions(), deadLetter: naming.deadLetterTopic(module), redrive: naming.retryTopic(module, 1) };
                 },
                 retention: (t) => topics.retention(t),
               },

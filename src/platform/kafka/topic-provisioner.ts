@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { ConfigResourceTypes, Kafka } from 'kafkajs';
 import { EVENTS } from '../../contracts';
 import { Environment } from '../config/environment';
+import type { TopicKeeps } from './inbox-pruner';
 import { createKafka } from './kafka-client';
 import { KafkaNaming } from './kafka-naming';
 
@@ -36,25 +37,28 @@ export class TopicProvisioner {
   /**
    * How long each topic keeps an event at most, in ms: `retention.ms` (-1: forever) and `segment.ms`
    * (an event is deleted with its segment, which closes up to segment.ms after its first event), as
-   * the broker applies them (a topic's own setting, else the broker's default).
+   * the broker applies them (a topic's own setting, else the broker's default), and whether it is
+   * compacted (then the last event of each key stays whatever the retention).
    */
-  async retention(topics: string[]): Promise<Map<string, { retentionMs: number; segmentMs: number }>> {
+  async retention(topics: string[]): Promise<Map<string, TopicKeeps>> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       const { resources } = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms', 'segment.ms'] })),
+        resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms', 'segment.ms', 'cleanup.policy'] })),
       });
       return new Map(
         resources.map((r) => {
           if (r.errorCode !== 0) throw new Error(`describeConfigs ${r.resourceName}: ${r.errorMessage ?? `error ${r.errorCode}`}`);
-          const value = (name: string) => {
-            const ms = Number(r.configEntries.find((e) => e.configName === name)?.configValue);
-            if (!Number.isFinite(ms)) throw new Error(`describeConfigs ${r.resourceName}: no ${name}`);
-            return ms;
+          const entry = (name: string) => r.configEntries.find((e) => e.configName === name)?.configValue;
+          const ms = (name: string) => {
+            const value = Number(entry(name));
+            if (!Number.isFinite(value)) throw new Error(`describeConfigs ${r.resourceName}: no ${name}`);
+            return value;
           };
-          return [r.resourceName, { retentionMs: value('retention.ms'), segmentMs: value('segment.ms') }];
+          const policy = entry('cleanup.policy') ?? 'delete';
+          return [r.resourceName, { retentionMs: ms('retention.ms'), segmentMs: ms('segment.ms'), compacted: policy.includes('compact') }];
         }),
       );
     } finally {
