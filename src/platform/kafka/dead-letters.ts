@@ -56,7 +56,7 @@ export class DeadLetters {
     );
     await this.send(
       chosen.map(({ letter, message }) => ({
-        topic: this.naming.retryTopic(module, 1),
+        topic: this.naming.redriveTopic(module),
         key: letter.key ?? '',
         value: message.value ?? Buffer.alloc(0),
         headers: {

@@ -26,6 +26,11 @@ export class KafkaNaming {
     return this.topic(`${module}.retry.${level}`);
   }
 
+  /** Where a redrive from the DLQ sends a module's dead letters: its first retry topic, read by it alone. */
+  redriveTopic(module: ModuleName): string {
+    return this.retryTopic(module, 1);
+  }
+
   /** Where a module parks events it cannot handle: `<prefix><module>.dlq` (the group's name + `.dlq`). */
   deadLetterTopic(module: ModuleName): string {
     return this.topic(`${module}.dlq`);

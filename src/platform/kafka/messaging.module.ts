@@ -97,7 +97,7 @@ export class MessagingModule {
               {
                 topics: () => {
                   const server = registry.servers.get(module);
-                  return server && { consumed: server.subscriptions(), deadLetter: naming.deadLetterTopic(module), redrive: naming.retryTopic(module, 1) };
+                  return server && { consumed: server.subscriptions(), deadLetter: naming.deadLetterTopic(module), redrive: naming.redriveTopic(module) };
                 },
                 retention: (t) => topics.retention(t),
               },
