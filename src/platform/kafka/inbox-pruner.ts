@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ModuleName } from '../config/environment';
 import { describeError } from './errors';
+import type { TopicKeeps } from './topic-provisioner';
 
 /** Beyond what the topics keep: the broker's retention check runs every 5 minutes by default, and clocks drift. */
 const MARGIN_MS = 3_600_000;
@@ -31,13 +32,6 @@ export interface ModuleTopics {
   deadLetter: string;
   /** Where a redrive sends a dead letter (a new record, kept as long as this topic keeps events). */
   redrive: string;
-}
-
-/** How long a topic keeps an event: `retention.ms` and `segment.ms` (ms), and whether it compacts. */
-export interface TopicKeeps {
-  retentionMs: number;
-  segmentMs: number;
-  compacted: boolean;
 }
 
 /** How the pruner learns what it may delete: the module's topics, and how long each keeps an event. */

@@ -3,9 +3,15 @@ import { ConfigService } from '@nestjs/config';
 import { ConfigResourceTypes, Kafka } from 'kafkajs';
 import { EVENTS } from '../../contracts';
 import { Environment } from '../config/environment';
-import type { TopicKeeps } from './inbox-pruner';
 import { createKafka } from './kafka-client';
 import { KafkaNaming } from './kafka-naming';
+
+/** How long a topic keeps an event: `retention.ms` and `segment.ms` (ms), and whether it compacts. */
+export interface TopicKeeps {
+  retentionMs: number;
+  segmentMs: number;
+  compacted: boolean;
+}
 
 /**
  * Creates the topics the app uses, with explicit partition counts (the broker does not
