@@ -8,6 +8,8 @@ interface RunClaims {
   covered: Set<string>;
   /** `<event id> <handler>` already in the inbox when the run began. */
   handled: Promise<Set<string>>;
+  /** The same set once the lookup has answered (the run's later events decide without an await). */
+  known?: Set<string>;
   /** `<event id> <handler>` claimed by this run so far (a repeat inside the run is a duplicate). */
   claimed: Set<string>;
   rows: { eventId: string; handler: string; type: string; correlationId: string }[];
@@ -38,15 +40,18 @@ export class Inbox {
    * by the transport after the run's last event: so anything that must only follow a commit (a
    * live update, waking a delivery loop) goes in `afterCommit`, never after `once` returns.
    */
-  async once(
+  once(envelope: EventEnvelope, handler: string, effect: (manager: EntityManager) => Promise<void>, afterCommit?: () => void): Promise<boolean> {
+    const run = BatchTransaction.current();
+    return run ? this.within(run, envelope, handler, effect, afterCommit) : this.alone(envelope, handler, effect, afterCommit);
+  }
+
+  /** A transaction of one event, with the same before/after-commit behaviour as a run. */
+  private async alone(
     envelope: EventEnvelope,
     handler: string,
     effect: (manager: EntityManager) => Promise<void>,
     afterCommit?: () => void,
   ): Promise<boolean> {
-    const run = BatchTransaction.current();
-    if (run) return this.within(run, envelope, handler, effect, afterCommit);
-    // Alone: a transaction of one event, with the same before/after-commit behaviour as a run.
     const own = new BatchTransaction();
     try {
       const done = await own.run(() => this.within(own, envelope, handler, effect, afterCommit));
@@ -65,9 +70,11 @@ export class Inbox {
     effect: (manager: EntityManager) => Promise<void>,
     afterCommit?: () => void,
   ): Promise<boolean> {
-    const manager = await transaction.manager(this.dataSource);
-    const fresh = transaction.eventIds.length > 0 ? await this.claimInRun(transaction, manager, envelope, handler) : await this.claim(manager, envelope, handler);
-    if (!fresh) return false;
+    // Without an await where the answer is already here (the run's later events): under async hooks
+    // each await costs a promise and its hooks, and a run's events paid for a dozen.
+    const manager = transaction.begun(this.dataSource) ?? (await transaction.manager(this.dataSource));
+    const fresh = transaction.eventIds.length > 0 ? this.claimInRun(transaction, manager, envelope, handler) : this.claim(manager, envelope, handler);
+    if (!(typeof fresh === 'boolean' ? fresh : await fresh)) return false;
     await effect(manager);
     if (afterCommit) transaction.onCommit(afterCommit);
     return true;
@@ -80,7 +87,7 @@ export class Inbox {
    * (a rebalance's old owner still finishing), the final INSERT finds it there and throws, so the
    * run rolls back and its events are handled again one by one, claim first.
    */
-  private async claimInRun(transaction: BatchTransaction, manager: EntityManager, envelope: EventEnvelope, handler: string): Promise<boolean> {
+  private claimInRun(transaction: BatchTransaction, manager: EntityManager, envelope: EventEnvelope, handler: string): boolean | Promise<boolean> {
     const claims = transaction.beforeCommit(
       manager,
       `0-inbox.${this.schema}`,
@@ -90,19 +97,23 @@ export class Inbox {
     const eventId = envelope.eventId.toLowerCase();
     if (!claims.covered.has(eventId)) return this.claim(manager, envelope, handler);
     const key = `${eventId} ${handler}`;
-    if (claims.claimed.has(key) || (await claims.handled).has(key)) return false;
-    claims.claimed.add(key);
-    claims.rows.push({ eventId, handler, type: envelope.type, correlationId: envelope.correlationId });
-    return true;
+    const decide = (handled: Set<string>): boolean => {
+      if (handled.has(key) || claims.claimed.has(key)) return false;
+      claims.claimed.add(key);
+      claims.rows.push({ eventId, handler, type: envelope.type, correlationId: envelope.correlationId });
+      return true;
+    };
+    return claims.known ? decide(claims.known) : claims.handled.then(decide);
   }
 
   private lookUp(manager: EntityManager, eventIds: readonly string[]): RunClaims {
     const covered = new Set(eventIds.map((id) => id.toLowerCase()));
     const handled = manager
       .query(`SELECT event_id::text AS id, handler FROM "${this.schema}".inbox WHERE event_id = ANY($1::uuid[])`, [[...covered]])
-      .then((rows: { id: string; handler: string }[]) => new Set(rows.map((r) => `${r.id} ${r.handler}`)));
+      .then((rows: { id: string; handler: string }[]) => (claims.known = new Set(rows.map((r) => `${r.id} ${r.handler}`))));
     handled.catch(() => undefined); // awaited by the claims that need it; never an unhandled rejection
-    return { covered, handled, claimed: new Set(), rows: [] };
+    const claims: RunClaims = { covered, handled, claimed: new Set(), rows: [] };
+    return claims;
   }
 
   private async writeClaims(manager: EntityManager, { rows }: RunClaims): Promise<void> {
