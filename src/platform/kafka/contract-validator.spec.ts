@@ -1,11 +1,11 @@
 import { plainToInstance, Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Min, validateSync } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, maxLength, Min, minLength, validateSync } from 'class-validator';
 import fc from 'fast-check';
 import isEmail from 'validator/lib/isEmail';
 import isISO8601 from 'validator/lib/isISO8601';
 import { EventEnvelopeSchema, EVENTS, EventType } from '../../contracts';
 import { EXAMPLE_ORDER_ID, examples } from '../../contracts/contract-examples';
-import { compileContract, isCanonicalInstant, isPlainEmail, validateContract } from './contract-validator';
+import { compileContract, hasMaxLength, hasMinLength, isCanonicalInstant, isPlainEmail, validateContract } from './contract-validator';
 
 type Cls = new () => object;
 
@@ -187,6 +187,30 @@ describe('compiled contract validators', () => {
       expect(accepted).toBeGreaterThan(500);
       expect(isPlainEmail(`${'a'.repeat(65)}@example.com`)).toBe(false); // the local part is at most 64
       expect(isPlainEmail('jane.doe+shop@mail.example.co')).toBe(true);
+    });
+
+    /** Short strings of plain letters, surrogates (paired or lone) and variation selectors, and the odd non-string. */
+    const lengthy = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', 'é', '\uD83D', '\uDE00', '\uD83D\uDE00', '\uFE0F', '\uFE0E', '\u2764'), maxLength: 6 }),
+      fc.string({ maxLength: 6 }),
+      edgy,
+    );
+
+    it('a length: accepted only when class-validator’s MinLength / MaxLength accept it', () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(lengthy, fc.integer({ min: 0, max: 6 }), (v, bound) => {
+          if (hasMinLength(v, bound)) {
+            accepted++;
+            if (!minLength(v, bound)) return false;
+          }
+          return !hasMaxLength(v, bound) || maxLength(v, bound);
+        }),
+        { numRuns: 5000 },
+      );
+      expect(accepted).toBeGreaterThan(500);
+      expect(hasMinLength('\uD83D\uDE00', 2)).toBe(false); // one character in two code units: left to validator.js
+      expect(hasMinLength('ab', 2)).toBe(true);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { plainToInstance, TransformationType } from 'class-transformer';
-import { getMetadataStorage, IS_EMAIL, IS_ISO8601, ValidationArguments, ValidationTypes, validateSync } from 'class-validator';
+import { getMetadataStorage, IS_EMAIL, IS_ISO8601, MAX_LENGTH, MIN_LENGTH, ValidationArguments, ValidationTypes, validateSync } from 'class-validator';
 import type { ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 
 // class-transformer's own metadata (@Type and friends) is not exported from its entry point.
@@ -113,14 +113,35 @@ function ruleOf(cls: Function, m: ValidationMetadata, property: PropertyRules): 
 }
 
 /**
- * Cheaper accepts for the two costliest validators, for the form our producers write: an instant as
- * `Date#toISOString` writes it, a plain address. One-sided like the rest (a property test holds each
- * to it against validator.js): what they do not accept goes to the validator itself.
+ * Cheaper accepts for the costliest validators, for the form our producers write: an instant as
+ * `Date#toISOString` writes it, a plain address, a length counted in plain characters. One-sided like
+ * the rest (a property test holds each to it against validator.js): what they do not accept goes to
+ * the validator itself.
  */
 function fastAccept(m: ValidationMetadata): ((v: unknown) => boolean) | undefined {
   if (m.name === IS_ISO8601) return isCanonicalInstant; // passes every isISO8601 option (strict, strictSeparator)
   if (m.name === IS_EMAIL && m.constraints?.[0] === undefined) return isPlainEmail; // default options only
+  const bound = m.constraints?.[0];
+  if (m.name === MIN_LENGTH && typeof bound === 'number') return (v) => hasMinLength(v, bound);
+  if (m.name === MAX_LENGTH && typeof bound === 'number') return (v) => hasMaxLength(v, bound);
   return undefined;
+}
+
+/** Code units validator.js' isLength may count as less than one character each: surrogates, variation selectors. */
+const NOT_ONE_CHARACTER = /[\uD800-\uDFFF\uFE0E\uFE0F]/;
+
+/**
+ * At least `min` characters as validator.js' isLength counts them. It subtracts one per surrogate pair
+ * and per variation sequence, found with two global matches (two arrays per call, and four
+ * @MinLength rules on every envelope); a string without those units is simply its length.
+ */
+export function hasMinLength(v: unknown, min: number): boolean {
+  return typeof v === 'string' && v.length >= min && !NOT_ONE_CHARACTER.test(v);
+}
+
+/** At most `max` characters as validator.js' isLength counts them: never more than the string's length. */
+export function hasMaxLength(v: unknown, max: number): boolean {
+  return typeof v === 'string' && v.length <= max;
 }
 
 const CANONICAL_INSTANT = /^[1-9]\d{3}-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-5]\d\.\d{3}Z$/;
