@@ -30,6 +30,11 @@ export interface ConsumerBenchOptions {
   timeoutS: number;
   /** Only the contenders with these ids (all when absent). */
   only?: Set<string>;
+  /**
+   * Times the contenders drain the same backlog, one after another, each time in fresh groups and
+   * schemas: alternated rounds give the ratios a spread on a noisy box.
+   */
+  rounds: number;
   log: (line: string) => void;
 }
 
@@ -37,6 +42,8 @@ export interface ConsumerResult {
   /** Short name of the contender; `sameWork` names the raw kafkajs one doing the same transactions. */
   id: string;
   sameWork?: string;
+  /** 1-based: the round of alternated drains this result is from. */
+  round: number;
   label: string;
   processed: number;
   perSec: number;
@@ -150,6 +157,8 @@ async function preload(kafka: Kafka, topic: string, n: number): Promise<number> 
 /** Waits until `n` effects exist (or the timeout); the rate is taken from the inbox commit times. */
 async function measure(
   ds: DataSource,
+  id: string,
+  round: number,
   schema: string,
   label: string,
   n: number,
@@ -169,7 +178,7 @@ async function measure(
   const seconds = Math.max(row.s ?? 0, 0.001);
   const cpu = process.cpuUsage(cpuFrom);
   const cpuUsPerEvent = row.n > 0 ? (cpu.user + cpu.system) / row.n : 0;
-  return { id: schema.replace(/^c_/, ''), sameWork, label, processed: row.n, perSec: row.n / seconds, seconds, cpuUsPerEvent };
+  return { id, round, sameWork, label, processed: row.n, perSec: row.n / seconds, seconds, cpuUsPerEvent };
 }
 
 export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ producerPerSec: number; results: ConsumerResult[] }> {
@@ -187,12 +196,15 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   o.log(`  raw kafkajs producer wrote ${o.messages} events at ${producerPerSec.toFixed(0)}/s`);
   const results: ConsumerResult[] = [];
   const wanted = (name: string) => !o.only || o.only.has(name);
+  let round = 1;
+  /** A contender's own schema and group name in this round. */
+  const own = (name: string) => (o.rounds > 1 ? `${name}_r${round}` : name);
 
   // 1. Our transport (ModuleKafkaServer: envelope + contract validation, retries, commits after
   //    effects), one transaction per event and with its default shared transaction per run.
   const ourTransport = async (name: string, batchMaxEvents: number, label: string, sameWork: string): Promise<void> => {
     if (!wanted(name)) return;
-    const schema = `c_${name}`;
+    const schema = `c_${own(name)}`;
     await createTables(ds, schema);
     const cpuFrom = process.cpuUsage();
     const env = {
@@ -201,7 +213,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
       KAFKA_TOPIC_PARTITIONS: o.partitions,
       KAFKA_REPLICATION_FACTOR: 1,
     } satisfies Partial<Environment>;
-    const groupNaming = new KafkaNaming(o.prefix, `${o.prefix}${name}.`);
+    const groupNaming = new KafkaNaming(o.prefix, `${o.prefix}${own(name)}.`);
     const server = new ModuleKafkaServer({
       module: 'email',
       kafka: new Kafka({ clientId: `bench-${name}`, brokers: o.brokers.split(','), logLevel: logLevel.NOTHING }),
@@ -221,22 +233,20 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
     const effect = perEventEffect(ds, schema);
     server.addHandler(OrderPlaced.type, (e: Envelope) => effect(e), true, { module: 'email' });
     await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
-    results.push(await measure(ds, schema, label, o.messages, o.timeoutS, cpuFrom, sameWork));
+    results.push(await measure(ds, name, round, schema, label, o.messages, o.timeoutS, cpuFrom, sameWork));
     await server.close();
   };
-  await ourTransport('transport', 1, 'our transport, one tx per event (KAFKA_BATCH_MAX_EVENTS=1)', 'raw');
-
   /**
    * A raw kafkajs eachBatch consumer in its own group and schema: `handle` gets the decoded events of
    * each batch, whole or in slices of `slice`, and the offset is committed after each, like ours.
    */
   const rawConsumer = async (name: string, label: string, slice: number, handle: (schema: string) => (events: Envelope[]) => Promise<void>) => {
     if (!wanted(name)) return;
-    const schema = `c_${name}`;
+    const schema = `c_${own(name)}`;
     await createTables(ds, schema);
     const cpuFrom = process.cpuUsage();
     const run = handle(schema);
-    const consumer = kafka.consumer({ groupId: `${o.prefix}${name}`, maxWaitTimeInMs: 500 });
+    const consumer = kafka.consumer({ groupId: `${o.prefix}${own(name)}`, maxWaitTimeInMs: 500 });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
@@ -252,66 +262,70 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
         }
       },
     });
-    results.push(await measure(ds, schema, label, o.messages, o.timeoutS, cpuFrom));
+    results.push(await measure(ds, name, round, schema, label, o.messages, o.timeoutS, cpuFrom));
     await consumer.disconnect();
   };
 
-  // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed per batch.
-  await rawConsumer('raw', 'raw kafkajs eachBatch, one tx per event', Infinity, (schema) => {
-    const effect = perEventEffect(ds, schema);
-    return async (events) => {
-      for (const e of events) await effect(e);
-    };
-  });
+  for (; round <= o.rounds; round++) {
+    await ourTransport('transport', 1, 'our transport, one tx per event (KAFKA_BATCH_MAX_EVENTS=1)', 'raw');
 
-  await ourTransport('transport_runs', 100, 'our transport, shared tx per run of ≤100 events (default)', 'raw_runs');
-
-  // 2b. Raw kafkajs eachBatch, the statements our runs send, one transaction per ≤100 events: one
-  //     inbox lookup for the run, the effect per event, one multi-row inbox insert at the end.
-  await rawConsumer('raw_runs', 'raw kafkajs eachBatch, our statements (inbox read + written once per run), one tx per ≤100 events', 100, (schema) => (run) =>
-    ds.transaction(async (m) => {
-      const known: { id: string }[] = await m.query(`SELECT event_id::text AS id FROM "${schema}".inbox WHERE event_id = ANY($1::uuid[]) AND handler = $2`, [
-        run.map((e) => e.eventId),
-        HANDLER,
-      ]);
-      const seen = new Set(known.map((r) => r.id));
-      const fresh = run.filter((e) => !seen.has(e.eventId));
-      for (const e of fresh) await insertEffect(m, schema, e);
-      await m.query(
-        `INSERT INTO "${schema}".inbox (event_id, handler, type, correlation_id)
-         SELECT id, $2, t, c FROM unnest($1::uuid[], $3::text[], $4::text[]) AS x(id, t, c) ON CONFLICT DO NOTHING`,
-        [fresh.map((e) => e.eventId), HANDLER, fresh.map((e) => e.type), fresh.map((e) => e.correlationId)],
-      );
-    }),
-  );
-
-  // 2c. The same with an inbox INSERT per event (our runs before the inbox was batched): what that lever gives.
-  await rawConsumer('raw_runs_claims', 'raw kafkajs eachBatch, inbox INSERT per event, one tx per ≤100 events', 100, (schema) => {
-    const inbox = new Inbox(schema, ds);
-    return (run) =>
-      ds.transaction(async (m) => {
-        for (const e of run) if (await inbox.claim(m, e, HANDLER)) await insertEffect(m, schema, e);
-      });
-  });
-
-  // 3. Raw kafkajs eachBatch with the batch's effects in one transaction (the batching lever's ceiling).
-  await rawConsumer('raw_batch', 'raw kafkajs eachBatch, multi-row statements, one tx per batch (ceiling)', Infinity, (schema) => batchEffect(ds, schema));
-
-  // 4. Nest's stock ServerKafka: eachMessage, one event at a time, auto-commit.
-  if (wanted('nest')) {
-    const schema = 'c_nest';
-    await createTables(ds, schema);
-    const cpuFrom = process.cpuUsage();
-    const effect = perEventEffect(ds, schema);
-    const server = new ServerKafka({
-      client: { clientId: 'bench-nest', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING },
-      consumer: { groupId: `${o.prefix}nest` },
-      subscribe: { fromBeginning: true },
+    // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed per batch.
+    await rawConsumer('raw', 'raw kafkajs eachBatch, one tx per event', Infinity, (schema) => {
+      const effect = perEventEffect(ds, schema);
+      return async (events) => {
+        for (const e of events) await effect(e);
+      };
     });
-    server.addHandler(topic, (e: Envelope) => effect(e), true);
-    await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
-    results.push(await measure(ds, schema, 'Nest stock ServerKafka (eachMessage, one at a time)', o.messages, o.timeoutS, cpuFrom));
-    await server.close();
+
+    await ourTransport('transport_runs', 100, 'our transport, shared tx per run of ≤100 events (default)', 'raw_runs');
+
+    // 2b. Raw kafkajs eachBatch, the statements our runs send, one transaction per ≤100 events: one
+    //     inbox lookup for the run, the effect per event, one multi-row inbox insert at the end.
+    await rawConsumer('raw_runs', 'raw kafkajs eachBatch, our statements (inbox read + written once per run), one tx per ≤100 events', 100, (schema) => (run) =>
+      ds.transaction(async (m) => {
+        const known: { id: string }[] = await m.query(`SELECT event_id::text AS id FROM "${schema}".inbox WHERE event_id = ANY($1::uuid[]) AND handler = $2`, [
+          run.map((e) => e.eventId),
+          HANDLER,
+        ]);
+        const seen = new Set(known.map((r) => r.id));
+        const fresh = run.filter((e) => !seen.has(e.eventId));
+        for (const e of fresh) await insertEffect(m, schema, e);
+        await m.query(
+          `INSERT INTO "${schema}".inbox (event_id, handler, type, correlation_id)
+           SELECT id, $2, t, c FROM unnest($1::uuid[], $3::text[], $4::text[]) AS x(id, t, c) ON CONFLICT DO NOTHING`,
+          [fresh.map((e) => e.eventId), HANDLER, fresh.map((e) => e.type), fresh.map((e) => e.correlationId)],
+        );
+      }),
+    );
+
+    // 2c. The same with an inbox INSERT per event (our runs before the inbox was batched): what that lever gives.
+    await rawConsumer('raw_runs_claims', 'raw kafkajs eachBatch, inbox INSERT per event, one tx per ≤100 events', 100, (schema) => {
+      const inbox = new Inbox(schema, ds);
+      return (run) =>
+        ds.transaction(async (m) => {
+          for (const e of run) if (await inbox.claim(m, e, HANDLER)) await insertEffect(m, schema, e);
+        });
+    });
+
+    // 3. Raw kafkajs eachBatch with the batch's effects in one transaction (the batching lever's ceiling).
+    await rawConsumer('raw_batch', 'raw kafkajs eachBatch, multi-row statements, one tx per batch (ceiling)', Infinity, (schema) => batchEffect(ds, schema));
+
+    // 4. Nest's stock ServerKafka: eachMessage, one event at a time, auto-commit.
+    if (wanted('nest')) {
+      const schema = `c_${own('nest')}`;
+      await createTables(ds, schema);
+      const cpuFrom = process.cpuUsage();
+      const effect = perEventEffect(ds, schema);
+      const server = new ServerKafka({
+        client: { clientId: 'bench-nest', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING },
+        consumer: { groupId: `${o.prefix}${own('nest')}` },
+        subscribe: { fromBeginning: true },
+      });
+      server.addHandler(topic, (e: Envelope) => effect(e), true);
+      await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
+      results.push(await measure(ds, 'nest', round, schema, 'Nest stock ServerKafka (eachMessage, one at a time)', o.messages, o.timeoutS, cpuFrom));
+      await server.close();
+    }
   }
 
   await ds.destroy();

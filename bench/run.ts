@@ -9,7 +9,7 @@
  *   4. consumer baselines: our transport vs raw kafkajs eachBatch vs Nest's stock ServerKafka.
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
- * --consumer-messages=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
+ * --consumer-messages=N --consumer-rounds=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
  * --idle=S (the app's CPU with no load, measured before the load; default 10, 0 skips)
  * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --node=PATH (the app under another node binary) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
  */
@@ -61,6 +61,8 @@ const opts = {
   // The app's CPU with no load, after start-up and seeding: its timers, fetch long-polls and outbox polls.
   idleS: num('idle', 10),
   consumerMessages: num('consumer-messages', 10_000),
+  // Alternated drains of the same backlog (fresh groups each round): the ratios' spread on a noisy box.
+  consumerRounds: num('consumer-rounds', 1),
   drainTimeoutS: num('drain-timeout', 180),
   pool: num('pool', 10),
   partitions: num('partitions', 6),
@@ -334,9 +336,10 @@ async function main(): Promise<void> {
       pipeline: validateEnvironment({ ...process.env, ...opts.extraEnv }).DATABASE_PIPELINE,
       timeoutS: 90,
       only: opts.contenders,
+      rounds: opts.consumerRounds,
       log,
     });
-    for (const r of consumerBench.results) log(`  ${r.label}: ${r.perSec.toFixed(0)}/s (${r.processed} in ${r.seconds.toFixed(1)} s, ${Math.round(r.cpuUsPerEvent)} µs CPU per event)`);
+    for (const r of consumerBench.results) log(`  ${opts.consumerRounds > 1 ? `round ${r.round}: ` : ''}${r.label}: ${r.perSec.toFixed(0)}/s (${r.processed} in ${r.seconds.toFixed(1)} s, ${Math.round(r.cpuUsPerEvent)} µs CPU per event)`);
   }
 
   const loadAfter = loadavg();
@@ -473,11 +476,26 @@ function render(r: {
     );
   }
   if (r.consumerBench) {
-    const byLabel = r.consumerBench.results;
-    const nest = byLabel.find((c) => c.id === 'nest');
-    const ratio = (a: { perSec: number }, b?: { perSec: number }) => (b ? `${(a.perSec / b.perSec).toFixed(2)}×` : '–');
+    const all = r.consumerBench.results;
+    const rounds = Math.max(...all.map((c) => c.round));
+    // One row per contender; with several rounds, medians, and each ratio taken within a round (the
+    // contenders of a round ran minutes apart, not the rounds), as its median and range.
+    const byLabel = [...new Set(all.map((c) => c.id))].map((id) => {
+      const mine = all.filter((c) => c.id === id);
+      return { ...mine[0], perSec: median(mine.map((c) => c.perSec)), cpuUsPerEvent: median(mine.map((c) => c.cpuUsPerEvent)) };
+    });
+    const ratio = (a: { id: string }, bId?: string) => {
+      if (a.id === bId) return '1.00×';
+      const pairs = all.filter((c) => c.id === a.id).flatMap((c) => {
+        const b = all.find((x) => x.id === bId && x.round === c.round);
+        return b ? [c.perSec / b.perSec] : [];
+      });
+      if (pairs.length === 0) return '–';
+      const spread = pairs.length > 1 ? ` (${Math.min(...pairs).toFixed(2)}-${Math.max(...pairs).toFixed(2)}, ${pairs.length} rounds)` : '';
+      return `${median(pairs).toFixed(2)}×${spread}`;
+    };
     parts.push(
-      `## Consumers: draining ${opts.consumerMessages} order.placed events, same DB work per event (inbox row + effect row)`,
+      `## Consumers: draining ${opts.consumerMessages} order.placed events, same DB work per event (inbox row + effect row)${rounds > 1 ? `, ${rounds} alternated rounds (medians)` : ''}`,
       '',
       `Backlog written by a raw kafkajs producer (acks=all, batches of 1000) at ${r.consumerBench.producerPerSec.toFixed(0)} events/s. ` +
         '"Same work" is the raw kafkajs eachBatch consumer running the same statements in the same transactions. ' +
@@ -485,7 +503,7 @@ function render(r: {
       '',
       table(
         ['consumer', 'events/s', 'vs raw eachBatch, same work', 'vs Nest stock ServerKafka', 'bench CPU µs per event'],
-        byLabel.map((c) => [c.label, c.perSec, ratio(c, byLabel.find((b) => b.id === c.sameWork)), ratio(c, nest), Math.round(c.cpuUsPerEvent)]),
+        byLabel.map((c) => [c.label, Math.round(c.perSec), ratio(c, c.sameWork), ratio(c, 'nest'), Math.round(c.cpuUsPerEvent)]),
       ),
       '',
     );
@@ -494,6 +512,13 @@ function render(r: {
   return parts.join('\n');
 }
 
+
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 main().catch(async (e: unknown) => {
   console.error(e);
