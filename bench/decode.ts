@@ -9,6 +9,7 @@ import { validateSync } from 'class-validator';
 import { EventEnvelopeSchema, EVENTS } from '../src/contracts';
 import { examples } from '../src/contracts/contract-examples';
 import { validateContract } from '../src/platform/kafka/contract-validator';
+import { median } from './report';
 
 const value = Buffer.from(
   JSON.stringify({
@@ -83,7 +84,6 @@ async function main(): Promise<void> {
   for (const [, fn] of contenders) await measure(fn, 300); // warm-up (JIT)
   const perRound = contenders.map(() => [] as { us: number; scavenges: number }[]);
   for (let r = 0; r < rounds; r++) for (const [i, [, fn]] of contenders.entries()) perRound[i].push(await measure(fn, 500));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const before = median(perRound[1].map((m) => m.us));
   console.log(`| decode of one order.placed (median of ${rounds} interleaved rounds) | µs/event | speed vs before | scavenges per 10,000 |`);
   console.log('| --- | --- | --- | --- |');

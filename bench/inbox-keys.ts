@@ -21,6 +21,7 @@ import { BatchTransaction } from '../src/platform/kafka/batch-transaction';
 import { Inbox } from '../src/platform/kafka/inbox';
 import { InboxPruner } from '../src/platform/kafka/inbox-pruner';
 import { createTestDatabase } from '../test/support/test-database';
+import { median } from './report';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const opts = { rows: arg('rows', 3_000_000), seconds: arg('seconds', 10), rounds: arg('rounds', 4), batch: arg('batch', 20), pruneKeepMs: arg('prune-keep-ms', 0) };
@@ -123,7 +124,6 @@ async function main(): Promise<void> {
         console.log(`round ${r + 1} ${kind}: ${res.perSecond.toFixed(0)} claims/s, ${res.walPerClaim.toFixed(0)} WAL bytes/claim, ${res.blocksReadPerClaim.toFixed(2)} index blocks read/claim`);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const m = (kind: Kind, f: keyof Awaited<ReturnType<typeof round>>) => median(results[kind].map((x) => x[f]));
     console.log(`\n| inbox of ${opts.rows.toLocaleString('en')} rows, runs of ${opts.batch} (median of ${opts.rounds} alternated rounds of ${opts.seconds} s) | claims/s | WAL bytes/claim | index blocks read/claim |`);
     console.log('| --- | --- | --- | --- |');

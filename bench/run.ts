@@ -31,7 +31,7 @@ import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
 import { LockWaitSampler } from './lock-waits';
 import { HeapSample, HeapSampler, perMinute, ProcSampler, summarize } from './proc-sampler';
-import { chart, table } from './report';
+import { chart, median, table } from './report';
 
 /** The app's end-to-end latency figures of one group and event (`GET /bench/stats`), in ms. */
 interface EndToEnd {
@@ -478,8 +478,8 @@ function render(r: {
   if (r.consumerBench) {
     const all = r.consumerBench.results;
     const rounds = Math.max(...all.map((c) => c.round));
-    // One row per contender; with several rounds, medians, and each ratio taken within a round (the
-    // contenders of a round ran minutes apart, not the rounds), as its median and range.
+    // One row per contender; with several rounds, medians, and each ratio taken within its round (a
+    // round's contenders ran back to back), given as the median and range of those ratios.
     const byLabel = [...new Set(all.map((c) => c.id))].map((id) => {
       const mine = all.filter((c) => c.id === id);
       return { ...mine[0], perSec: median(mine.map((c) => c.perSec)), cpuUsPerEvent: median(mine.map((c) => c.cpuUsPerEvent)) };
@@ -512,13 +512,6 @@ function render(r: {
   return parts.join('\n');
 }
 
-
-/** The middle value (the mean of the two middle ones for an even count). */
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 main().catch(async (e: unknown) => {
   console.error(e);
