@@ -25,7 +25,6 @@ export class BatchTransaction {
   private readonly runners = new Map<DataSource, Promise<QueryRunner>>();
   /** The managers of the transactions that have begun, by data source (see begun). */
   private readonly open = new Map<DataSource, EntityManager>();
-  private readonly managers = new Set<EntityManager>();
   private readonly afterCommit: (() => void)[] = [];
   private readonly hooks = new Map<string, { manager: EntityManager; state: unknown; flush: (m: EntityManager, state: never) => Promise<void> }>();
   /** `keys` that are aggregate ids, lower case, each once (derived on first use). */
@@ -112,7 +111,8 @@ export class BatchTransaction {
 
   /** Whether `manager` is this transaction's own (work registered with beforeCommit must use it). */
   owns(manager: EntityManager): boolean {
-    return this.managers.has(manager);
+    for (const open of this.open.values()) if (open === manager) return true;
+    return false;
   }
 
   /** Runs `fn` after the run commits (e.g. a live update), in the handler's log context; dropped when it rolls back. */
@@ -179,7 +179,6 @@ export class BatchTransaction {
       await runner.connect();
       if (this.lockTimeoutMs === undefined) await runner.startTransaction();
       else await startWith(runner, `SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
-      this.managers.add(runner.manager);
       this.open.set(dataSource, runner.manager);
       return runner;
     } catch (e) {
@@ -192,7 +191,6 @@ export class BatchTransaction {
   private async release(): Promise<void> {
     const runners = [...this.runners.values()];
     this.runners.clear();
-    this.managers.clear();
     this.open.clear();
     for (const runner of runners) {
       await runner.then((r) => r.release()).catch(() => undefined);
