@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -71,6 +71,65 @@ export function summarize(samples: ProcessSample[]): { rssMaxMb: number; rssLast
     rssLastMb: samples[samples.length - 1].rssMb,
     cpuAvgPct: samples.reduce((a, s) => a + s.cpuPct, 0) / samples.length,
   };
+}
+
+/** Busy jiffies of the whole box (every core) since boot: /proc/stat less idle and iowait. */
+function boxTicks(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  return fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3] - fields[4];
+}
+
+/** utime + stime of every process, by pid, with its name; processes that end between reads are skipped. */
+function allTicks(): Map<number, { name: string; ticks: number }> {
+  const out = new Map<number, { name: string; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(entry), { name, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Cores busy (1 = one core for the whole window) of each part of the box over a window. */
+export type BoxCpu = Record<'app' | 'postgres' | 'broker' | 'bench' | 'other' | 'box', number>;
+
+/**
+ * Where the box's CPU goes while a run lasts: the app, Postgres (every postgres process), the broker
+ * (java), the bench process itself (the load tool) and the rest, from /proc at the start and end
+ * of a window. A figure per order of every part tells a lever that moves work from the app into
+ * Postgres from one that removes it.
+ */
+export class BoxSampler {
+  private from?: { at: number; box: number; procs: Map<number, { name: string; ticks: number }> };
+
+  constructor(private readonly appPids: number[]) {}
+
+  start(): this {
+    this.from = { at: Date.now(), box: boxTicks(), procs: allTicks() };
+    return this;
+  }
+
+  stop(): BoxCpu {
+    const from = this.from!;
+    const procs = allTicks();
+    const seconds = (Date.now() - from.at) / 1000;
+    const cores = (ticks: number) => ticks / TICKS_PER_S / seconds;
+    const parts: BoxCpu = { app: 0, postgres: 0, broker: 0, bench: 0, other: 0, box: cores(boxTicks() - from.box) };
+    for (const [pid, { name, ticks }] of procs) {
+      const delta = ticks - (from.procs.get(pid)?.ticks ?? 0); // a process started in the window counts whole
+      const part = this.appPids.includes(pid) ? 'app' : pid === process.pid ? 'bench' : name === 'postgres' ? 'postgres' : name === 'java' ? 'broker' : 'other';
+      parts[part] += cores(delta);
+    }
+    // Threads' and exited processes' jiffies that /proc/<pid>/stat no longer shows are in box only.
+    parts.other = Math.max(0, parts.box - parts.app - parts.postgres - parts.broker - parts.bench);
+    return parts;
+  }
 }
 
 export interface HeapSample {

@@ -30,7 +30,7 @@ import { BacklogProbe, isEmpty } from './backlog';
 import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
 import { LockWaitSampler } from './lock-waits';
-import { HeapSample, HeapSampler, perMinute, ProcSampler, summarize } from './proc-sampler';
+import { BoxCpu, BoxSampler, HeapSample, HeapSampler, perMinute, ProcSampler, summarize } from './proc-sampler';
 import { chart, median, table } from './report';
 
 /** The app's end-to-end latency figures of one group and event (`GET /bench/stats`), in ms. */
@@ -207,6 +207,7 @@ async function main(): Promise<void> {
   };
   const results: Record<string, LoadResult> = {};
   const procStats: Record<string, ReturnType<typeof summarize>> = {};
+  const boxStats: Record<string, BoxCpu> = {};
   let drainS = -1;
   let consumerBench: Awaited<ReturnType<typeof runConsumerBench>> | undefined;
   let e2e: Record<string, EndToEnd> = {};
@@ -273,7 +274,9 @@ async function main(): Promise<void> {
         await onEvery('/bench/reset', { method: 'POST' }); // end-to-end latencies of the measured run only
         const from = sampler.elapsedS;
         const waits = label.startsWith('POST /orders') && !extra.overallRate ? await LockWaitSampler.start(db.url) : undefined;
+        const box = new BoxSampler(apps.map((a) => a.child.pid!)).start();
         const r = await runLoad({ url: `${url}${path}`, label, connections: opts.connections, durationS: opts.durationS, ...extra });
+        boxStats[label] = box.stop();
         if (waits) lockWaits = await waits.stop();
         procStats[label] = summarize(sampler.since(from));
         results[label] = r;
@@ -346,7 +349,7 @@ async function main(): Promise<void> {
   await cleanup();
   cleanup = undefined;
 
-  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, idle, drainS, e2e, verify, lockWaits, consumerBench, memory: memory?.samples ?? [] });
+  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, boxStats, idle, drainS, e2e, verify, lockWaits, consumerBench, memory: memory?.samples ?? [] });
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -364,6 +367,7 @@ function render(r: {
   loadAfter: number[];
   results: Record<string, LoadResult>;
   procStats: Record<string, ReturnType<typeof summarize>>;
+  boxStats: Record<string, BoxCpu>;
   idle?: ReturnType<typeof summarize>;
   drainS: number;
   e2e: Record<string, EndToEnd>;
@@ -428,6 +432,20 @@ function render(r: {
       table(['run', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx + errors', 'vs no-op', 'app RSS max MB', 'app CPU % of a core', 'app CPU ms per answer'], httpRows),
       '',
       drained,
+      '',
+      `Where the box's CPU went in each run, in ms of CPU per answer (/proc at the run's start and end; Postgres is every ` +
+        `postgres process, the broker every java one, the bench the load tool; other is the rest of the box's busy time):`,
+      '',
+      table(
+        ['run', 'app', 'Postgres', 'broker', 'bench', 'other', 'whole box', 'cores busy'],
+        Object.values(r.results)
+          .filter((x) => r.boxStats[x.label] && x.reqPerSec > 0)
+          .map((x) => {
+            const b = r.boxStats[x.label];
+            const per = (cores: number) => (cores * 1000 / x.reqPerSec).toFixed(2);
+            return [x.label, per(b.app), per(b.postgres), per(b.broker), per(b.bench), per(b.other), per(b.box), b.box.toFixed(2)];
+          }),
+      ),
       '',
     );
   }
