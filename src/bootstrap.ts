@@ -65,6 +65,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
       batchMaxEvents: env.KAFKA_BATCH_MAX_EVENTS,
       batchMaxMs: env.KAFKA_BATCH_MAX_MS,
       batchLockTimeoutMs: env.KAFKA_BATCH_LOCK_TIMEOUT_MS,
+      commitIntervalMs: env.KAFKA_COMMIT_INTERVAL_MS,
       runsMixTopics: RUNS_MIX_TOPICS.has(module),
       observer: registry.observer,
     });

@@ -3,6 +3,7 @@ import { Admin, Kafka } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventEnvelope, OrderConfirmed, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { Environment } from '../../src/platform/config/environment';
 import { Cause } from '../../src/platform/kafka/cause';
 import { Inbox } from '../../src/platform/kafka/inbox';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
@@ -89,6 +90,8 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       /** Also consume order.confirmed, with the same effect; runs may mix the two topics (runsMixTopics). */
       confirmed?: boolean;
       mixTopics?: boolean;
+      /** KAFKA_COMMIT_INTERVAL_MS; the app's default unless a test says. */
+      commitIntervalMs?: number;
     } = {},
   ): Promise<{ calls: Calls; topic: string; naming: KafkaNaming }> {
     const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [], runs: [], order: [] };
@@ -119,6 +122,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       batchMaxEvents,
       batchMaxMs: behaviour.maxMs ?? 100,
       batchLockTimeoutMs: 100,
+      commitIntervalMs: behaviour.commitIntervalMs ?? new Environment().KAFKA_COMMIT_INTERVAL_MS,
       runsMixTopics: behaviour.mixTopics,
       observer,
     });
@@ -316,6 +320,35 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     const byKey = await transactionsByKey('unmixed');
     for (const e of placed) expect(byKey.get(e.key)!.txs.size).toBe(2);
     expect(calls.fallbacks).toEqual([]);
+  });
+
+  /** The group's committed offset of each partition of `topic` (-1: none). */
+  async function committedOffsets(naming: KafkaNaming, topic: string): Promise<string[]> {
+    const [{ partitions }] = await admin.fetchOffsets({ groupId: naming.group('email'), topics: [topic] });
+    return partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset);
+  }
+
+  it('commits offsets in the background (KAFKA_COMMIT_INTERVAL_MS), and close() commits what was handled', async () => {
+    const list = events(30);
+    await backlog('deferred', list);
+    // An interval longer than the test: nothing but close() commits.
+    const { topic, naming } = await consume('deferred', 10, { commitIntervalMs: 600_000 });
+    await waitForEffects('deferred', list.length);
+    expect(await committedOffsets(naming, topic)).toEqual(['-1']);
+    await servers.at(-1)!.close();
+    expect(await committedOffsets(naming, topic)).toEqual([String(list.length)]);
+  });
+
+  it('close() lets the run in flight finish and commits its offsets: exactly the handled events, none lost or left uncommitted', async () => {
+    const list = events(40);
+    await backlog('closing', list);
+    // Slow effects, so close() comes while a run is in flight.
+    const { topic, naming } = await consume('closing', 5, { slowMs: 100, commitIntervalMs: 600_000 });
+    await expectEventually(async () => expect((await effectsOf('closing')).length).toBeGreaterThan(0), 30_000, 20);
+    await servers.at(-1)!.close();
+    const handled = (await effectsOf('closing')).length;
+    expect(handled).toBeLessThan(list.length); // it stopped before the end of the backlog…
+    expect(await committedOffsets(naming, topic)).toEqual([String(handled)]); // …and committed exactly what it handled
   });
 
   it('with KAFKA_BATCH_MAX_EVENTS=1 every event has its own transaction', async () => {

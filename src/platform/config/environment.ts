@@ -163,6 +163,18 @@ export class Environment {
   @Max(60_000)
   KAFKA_BATCH_LOCK_TIMEOUT_MS = 1000;
 
+  /**
+   * Offsets of handled events are committed to Kafka at most this often (ms), in the background,
+   * instead of after every run with the run waiting for it: a hop no longer waits for an offset
+   * commit before the next fetch (docs/performance.md). Only ever after the effects are committed; a
+   * crash redelivers at most this much, and the inbox absorbs it. 0 commits after every run.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  KAFKA_COMMIT_INTERVAL_MS = 100;
+
   @Transform(toInt)
   @IsInt()
   @Min(0)

@@ -40,6 +40,12 @@ export interface ModuleKafkaServerOptions {
   /** How long an event in a shared transaction waits for a lock before the run falls back. */
   batchLockTimeoutMs: number;
   /**
+   * Offsets of handled events (their effects committed) go to Kafka at most this often, in the
+   * background: a run no longer waits for an offset commit before kafkajs fetches again. 0 commits
+   * after every run and waits for it. Either way an offset is committed only after its effects.
+   */
+  commitIntervalMs?: number;
+  /**
    * The module's effects on one aggregate commute across event types (analytics' facts: each field
    * is set by the first event that knows it), so a run may hold events of several topics: a fetch's
    * batches of all its topics share streams by partition number (one order's events sit on the same
@@ -80,6 +86,12 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private readonly observer: TransportObserver;
   /** Batches of an event topic (of every event topic, with runsMixTopics) delivered together, until their streams of runs start (see gather). */
   private readonly gathering = new Map<string, { batches: EachBatchPayload[]; done: Promise<void> }>();
+  /** The `eachBatch` calls in progress (close() lets them finish, then commits their offsets). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The next offset to read of each partition whose events are handled but not yet committed to Kafka. */
+  private readonly pendingOffsets = new Map<string, { topic: string; partition: number; next: bigint }>();
+  private commitTimer?: NodeJS.Timeout;
+  private committing?: Promise<void>;
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
     super();
@@ -127,8 +139,19 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private async disconnect(): Promise<void> {
     this.closing = true;
     const consumer = this.consumer;
+    if (consumer) {
+      // Fetch nothing more, let the batches in flight finish and commit what they handled while the
+      // consumer still runs: kafkajs drops a commit made once disconnect() has begun.
+      try {
+        consumer.pause(this.subscriptions().map((topic) => ({ topic })));
+      } catch {
+        // not running yet: nothing in flight
+      }
+      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+      await this.commitPending();
+    }
+    clearTimeout(this.commitTimer);
     this.consumer = undefined;
-    // disconnect() waits for the batch in flight, whose offsets are committed as it goes.
     await consumer?.disconnect().catch((e: unknown) => this.logger.warn(`disconnect: ${describeError(e)}`));
     this.state = 'stopped';
   }
@@ -214,7 +237,12 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       this.state = 'joined';
       this.lastError = undefined;
     });
-    consumer.on(REBALANCING, () => (this.state = 'rebalancing'));
+    consumer.on(REBALANCING, () => {
+      this.state = 'rebalancing';
+      // What is handled goes to Kafka before the partitions may move (best effort: kafkajs resumes
+      // each partition from its committed offset, and the inbox absorbs what is delivered again).
+      void this.commitPending().catch(() => undefined); // logged; kept for the next commit
+    });
     consumer.on(STOP, () => {
       if (this.closing) this.state = 'stopped';
     });
@@ -233,10 +261,13 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     });
   }
 
-  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+  private eachBatch(payload: EachBatchPayload): Promise<void> {
     const retryLevel = this.retryLevelOf(payload.batch.topic);
-    if (retryLevel > 0 || this.options.batchMaxEvents <= 1) await this.eachMessageAlone(payload, retryLevel);
-    else await this.gather(payload);
+    const handled = retryLevel > 0 || this.options.batchMaxEvents <= 1 ? this.eachMessageAlone(payload, retryLevel) : this.gather(payload);
+    const tracked = handled.catch(() => undefined);
+    this.inFlight.add(tracked);
+    void tracked.then(() => this.inFlight.delete(tracked));
+    return handled;
   }
 
   /**
@@ -282,7 +313,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     let lastDone: string | undefined;
     let sinceCommit = 0;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
+      if (!isRunning() || isStale() || this.closing) break;
       if (retryLevel > 0 && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
       await this.handleAlone(batch.topic, batch.partition, message, retryLevel);
       resolveOffset(message.offset);
@@ -351,7 +382,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
 
     try {
       for (const [index, item] of items.entries()) {
-        if (!isRunning()) break;
+        if (!isRunning() || this.closing) break; // closing: the open run commits, the rest is fetched again later
         const { from, message } = item;
         if (from.isStale()) continue; // its partition was revoked or sought: its other events go too
         if (index >= decodedUpTo) decodedUpTo = this.decodeAhead(items, index, decodedAhead);
@@ -446,9 +477,53 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }
 
-  /** Commits the next offsets to read (one request), only ever after the effects before them are committed. */
+  /**
+   * Marks these offsets handled (their effects are committed): the next offsets to read are committed
+   * to Kafka within commitIntervalMs, or now, awaited, with an interval of 0.
+   */
   private async commit(done: { topic: string; partition: number; offset: string }[]): Promise<void> {
-    await this.consumer?.commitOffsets(done.map(({ topic, partition, offset }) => ({ topic, partition, offset: (BigInt(offset) + 1n).toString() })));
+    for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
+    if ((this.options.commitIntervalMs ?? 0) > 0) this.commitLater();
+    else await this.commitPending();
+  }
+
+  /** Pending offsets only move forward. */
+  private keepPending(entry: { topic: string; partition: number; next: bigint }): void {
+    const key = `${entry.partition} ${entry.topic}`;
+    if ((this.pendingOffsets.get(key)?.next ?? -1n) < entry.next) this.pendingOffsets.set(key, entry);
+  }
+
+  private commitLater(): void {
+    this.commitTimer ??= setTimeout(() => void this.commitPending().catch(() => undefined), this.options.commitIntervalMs);
+  }
+
+  /**
+   * Commits the pending offsets in one request, one request at a time. A commit that fails (after
+   * kafkajs' retries) puts its offsets back, unless newer ones are pending, for the next one.
+   */
+  private async commitPending(): Promise<void> {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    while (this.committing) await this.committing.catch(() => undefined);
+    if (this.pendingOffsets.size === 0) return;
+    const deferred = (this.options.commitIntervalMs ?? 0) > 0;
+    const consumer = this.consumer;
+    if (!consumer) {
+      if (deferred && !this.closing) this.commitLater(); // a consumer restarting: its successor commits them
+      return;
+    }
+    const batch = [...this.pendingOffsets.values()];
+    this.pendingOffsets.clear();
+    this.committing = consumer
+      .commitOffsets(batch.map(({ topic, partition, next }) => ({ topic, partition, offset: next.toString() })))
+      .catch((e: unknown) => {
+        for (const entry of batch) this.keepPending(entry);
+        this.logger.warn(`offset commit failed, kept for the next one: ${describeError(e)}`);
+        if (!deferred) throw e; // the run that waited for it fails, and its events come again (the inbox absorbs them)
+        if (!this.closing) this.commitLater();
+      })
+      .finally(() => (this.committing = undefined));
+    await this.committing;
   }
 
   /** 0 for an event topic, N for the module's `.retry.N` topic. */
@@ -655,6 +730,9 @@ const BATCHES_PER_DELIVERY = 64;
  * promises a run made per event (async_hooks count in the consumer bench).
  */
 const HEARTBEAT_CHECK_MS = 100;
+
+/** How long close() lets the batches in flight finish before it commits their offsets and disconnects. */
+const CLOSE_WAIT_MS = 5000;
 
 /** A message of a gathered batch, with the batch it came in. */
 interface Item {
