@@ -265,9 +265,11 @@ async function main(): Promise<void> {
         // the seeding's events to settle, then the idle window itself.
         await sleep(5000);
         const from = sampler.elapsedS;
+        const box = new BoxSampler(apps.map((a) => a.child.pid!)).start();
         await sleep(opts.idleS * 1000);
         idle = summarize(sampler.since(from));
-        log(`  idle: app CPU ${idle.cpuAvgPct.toFixed(1)} % of a core over ${opts.idleS} s`);
+        boxStats.idle = box.stop();
+        log(`  idle: app CPU ${idle.cpuAvgPct.toFixed(1)} % of a core over ${opts.idleS} s; the box ${(boxStats.idle.box * 100).toFixed(0)} % of a core`);
       }
       const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
         if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, ...extra, durationS: opts.warmupS });
@@ -411,7 +413,11 @@ function render(r: {
   if (r.idle) {
     parts.push(
       `App idle for ${opts.idleS} s (from 5 s after start-up and seeding), before any load: **${r.idle.cpuAvgPct.toFixed(1)} % of a core** ` +
-        `(timers, fetch long-polls, outbox polls, metrics), RSS ${r.idle.rssMaxMb.toFixed(0)} MB.`,
+        `(timers, fetch long-polls, outbox polls, metrics), RSS ${r.idle.rssMaxMb.toFixed(0)} MB.` +
+        (r.boxStats.idle
+          ? ` The whole box meanwhile: ${(r.boxStats.idle.box * 100).toFixed(0)} % of a core (app ${(r.boxStats.idle.app * 100).toFixed(0)}, ` +
+            `Postgres ${(r.boxStats.idle.postgres * 100).toFixed(0)}, broker ${(r.boxStats.idle.broker * 100).toFixed(0)}, other ${(r.boxStats.idle.other * 100).toFixed(0)}).`
+          : ''),
       '',
     );
   }
