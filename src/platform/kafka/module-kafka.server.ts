@@ -92,6 +92,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private readonly pendingOffsets = new Map<string, { topic: string; partition: number; next: bigint }>();
   private commitTimer?: NodeJS.Timeout;
   private committing?: Promise<void>;
+  /** The partitions assigned at the last group join (`partition topic`). */
+  private assigned?: Set<string>;
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
     super();
@@ -233,9 +235,14 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
 
   private watch(consumer: Consumer): void {
     const { GROUP_JOIN, CRASH, REBALANCING, STOP } = consumer.events;
-    consumer.on(GROUP_JOIN, () => {
+    consumer.on(GROUP_JOIN, ({ payload }) => {
       this.state = 'joined';
       this.lastError = undefined;
+      // Offsets of partitions this member no longer holds are not ours to commit any more: a late
+      // commit could move back an offset the new holder has committed past (their events come
+      // again to it instead, and its inbox absorbs them).
+      this.assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${p} ${topic}`)));
+      for (const key of this.pendingOffsets.keys()) if (!this.assigned.has(key)) this.pendingOffsets.delete(key);
     });
     consumer.on(REBALANCING, () => {
       this.state = 'rebalancing';
@@ -487,9 +494,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     else await this.commitPending();
   }
 
-  /** Pending offsets only move forward. */
+  /** Pending offsets only move forward, and only for partitions the member holds. */
   private keepPending(entry: { topic: string; partition: number; next: bigint }): void {
     const key = `${entry.partition} ${entry.topic}`;
+    if (this.assigned && !this.assigned.has(key)) return;
     if ((this.pendingOffsets.get(key)?.next ?? -1n) < entry.next) this.pendingOffsets.set(key, entry);
   }
 
