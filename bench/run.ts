@@ -5,10 +5,10 @@
  * broker at BENCH_KAFKA_BROKERS (default the dev broker 127.0.0.1:9092), then, in one run:
  *   1. no-op endpoint vs POST /orders under the same autocannon load (same bodies, unique keys);
  *   2. how long the four consumer groups take to drain the backlog after the load stops;
- *   3. end-to-end latency (envelope occurredAt -> each module's commit) at a fixed order rate;
+ *   3. end-to-end latency (envelope occurredAt -> each module's commit) at fixed, evenly paced order rates;
  *   4. consumer baselines: our transport vs raw kafkajs eachBatch vs Nest's stock ServerKafka.
  * Writes bench/results/<date>.md and .svg and prints the table. Load goes to 127.0.0.1 only,
- * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N --rate-duration=S
+ * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N[,N...] (default 20,1000) --rate-duration=S
  * --consumer-messages=N --consumer-rounds=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
  * --idle=S (the app's CPU with no load, measured before the load; default 10, 0 skips)
  * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --node=PATH (the app under another node binary) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
@@ -56,7 +56,8 @@ const opts = {
   durationS: num('duration', soak ? 600 : full ? 60 : 15),
   warmupS: num('warmup', 5),
   connections: num('connections', 50),
-  rate: num('rate', 1000),
+  // Fixed rates (orders/s, comma list) for the end-to-end latency runs: one the box sustains, and the issue's.
+  rates: args.has('rate') ? String(args.get('rate')).split(',').map(Number) : soak ? [1000] : [20, 1000],
   rateDurationS: num('rate-duration', soak ? 0 : 10),
   // The app's CPU with no load, after start-up and seeding: its timers, fetch long-polls and outbox polls.
   idleS: num('idle', 10),
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
   const boxStats: Record<string, BoxCpu> = {};
   let drainS = -1;
   let consumerBench: Awaited<ReturnType<typeof runConsumerBench>> | undefined;
-  let e2e: Record<string, EndToEnd> = {};
+  const e2e: Record<number, Record<string, EndToEnd>> = {};
   let verify: Record<string, number> = {};
   /** Row-lock waits per module and table while POST /orders ran (mean connections waiting). */
   let lockWaits: [string, number][] = [];
@@ -289,7 +290,7 @@ async function main(): Promise<void> {
       if (!soak) await phase('no-op endpoint', '/bench/noop');
       // --noop-only: the HTTP stack's own cost (adapter, guards, pipe, filters, logging, metrics), nothing else.
       if (!opts.noopOnly) {
-        const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rate } : {});
+        const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rates[0] } : {});
         const stoppedAt = Date.now();
         // A backlog that does not drain in time is a result, not a crash: the report says so.
         const drained = await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
@@ -308,12 +309,13 @@ async function main(): Promise<void> {
           ...Object.assign({}, ...(await Promise.all(apps.map((a) => batchFallbacks(a.url))))),
         };
 
-        if (opts.rateDurationS > 0) {
-          await phase(`POST /orders at ${opts.rate}/s`, '/orders', { overallRate: opts.rate, durationS: opts.rateDurationS, connections: 20 });
+        for (const rate of opts.rateDurationS > 0 ? opts.rates : []) {
+          await phase(`POST /orders at ${rate}/s`, '/orders', { overallRate: rate, durationS: opts.rateDurationS, connections: 20 });
           await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
             () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
           );
-          for (const res of await onEvery('/bench/stats')) Object.assign(e2e, ((await res.json()) as { endToEnd: typeof e2e }).endToEnd);
+          e2e[rate] = {};
+          for (const res of await onEvery('/bench/stats')) Object.assign(e2e[rate], ((await res.json()) as { endToEnd: Record<string, EndToEnd> }).endToEnd);
         }
       }
     } finally {
@@ -372,7 +374,7 @@ function render(r: {
   boxStats: Record<string, BoxCpu>;
   idle?: ReturnType<typeof summarize>;
   drainS: number;
-  e2e: Record<string, EndToEnd>;
+  e2e: Record<number, Record<string, EndToEnd>>;
   verify: Record<string, number>;
   lockWaits: [string, number][];
   consumerBench?: Awaited<ReturnType<typeof runConsumerBench>>;
@@ -482,9 +484,9 @@ function render(r: {
       '',
     );
   }
-  if (Object.keys(r.e2e).length > 0) {
+  for (const [rate, e2e] of Object.entries(r.e2e)) {
     parts.push(
-      `## End to end at ${opts.rate} orders/s: envelope occurredAt → the module's commit`,
+      `## End to end at ${rate} orders/s (paced): envelope occurredAt → the module's commit`,
       '',
       'Where the median went: occurredAt → Kafka timestamp (the rest of the writing transaction — for an event written by a consumer, ' +
         'the rest of its run — its commit and the relay), → the batch reaching the transport ' +
@@ -492,7 +494,7 @@ function render(r: {
       '',
       table(
         ['group, event', 'events', 'p50 ms', 'p99 ms', 'max ms', 'p50: to Kafka / to transport / in the run'],
-        Object.entries(r.e2e)
+        Object.entries(e2e)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([k, v]) => [k, v.count, v.p50, v.p99, v.max, v.stagesP50 ? [v.stagesP50.toKafka, v.stagesP50.toTransport, v.stagesP50.inRun].map((ms) => Math.round(ms)).join(' / ') : '–']),
       ),
