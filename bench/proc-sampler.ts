@@ -2,10 +2,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
-function cpuTicks(pid: number): number {
+/** A process's name and utime + stime, from /proc/<pid>/stat. */
+function processTicks(pid: number | string): { name: string; ticks: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) };
+}
+
+function cpuTicks(pid: number): number {
+  return processTicks(pid).ticks;
 }
 
 function rssBytes(pid: number): number {
@@ -85,10 +90,7 @@ function allTicks(): Map<number, { name: string; ticks: number }> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(entry), { name, ticks: Number(fields[11]) + Number(fields[12]) });
+      out.set(Number(entry), processTicks(entry));
     } catch {
       // gone
     }
@@ -122,11 +124,10 @@ export class BoxSampler {
     const cores = (ticks: number) => ticks / TICKS_PER_S / seconds;
     const parts: BoxCpu = { app: 0, postgres: 0, broker: 0, bench: 0, other: 0, box: cores(boxTicks() - from.box) };
     for (const [pid, { name, ticks }] of procs) {
-      const delta = ticks - (from.procs.get(pid)?.ticks ?? 0); // a process started in the window counts whole
-      const part = this.appPids.includes(pid) ? 'app' : pid === process.pid ? 'bench' : name === 'postgres' ? 'postgres' : name === 'java' ? 'broker' : 'other';
-      parts[part] += cores(delta);
+      const part = this.appPids.includes(pid) ? 'app' : pid === process.pid ? 'bench' : name === 'postgres' ? 'postgres' : name === 'java' ? 'broker' : undefined;
+      if (part) parts[part] += cores(ticks - (from.procs.get(pid)?.ticks ?? 0)); // a process started in the window counts whole
     }
-    // Threads' and exited processes' jiffies that /proc/<pid>/stat no longer shows are in box only.
+    // The rest of the box, and the jiffies of processes that exited in the window (no /proc/<pid> left).
     parts.other = Math.max(0, parts.box - parts.app - parts.postgres - parts.broker - parts.bench);
     return parts;
   }

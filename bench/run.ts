@@ -33,6 +33,9 @@ import { LockWaitSampler } from './lock-waits';
 import { BoxCpu, BoxSampler, HeapSample, HeapSampler, perMinute, ProcSampler, summarize } from './proc-sampler';
 import { chart, median, table } from './report';
 
+/** The idle window before the load: the app's own figures and the whole box's CPU. */
+type Idle = ReturnType<typeof summarize> & { box: BoxCpu };
+
 /** The app's end-to-end latency figures of one group and event (`GET /bench/stats`), in ms. */
 interface EndToEnd {
   count: number;
@@ -215,7 +218,7 @@ async function main(): Promise<void> {
   let verify: Record<string, number> = {};
   /** Row-lock waits per module and table while POST /orders ran (mean connections waiting). */
   let lockWaits: [string, number][] = [];
-  let idle: ReturnType<typeof summarize> | undefined;
+  let idle: Idle | undefined;
   let memory: HeapSampler | undefined;
   if (!opts.consumersOnly) {
     const appEnv = async (modules?: string) => ({
@@ -268,9 +271,8 @@ async function main(): Promise<void> {
         const from = sampler.elapsedS;
         const box = new BoxSampler(apps.map((a) => a.child.pid!)).start();
         await sleep(opts.idleS * 1000);
-        idle = summarize(sampler.since(from));
-        boxStats.idle = box.stop();
-        log(`  idle: app CPU ${idle.cpuAvgPct.toFixed(1)} % of a core over ${opts.idleS} s; the box ${(boxStats.idle.box * 100).toFixed(0)} % of a core`);
+        idle = { ...summarize(sampler.since(from)), box: box.stop() };
+        log(`  idle: app CPU ${idle.cpuAvgPct.toFixed(1)} % of a core over ${opts.idleS} s; the box ${(idle.box.box * 100).toFixed(0)} % of a core`);
       }
       const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
         if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, ...extra, durationS: opts.warmupS });
@@ -372,7 +374,7 @@ function render(r: {
   results: Record<string, LoadResult>;
   procStats: Record<string, ReturnType<typeof summarize>>;
   boxStats: Record<string, BoxCpu>;
-  idle?: ReturnType<typeof summarize>;
+  idle?: Idle;
   drainS: number;
   e2e: Record<number, Record<string, EndToEnd>>;
   verify: Record<string, number>;
@@ -416,10 +418,8 @@ function render(r: {
     parts.push(
       `App idle for ${opts.idleS} s (from 5 s after start-up and seeding), before any load: **${r.idle.cpuAvgPct.toFixed(1)} % of a core** ` +
         `(timers, fetch long-polls, outbox polls, metrics), RSS ${r.idle.rssMaxMb.toFixed(0)} MB.` +
-        (r.boxStats.idle
-          ? ` The whole box meanwhile: ${(r.boxStats.idle.box * 100).toFixed(0)} % of a core (app ${(r.boxStats.idle.app * 100).toFixed(0)}, ` +
-            `Postgres ${(r.boxStats.idle.postgres * 100).toFixed(0)}, broker ${(r.boxStats.idle.broker * 100).toFixed(0)}, other ${(r.boxStats.idle.other * 100).toFixed(0)}).`
-          : ''),
+        ` The whole box meanwhile: ${(r.idle.box.box * 100).toFixed(0)} % of a core (app ${(r.idle.box.app * 100).toFixed(0)}, ` +
+        `Postgres ${(r.idle.box.postgres * 100).toFixed(0)}, broker ${(r.idle.box.broker * 100).toFixed(0)}, other ${(r.idle.box.other * 100).toFixed(0)}).`,
       '',
     );
   }
