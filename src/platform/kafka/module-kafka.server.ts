@@ -241,7 +241,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       // Offsets of partitions this member no longer holds are not ours to commit any more: a late
       // commit could move back an offset the new holder has committed past (their events come
       // again to it instead, and its inbox absorbs them).
-      this.assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${p} ${topic}`)));
+      this.assigned = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => partitionKey(topic, partition))));
       for (const key of this.pendingOffsets.keys()) if (!this.assigned.has(key)) this.pendingOffsets.delete(key);
     });
     consumer.on(REBALANCING, () => {
@@ -490,13 +490,18 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
    */
   private async commit(done: { topic: string; partition: number; offset: string }[]): Promise<void> {
     for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
-    if ((this.options.commitIntervalMs ?? 0) > 0) this.commitLater();
+    if (this.commitsDeferred) this.commitLater();
     else await this.commitPending();
+  }
+
+  /** Whether offsets wait for the commit interval (or go after every run, awaited). */
+  private get commitsDeferred(): boolean {
+    return (this.options.commitIntervalMs ?? 0) > 0;
   }
 
   /** Pending offsets only move forward, and only for partitions the member holds. */
   private keepPending(entry: { topic: string; partition: number; next: bigint }): void {
-    const key = `${entry.partition} ${entry.topic}`;
+    const key = partitionKey(entry.topic, entry.partition);
     if (this.assigned && !this.assigned.has(key)) return;
     if ((this.pendingOffsets.get(key)?.next ?? -1n) < entry.next) this.pendingOffsets.set(key, entry);
   }
@@ -514,10 +519,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     this.commitTimer = undefined;
     while (this.committing) await this.committing.catch(() => undefined);
     if (this.pendingOffsets.size === 0) return;
-    const deferred = (this.options.commitIntervalMs ?? 0) > 0;
     const consumer = this.consumer;
     if (!consumer) {
-      if (deferred && !this.closing) this.commitLater(); // a consumer restarting: its successor commits them
+      if (this.commitsDeferred && !this.closing) this.commitLater(); // a consumer restarting: its successor commits them
       return;
     }
     const batch = [...this.pendingOffsets.values()];
@@ -527,7 +531,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       .catch((e: unknown) => {
         for (const entry of batch) this.keepPending(entry);
         this.logger.warn(`offset commit failed, kept for the next one: ${describeError(e)}`);
-        if (!deferred) throw e; // the run that waited for it fails, and its events come again (the inbox absorbs them)
+        if (!this.commitsDeferred) throw e; // the run that waited for it fails, and its events come again (the inbox absorbs them)
         if (!this.closing) this.commitLater();
       })
       .finally(() => (this.committing = undefined));
@@ -741,6 +745,11 @@ const HEARTBEAT_CHECK_MS = 100;
 
 /** How long close() lets the batches in flight finish before it commits their offsets and disconnects. */
 const CLOSE_WAIT_MS = 5000;
+
+/** One partition of one topic, as the pending offsets and the assignment both name it. */
+function partitionKey(topic: string, partition: number): string {
+  return `${partition} ${topic}`;
+}
 
 /** A message of a gathered batch, with the batch it came in. */
 interface Item {
