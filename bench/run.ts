@@ -11,6 +11,7 @@
  * bounded in time. Flags: --duration=S --warmup=S --connections=N --rate=N[,N...] (default 20,1000) --rate-duration=S
  * --consumer-messages=N --consumer-rounds=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
  * --idle=S (the app's CPU with no load, measured before the load; default 10, 0 skips)
+ * --count-calls (Postgres statements and Kafka requests per answer, counted in the app; costs it some CPU)
  * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --node=PATH (the app under another node binary) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
  */
 import 'reflect-metadata';
@@ -27,6 +28,7 @@ import { Client } from 'pg';
 import { Environment, validateEnvironment } from '../src/platform/config/environment';
 import { createTestDatabase } from '../test/support/test-database';
 import { BacklogProbe, isEmpty } from './backlog';
+import { CallCounterMessage, CallCounts } from './call-counter';
 import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
 import { LockWaitSampler } from './lock-waits';
@@ -77,6 +79,7 @@ const opts = {
   // Only these consumer contenders (ids: transport, raw, transport_runs, raw_runs, raw_runs_claims, raw_batch, nest), e.g. to profile one.
   contenders: args.has('contenders') ? new Set(String(args.get('contenders')).split(',')) : undefined,
   noopOnly: args.has('noop-only'),
+  countCalls: args.has('count-calls'),
   // The app under another node binary (e.g. a newer LTS beside this one): --node=/path/to/node.
   node: args.has('node') ? String(args.get('node')) : process.execPath,
   brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -212,6 +215,7 @@ async function main(): Promise<void> {
   const results: Record<string, LoadResult> = {};
   const procStats: Record<string, ReturnType<typeof summarize>> = {};
   const boxStats: Record<string, BoxCpu> = {};
+  const calls: Record<string, CallCounts> = {};
   let drainS = -1;
   let consumerBench: Awaited<ReturnType<typeof runConsumerBench>> | undefined;
   const e2e: Record<number, Record<string, EndToEnd>> = {};
@@ -238,6 +242,7 @@ async function main(): Promise<void> {
       KAFKA_PARTITIONS_CONCURRENCY: String(opts.concurrency),
       ADMIN_TOKEN,
       RATE_LIMIT_MAX: '1000000000',
+      ...(opts.countCalls ? { BENCH_COUNT_CALLS: 'true' } : {}),
       ...opts.extraEnv,
     });
     // --split: HTTP and the order module in one process, the three other groups in a second one
@@ -248,6 +253,9 @@ async function main(): Promise<void> {
     const { child, url } = apps[0];
     const productsUrl = apps.at(-1)!.url; // the warehouse's admin API
     const onEvery = (path: string, init?: RequestInit) => Promise.all(apps.map((a) => fetch(`${a.url}${path}`, init)));
+    // --count-calls: reset when a measured run starts, read once its orders are processed (after the drain).
+    const countCalls = async (what: CallCounterMessage['callCounts']) =>
+      sumCounts(await Promise.all(apps.map((a) => askCounts(a.child, what))));
     const sampler = new ProcSampler(child.pid!).start();
     memory = new HeapSampler(`${url}/metrics`).start(soak ? 10_000 : 2_000);
     try {
@@ -277,6 +285,7 @@ async function main(): Promise<void> {
       const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
         if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, ...extra, durationS: opts.warmupS });
         await onEvery('/bench/reset', { method: 'POST' }); // end-to-end latencies of the measured run only
+        if (opts.countCalls) await countCalls('reset');
         const from = sampler.elapsedS;
         const waits = label.startsWith('POST /orders') && !extra.overallRate ? await LockWaitSampler.start(db.url) : undefined;
         const box = new BoxSampler(apps.map((a) => a.child.pid!)).start();
@@ -289,7 +298,15 @@ async function main(): Promise<void> {
         return r;
       };
 
+      const readCalls = async (label: string) => {
+        if (!opts.countCalls) return;
+        calls[label] = await countCalls('read');
+        const orders = results[label]?.ok || 1;
+        const top = Object.entries(calls[label].pgText).sort(([, a], [, b]) => b - a).slice(0, 30);
+        log(`  ${label}: queries per answer, most frequent first:\n${top.map(([t, n]) => `    ${(n / orders).toFixed(2)}  ${t}`).join('\n')}`);
+      };
       if (!soak) await phase('no-op endpoint', '/bench/noop');
+      if (!soak) await readCalls('no-op endpoint');
       // --noop-only: the HTTP stack's own cost (adapter, guards, pipe, filters, logging, metrics), nothing else.
       if (!opts.noopOnly) {
         const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rates[0] } : {});
@@ -299,6 +316,7 @@ async function main(): Promise<void> {
           () => false,
         );
         drainS = drained ? (Date.now() - stoppedAt) / 1000 : Number.POSITIVE_INFINITY;
+        await readCalls(orders.label);
         log(`  backlog ${drained ? `back to 0 in ${drainS.toFixed(1)} s` : `not back to 0 within ${opts.drainTimeoutS} s`} after the load stopped (${orders.ok} orders accepted)`);
         verify = {
           orders: await pgCount(db.url, `SELECT count(*) AS n FROM orders.orders`),
@@ -316,6 +334,7 @@ async function main(): Promise<void> {
           await until('backlog drained', opts.drainTimeoutS * 1000, drainedProbe(backlog)).catch(
             () => log(`  backlog not back to 0 within ${opts.drainTimeoutS} s: latencies cover the events handled so far`),
           );
+          await readCalls(`POST /orders at ${rate}/s`);
           e2e[rate] = {};
           for (const res of await onEvery('/bench/stats')) Object.assign(e2e[rate], ((await res.json()) as { endToEnd: Record<string, EndToEnd> }).endToEnd);
         }
@@ -355,7 +374,7 @@ async function main(): Promise<void> {
   await cleanup();
   cleanup = undefined;
 
-  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, boxStats, idle, drainS, e2e, verify, lockWaits, consumerBench, memory: memory?.samples ?? [] });
+  const md = render({ startedAt, loadBefore, loadAfter, results, procStats, boxStats, calls, idle, drainS, e2e, verify, lockWaits, consumerBench, memory: memory?.samples ?? [] });
   const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -374,6 +393,7 @@ function render(r: {
   results: Record<string, LoadResult>;
   procStats: Record<string, ReturnType<typeof summarize>>;
   boxStats: Record<string, BoxCpu>;
+  calls: Record<string, CallCounts>;
   idle?: Idle;
   drainS: number;
   e2e: Record<number, Record<string, EndToEnd>>;
@@ -452,6 +472,32 @@ function render(r: {
             const b = r.boxStats[x.label];
             const per = (cores: number) => (cores * 1000 / x.reqPerSec).toFixed(2);
             return [x.label, per(b.app), per(b.postgres), per(b.broker), per(b.bench), per(b.other), per(b.box), b.box.toFixed(2)];
+          }),
+      ),
+      '',
+    );
+  }
+  if (Object.keys(r.calls).length > 0) {
+    // Per answer, the most frequent kinds first; everything the app sent while the run's orders were handled.
+    const per = (n: number, x: LoadResult) => (n / Math.max(1, x.ok)).toFixed(1);
+    const kinds = (by: Record<string, number>, x: LoadResult) =>
+      Object.entries(by)
+        .filter(([, n]) => n / Math.max(1, x.ok) >= 0.05)
+        .sort(([, a], [, b]) => b - a)
+        .map(([k, n]) => `${k} ${per(n, x)}`)
+        .join(', ');
+    const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0);
+    parts.push(
+      'What the app sent per answer (`--count-calls`: counted in the app from the run\'s start until its orders were processed by every group; ' +
+        'a query is one message to Postgres and may hold several statements):',
+      '',
+      table(
+        ['run', 'Postgres queries', 'statements', 'by kind', 'Kafka requests', 'by API'],
+        Object.values(r.results)
+          .filter((x) => r.calls[x.label])
+          .map((x) => {
+            const c = r.calls[x.label];
+            return [x.label, per(c.pgQueries, x), per(total(c.pg), x), kinds(c.pg, x), per(total(c.kafka), x), kinds(c.kafka, x)];
           }),
       ),
       '',
@@ -538,6 +584,35 @@ function render(r: {
   return parts.join('\n');
 }
 
+
+/** The app's call counts (bench/call-counter.ts), reset or read over its IPC channel. */
+function askCounts(child: ChildProcess, what: CallCounterMessage['callCounts']): Promise<CallCounts> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the app did not answer for its call counts (started without --count-calls?)')), 5000);
+    const onMessage = (m: { callCounts?: CallCounts }) => {
+      if (!m?.callCounts) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(m.callCounts);
+    };
+    child.on('message', onMessage);
+    child.send({ callCounts: what } satisfies CallCounterMessage);
+  });
+}
+
+function sumCounts(all: CallCounts[]): CallCounts {
+  const sum: CallCounts = { pgQueries: 0, pg: {}, pgText: {}, kafka: {} };
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+  };
+  for (const c of all) {
+    sum.pgQueries += c.pgQueries;
+    add(sum.pg, c.pg);
+    add(sum.pgText, c.pgText);
+    add(sum.kafka, c.kafka);
+  }
+  return sum;
+}
 
 main().catch(async (e: unknown) => {
   console.error(e);
