@@ -33,7 +33,8 @@ export class BatchTransaction {
   /**
    * `lockTimeoutMs` bounds lock waits (a run of several events); none for one event alone.
    * `eventIds` are the ids the run expects to handle (from the messages' headers), so the inbox can
-   * look them all up with one query and write its rows with one more (see Inbox.once); `keys` are
+   * look them all up with one query and write its rows with one more when there are several (see
+   * Inbox.once); `keys` are
    * the messages' keys (the aggregate ids: an order's id), so an effect can read and lock the rows
    * of every event of the run with one query too.
    */
