@@ -44,12 +44,6 @@ function toFact(row: FactRow): OrderFact {
   };
 }
 
-/**
- * The SQL behind the projections. A transaction locks the facts of its orders as it goes, then,
- * just before it commits, the counters (minute buckets, product sales, totals, each in key order)
- * and last the version: every transaction takes the shared rows in one order, so concurrent
- * partitions never deadlock on them.
- */
 /** Registers work for the end of the caller's transaction (see BatchTransaction.beforeCommit). */
 function atCommit<T>(m: EntityManager, key: string, create: () => T, flush: (m: EntityManager, state: T) => Promise<void>): T {
   const transaction = BatchTransaction.current();
@@ -57,6 +51,20 @@ function atCommit<T>(m: EntityManager, key: string, create: () => T, flush: (m: 
   return transaction.beforeCommit(m, key, create, flush);
 }
 
+/** What a projection transaction writes at its end: the facts it changed, its counters' deltas, and the version it commits as. */
+interface Pending {
+  facts: Map<string, OrderFact>;
+  deltas: Delta[];
+  committed: { version: number };
+}
+
+/**
+ * The SQL behind the projections. A transaction locks the facts of its orders as it goes (in id
+ * order when a run reads them together); everything it changed is written just before it commits,
+ * with one statement: the facts, the counters (minute buckets, product sales, totals, each table's
+ * rows in key order) and the version. Every transaction sends that same statement, so they take the
+ * shared rows in one order and never deadlock on them.
+ */
 @Injectable()
 export class ProjectionStore {
   /**
@@ -65,7 +73,7 @@ export class ProjectionStore {
    * use for the orders of every event of the run (the messages' keys), in id order; else one.
    */
   async lockFact(m: EntityManager, orderId: string): Promise<OrderFact> {
-    const pending = this.facts(m).get(orderId);
+    const pending = this.pending(m).facts.get(orderId);
     if (pending) return { ...pending };
     const id = orderId.toLowerCase();
     const ofRun = await BatchTransaction.sharedOn(m)
@@ -85,52 +93,9 @@ export class ProjectionStore {
     );
   }
 
-  /** Keeps the fact for this transaction's end: every fact it changed is written with one statement before it commits. */
+  /** Keeps the fact for this transaction's end (the row is locked already, by lockFact). */
   saveFact(m: EntityManager, f: OrderFact): void {
-    this.facts(m).set(f.orderId, f);
-  }
-
-  private facts(m: EntityManager): Map<string, OrderFact> {
-    return atCommit(m, `${S}.0-facts`, () => new Map<string, OrderFact>(), (tx, all) => this.writeFacts(tx, [...all.values()]));
-  }
-
-  /** The rows are locked already (lockFact), so the order they are written in does not matter. */
-  private async writeFacts(m: EntityManager, facts: OrderFact[]): Promise<void> {
-    if (facts.length === 0) return;
-    const rows = facts.map((f) => {
-      const decision = decisionOf(f);
-      return {
-        order_id: f.orderId,
-        placed_at: f.placedAt,
-        total_cents: f.totalCents,
-        items: f.items,
-        placed_seen_at: f.placedSeenAt,
-        confirmed_at: f.confirmedAt,
-        rejected_at: f.rejectedAt,
-        rejection_reason: f.rejectionReason,
-        cancelled_at: f.cancelledAt,
-        cancelled_from: f.cancelledFrom,
-        reserved_at: f.reservedAt,
-        stock_rejected_at: f.stockRejectedAt,
-        stock_rejection_reason: f.stockRejectionReason,
-        released_at: f.releasedAt,
-        decided_at: decision?.decidedAt ?? null,
-        latency_ms: decision?.latencyMs ?? null,
-      };
-    });
-    await m.query(
-      `UPDATE "${S}".order_facts f SET placed_at = d.placed_at, total_cents = d.total_cents, items = d.items,
-         placed_seen_at = d.placed_seen_at, confirmed_at = d.confirmed_at, rejected_at = d.rejected_at,
-         rejection_reason = d.rejection_reason, cancelled_at = d.cancelled_at, cancelled_from = d.cancelled_from,
-         reserved_at = d.reserved_at, stock_rejected_at = d.stock_rejected_at, stock_rejection_reason = d.stock_rejection_reason,
-         released_at = d.released_at, decided_at = d.decided_at, latency_ms = d.latency_ms, updated_at = now()
-       FROM jsonb_to_recordset($1::jsonb) AS d(order_id uuid, placed_at timestamptz, total_cents bigint, items jsonb,
-         placed_seen_at timestamptz, confirmed_at timestamptz, rejected_at timestamptz, rejection_reason text,
-         cancelled_at timestamptz, cancelled_from text, reserved_at timestamptz, stock_rejected_at timestamptz,
-         stock_rejection_reason text, released_at timestamptz, decided_at timestamptz, latency_ms integer)
-       WHERE f.order_id = d.order_id`,
-      [JSON.stringify(rows)],
-    );
+    this.pending(m).facts.set(f.orderId, f);
   }
 
   /**
@@ -139,56 +104,54 @@ export class ProjectionStore {
    * the totals), so they are written once per transaction and locked only at its end.
    */
   addDeltas(m: EntityManager, deltas: Delta[]): void {
-    if (deltas.length === 0) return;
-    atCommit(m, `${S}.1-counters`, () => [] as Delta[], (tx, all) => this.applyDeltas(tx, all)).push(...deltas);
+    if (deltas.length > 0) this.pending(m).deltas.push(...deltas);
+  }
+
+  /** The projection version this transaction commits as, set just before its commit. Read it after the commit. */
+  versionAtCommit(m: EntityManager): { version: number } {
+    return this.pending(m).committed;
+  }
+
+  private pending(m: EntityManager): Pending {
+    return atCommit(m, `${S}.1-writes`, () => ({ facts: new Map(), deltas: [], committed: { version: 0 } }), (tx, p) => this.write(tx, p));
   }
 
   /**
-   * The projection version this transaction commits as, set just before its commit (after the
-   * counters: one lock order for every transaction). Read it after the commit.
+   * The transaction's writes in one statement (one parse and plan where a run took three): the facts,
+   * the counters, each row once and in key order, and the version bump, which every projection
+   * transaction makes and which holds its row until the commit, so versions follow commit order.
    */
-  versionAtCommit(m: EntityManager): { version: number } {
-    return atCommit(m, `${S}.2-version`, () => ({ version: 0 }), async (tx, v) => {
-      v.version = await this.nextVersion(tx);
-    });
-  }
-
-  /** Adds the deltas to their counters, each row once and in key order (no deadlocks between transactions), in one statement. */
-  async applyDeltas(m: EntityManager, deltas: Delta[]): Promise<void> {
-    const minutes = new Map<string, Record<BucketField, number>>();
-    const products = new Map<string, { units: number; revenue_cents: number }>();
-    const totals = new Map<string, number>();
-    for (const { counter: c, amount } of deltas) {
-      if (c.kind === 'minute') {
-        const row = minutes.get(c.minute) ?? { placed: 0, confirmed: 0, rejected: 0, cancelled: 0, revenue_cents: 0 };
-        row[c.field] += amount;
-        minutes.set(c.minute, row);
-      } else if (c.kind === 'product') {
-        const row = products.get(c.sku) ?? { units: 0, revenue_cents: 0 };
-        row[c.field] += amount;
-        products.set(c.sku, row);
-      } else {
-        totals.set(c.metric, (totals.get(c.metric) ?? 0) + amount);
-      }
-    }
-    const sorted = <V>(map: Map<string, V>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const [minuteRows, productRows, totalRows] = [sorted(minutes), sorted(products), sorted(totals)];
-    // One statement for the three tables (one round trip while the hottest rows are held): every
-    // transaction sends the same statement, so they all lock the tables in one order, and each
-    // table's rows in key order.
-    await m.query(
-      `WITH minutes AS (
+  private async write(m: EntityManager, { facts, deltas, committed }: Pending): Promise<void> {
+    const [minuteRows, productRows, totalRows] = sumDeltas(deltas);
+    const [row]: { version: string }[] = await m.query(
+      `WITH facts AS (
+         UPDATE "${S}".order_facts f SET placed_at = d.placed_at, total_cents = d.total_cents, items = d.items,
+           placed_seen_at = d.placed_seen_at, confirmed_at = d.confirmed_at, rejected_at = d.rejected_at,
+           rejection_reason = d.rejection_reason, cancelled_at = d.cancelled_at, cancelled_from = d.cancelled_from,
+           reserved_at = d.reserved_at, stock_rejected_at = d.stock_rejected_at, stock_rejection_reason = d.stock_rejection_reason,
+           released_at = d.released_at, decided_at = d.decided_at, latency_ms = d.latency_ms, updated_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS d(order_id uuid, placed_at timestamptz, total_cents bigint, items jsonb,
+           placed_seen_at timestamptz, confirmed_at timestamptz, rejected_at timestamptz, rejection_reason text,
+           cancelled_at timestamptz, cancelled_from text, reserved_at timestamptz, stock_rejected_at timestamptz,
+           stock_rejection_reason text, released_at timestamptz, decided_at timestamptz, latency_ms integer)
+         WHERE f.order_id = d.order_id
+       ), minutes AS (
          INSERT INTO "${S}".minute_buckets AS b (minute, ${BUCKET_FIELDS.join(', ')})
-         SELECT * FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int[], $5::int[], $6::bigint[])
+         SELECT * FROM unnest($2::timestamptz[], $3::int[], $4::int[], $5::int[], $6::int[], $7::bigint[])
          ON CONFLICT (minute) DO UPDATE SET ${BUCKET_FIELDS.map((f) => `${f} = b.${f} + excluded.${f}`).join(', ')}
        ), products AS (
          INSERT INTO "${S}".product_sales AS s (sku, units, revenue_cents)
-         SELECT * FROM unnest($7::text[], $8::bigint[], $9::bigint[])
+         SELECT * FROM unnest($8::text[], $9::bigint[], $10::bigint[])
          ON CONFLICT (sku) DO UPDATE SET units = s.units + excluded.units, revenue_cents = s.revenue_cents + excluded.revenue_cents
+       ), totals AS (
+         INSERT INTO "${S}".totals AS t (metric, value) SELECT * FROM unnest($11::text[], $12::bigint[])
+         ON CONFLICT (metric) DO UPDATE SET value = t.value + excluded.value
+       ), bumped AS (
+         UPDATE "${S}".projection_state SET version = version + 1 WHERE id = 1 RETURNING version
        )
-       INSERT INTO "${S}".totals AS t (metric, value) SELECT * FROM unnest($10::text[], $11::bigint[])
-       ON CONFLICT (metric) DO UPDATE SET value = t.value + excluded.value`,
+       SELECT version FROM bumped`,
       [
+        JSON.stringify([...facts.values()].map(factRow)),
         minuteRows.map(([minute]) => minute),
         ...BUCKET_FIELDS.map((f) => minuteRows.map(([, r]) => r[f])),
         productRows.map(([sku]) => sku),
@@ -198,6 +161,7 @@ export class ProjectionStore {
         totalRows.map(([, v]) => v),
       ],
     );
+    committed.version = Number(row.version);
   }
 
   /** Keeps the newest state of a product (by its updatedAt), whatever order the upserts arrive in. */
@@ -211,13 +175,49 @@ export class ProjectionStore {
     );
   }
 
-  /** Bumps the projection version; last statement of every projection transaction (see the migration). */
-  private async nextVersion(m: EntityManager): Promise<number> {
-    // Wrapped in a CTE so the driver returns rows (it returns [rows, count] for a bare UPDATE).
-    const [row]: { version: string }[] = await m.query(
-      `WITH bumped AS (UPDATE "${S}".projection_state SET version = version + 1 WHERE id = 1 RETURNING version)
-       SELECT version FROM bumped`,
-    );
-    return Number(row.version);
+}
+
+/** A fact as the write's `jsonb_to_recordset` reads it. */
+function factRow(f: OrderFact) {
+  const decision = decisionOf(f);
+  return {
+    order_id: f.orderId,
+    placed_at: f.placedAt,
+    total_cents: f.totalCents,
+    items: f.items,
+    placed_seen_at: f.placedSeenAt,
+    confirmed_at: f.confirmedAt,
+    rejected_at: f.rejectedAt,
+    rejection_reason: f.rejectionReason,
+    cancelled_at: f.cancelledAt,
+    cancelled_from: f.cancelledFrom,
+    reserved_at: f.reservedAt,
+    stock_rejected_at: f.stockRejectedAt,
+    stock_rejection_reason: f.stockRejectionReason,
+    released_at: f.releasedAt,
+    decided_at: decision?.decidedAt ?? null,
+    latency_ms: decision?.latencyMs ?? null,
+  };
+}
+
+/** The deltas summed per counter row, each table's rows in key order (minutes, products, totals). */
+function sumDeltas(deltas: Delta[]) {
+  const minutes = new Map<string, Record<BucketField, number>>();
+  const products = new Map<string, { units: number; revenue_cents: number }>();
+  const totals = new Map<string, number>();
+  for (const { counter: c, amount } of deltas) {
+    if (c.kind === 'minute') {
+      const row = minutes.get(c.minute) ?? { placed: 0, confirmed: 0, rejected: 0, cancelled: 0, revenue_cents: 0 };
+      row[c.field] += amount;
+      minutes.set(c.minute, row);
+    } else if (c.kind === 'product') {
+      const row = products.get(c.sku) ?? { units: 0, revenue_cents: 0 };
+      row[c.field] += amount;
+      products.set(c.sku, row);
+    } else {
+      totals.set(c.metric, (totals.get(c.metric) ?? 0) + amount);
+    }
   }
+  const sorted = <V>(map: Map<string, V>) => [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [sorted(minutes), sorted(products), sorted(totals)] as const;
 }
