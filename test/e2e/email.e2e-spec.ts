@@ -36,6 +36,8 @@ describe('email module: one mail per order event over SMTP', () => {
       SMTP_TIMEOUT_MS: '2000',
       EMAIL_RETRY_BASE_MS: '100',
       EMAIL_RETRY_MAX_MS: '500',
+      // Ten minutes: every mail of this suite goes out because something woke delivery, never by the poll.
+      EMAIL_DELIVERY_POLL_MS: '600000',
     });
     await createProduct(app, stack, 'MUG', 1000, 1200);
   });
@@ -104,6 +106,21 @@ describe('email module: one mail per order event over SMTP', () => {
     }, 20_000);
     expect(sink.maxInFlight.all).toBeGreaterThan(1); // one at a time would take 8 x 300 ms
     for (const email of emails) expect(sink.maxInFlight.byRecipient.get(email)).toBe(1);
+  });
+
+  it('sends a mail queued behind another of its order once that one is recorded, with no wake left for it', async () => {
+    sink.hold(1500);
+    const [first, second] = [customer('eve'), customer('fay')];
+    const one = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], first);
+    // The first order's confirmation goes to the server once its first mail is accepted, and is held there.
+    await expectEventually(() => expect(sink.mailsTo(first)).toHaveLength(1), 20_000);
+    // Both mails of the second order are queued meanwhile: their wakes are spent on the claim that takes
+    // its first mail; the second is blocked behind it, and only that claim's answer says so.
+    const two = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], second);
+    await expectEventually(() => {
+      expect(subjectsOf(sink.mailsTo(first))).toEqual([`We received your order (order ${one.id.slice(-8)})`, `Your order is confirmed (order ${one.id.slice(-8)})`]);
+      expect(subjectsOf(sink.mailsTo(second))).toEqual([`We received your order (order ${two.id.slice(-8)})`, `Your order is confirmed (order ${two.id.slice(-8)})`]);
+    }, 20_000);
   });
 
   it('sends no second mail when order.confirmed is delivered again', async () => {

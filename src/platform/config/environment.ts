@@ -411,6 +411,16 @@ export class Environment {
   @Max(100)
   EMAIL_DELIVERY_CONCURRENCY = 8;
 
+  /**
+   * How often mail delivery looks for mails nothing woke it for (queued by another instance, or
+   * whose interrupted attempt's lease ran out). Mails this instance queues or retries wake it at once.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(3_600_000)
+  EMAIL_DELIVERY_POLL_MS = 1000;
+
   // Benchmarks (bench/, docs/performance.md): exposes POST /bench/noop and GET /bench/stats. Never on otherwise.
   @Transform(toBool)
   @IsBoolean()

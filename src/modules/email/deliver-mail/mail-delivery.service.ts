@@ -22,10 +22,9 @@ interface ClaimedMail {
   attempts: number;
   /** SENDING when a previous attempt was interrupted (crash) and its lease ran out. */
   was: MailStatus;
+  /** Whether a later mail of the order is queued: it becomes due once this one is recorded. */
+  queued_behind: boolean;
 }
-
-/** Idle poll when nothing wakes the loop (another instance queued a mail, a retry fell due). */
-const POLL_MS = 1000;
 
 /** Exponential backoff with ±20 % jitter, so mails queued together do not retry in lockstep. */
 export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
@@ -48,6 +47,8 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   private readonly maxAttempts: number;
   private readonly leaseMs: number;
   private readonly concurrency: number;
+  /** Idle poll when nothing wakes the loop (another instance queued a mail, a lease ran out). */
+  private readonly pollMs: number;
   private running = false;
   private loop?: Promise<void>;
   private wakeUp?: () => void;
@@ -64,6 +65,7 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     this.maxMs = config.get('EMAIL_RETRY_MAX_MS', { infer: true });
     this.maxAttempts = config.get('EMAIL_MAX_ATTEMPTS', { infer: true });
     this.concurrency = config.get('EMAIL_DELIVERY_CONCURRENCY', { infer: true });
+    this.pollMs = config.get('EMAIL_DELIVERY_POLL_MS', { infer: true });
     // Longer than any one attempt can take (connect + greeting + a few socket timeouts), so only an
     // attempt whose process died is ever taken over.
     this.leaseMs = Math.max(10 * 60_000, 10 * config.get('SMTP_TIMEOUT_MS', { infer: true }));
@@ -92,11 +94,15 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     while (this.running) {
       try {
         await this.recordUnrecorded();
-        if (await this.deliverNext()) {
-          backoff = 500;
-          continue;
-        }
-        await this.idle(POLL_MS);
+        // A wake from here on may be for a mail the claim below does not see: look again then.
+        this.pendingWake = false;
+        const { claimed, more } = await this.deliverNext();
+        if (claimed > 0) backoff = 500;
+        // A short batch took every mail due when it claimed, but for those queued behind one of its
+        // own (same order): unless it says so, the loop waits for a wake instead of claiming nothing
+        // in one more statement.
+        if (more) continue;
+        await this.idle(this.pollMs);
       } catch (e) {
         this.logger.warn(`mail delivery paused ${backoff} ms: ${describeError(e)}`);
         await this.idle(backoff);
@@ -108,16 +114,17 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   /**
    * Claims the next mails due (one statement; at most one per order: a later mail of an order waits
    * for the earlier one to be SENT or FAILED), sends them at once and records the accepted ones
-   * with one statement; false when none is due.
+   * with one statement. Returns how many it claimed (0: none was due) and whether more may be due now
+   * (a full batch, or a mail queued behind one of this batch).
    */
-  async deliverNext(): Promise<boolean> {
+  async deliverNext(): Promise<{ claimed: number; more: boolean }> {
     const mails = await this.claim();
-    if (mails.length === 0) return false;
+    if (mails.length === 0) return { claimed: 0, more: false };
     const attempts = await Promise.allSettled(mails.map((mail) => this.attempt(mail)));
     await this.recordUnrecorded();
     for (const a of attempts) if (a.status === 'rejected') throw a.reason; // a failure could not be recorded: pause
     for (const a of attempts) if (a.status === 'fulfilled' && a.value) this.logger.log(a.value);
-    return true;
+    return { claimed: mails.length, more: mails.length === this.concurrency || mails.some((m) => m.queued_behind) };
   }
 
   /** Sends one claimed mail; the line to log once it is recorded as sent, or undefined when it was not accepted. */
@@ -155,7 +162,8 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
        SET status = 'SENDING', attempts = s.attempts + 1, lease_until = now() + $1 * interval '1 millisecond', updated_at = now()
        FROM due WHERE s.event_id = due.event_id
        RETURNING s.event_id, s.message_id, s.order_id, s.kind, s.recipient, s.subject, s.text_body, s.html_body,
-                 s.correlation_id, s.attempts, due.was`,
+                 s.correlation_id, s.attempts, due.was,
+                 EXISTS (SELECT 1 FROM "${S}".sent_mails l WHERE l.order_id = s.order_id AND l.seq > s.seq AND l.status = 'QUEUED') AS queued_behind`,
       [this.leaseMs, this.concurrency],
     );
     return rows;
