@@ -104,6 +104,25 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     expect(again.body.redriven).toEqual([]);
   });
 
+  it('creates the retry topics with KAFKA_RETRY_TOPIC_PARTITIONS partitions and the others with KAFKA_TOPIC_PARTITIONS', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const names = ['warehouse.retry.1', 'warehouse.retry.2', 'order.placed', 'warehouse.dlq'].map((t) => `${stack.prefix}${t}`);
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      const partitions = Object.fromEntries(topics.map((t) => [t.name.slice(stack.prefix.length), t.partitions.length]));
+      expect(partitions).toEqual({
+        'warehouse.retry.1': app.env.KAFKA_RETRY_TOPIC_PARTITIONS,
+        'warehouse.retry.2': app.env.KAFKA_RETRY_TOPIC_PARTITIONS,
+        'order.placed': app.env.KAFKA_TOPIC_PARTITIONS,
+        'warehouse.dlq': app.env.KAFKA_TOPIC_PARTITIONS,
+      });
+      expect(app.env.KAFKA_RETRY_TOPIC_PARTITIONS).not.toBe(app.env.KAFKA_TOPIC_PARTITIONS);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('guards the DLQ tools with the admin token and validates the module', async () => {
     await app.http.get('/admin/dlq/warehouse').expect(401);
     await app.http.get('/admin/dlq/warehouse').set('Authorization', 'Bearer wrong-token-value').expect(403);

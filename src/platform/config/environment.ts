@@ -117,6 +117,18 @@ export class Environment {
   @Max(1000)
   KAFKA_TOPIC_PARTITIONS = 6;
 
+  /**
+   * Partitions of the retry topics the app creates. A group fetches every partition it is assigned in
+   * every fetch (kafkajs has no fetch sessions), so retry topics, empty nearly always, cost each fetch
+   * as much as the event topics do. With one partition, one member of a group takes the retries
+   * (they are few); a key's retries stay in order at any count.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  KAFKA_RETRY_TOPIC_PARTITIONS = 1;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -26,6 +26,11 @@ export class KafkaNaming {
     return this.topic(`${module}.retry.${level}`);
   }
 
+  /** Whether `topic` is one of our retry topics (any module, any level). */
+  isRetryTopic(topic: string): boolean {
+    return /^[a-z]+\.retry\.\d+$/.test(this.logicalTopic(topic) ?? '');
+  }
+
   /** Where a redrive from the DLQ sends a module's dead letters: its first retry topic, read by it alone. */
   redriveTopic(module: ModuleName): string {
     return this.retryTopic(module, 1);

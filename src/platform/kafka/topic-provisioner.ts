@@ -92,7 +92,7 @@ export class TopicProvisioner {
           waitForLeaders: true,
           topics: toCreate.map((topic) => ({
             topic,
-            numPartitions: this.config.get('KAFKA_TOPIC_PARTITIONS', { infer: true }),
+            numPartitions: this.config.get(this.naming.isRetryTopic(topic) ? 'KAFKA_RETRY_TOPIC_PARTITIONS' : 'KAFKA_TOPIC_PARTITIONS', { infer: true }),
             replicationFactor: this.config.get('KAFKA_REPLICATION_FACTOR', { infer: true }),
           })),
         });
