@@ -36,7 +36,7 @@ import { BoxCpu, BoxSampler, HeapSample, HeapSampler, perMinute, ProcSampler, su
 import { chart, median, table } from './report';
 
 /** The idle window before the load: the app's own figures and the whole box's CPU. */
-type Idle = ReturnType<typeof summarize> & { box: BoxCpu };
+type Idle = ReturnType<typeof summarize> & { box: BoxCpu; calls?: CallCounts };
 
 /** The app's end-to-end latency figures of one group and event (`GET /bench/stats`), in ms. */
 interface EndToEnd {
@@ -278,8 +278,10 @@ async function main(): Promise<void> {
         await sleep(5000);
         const from = sampler.elapsedS;
         const box = new BoxSampler(apps.map((a) => a.child.pid!)).start();
+        if (opts.countCalls) await countCalls('reset');
         await sleep(opts.idleS * 1000);
-        idle = { ...summarize(sampler.since(from)), box: box.stop() };
+        idle = { ...summarize(sampler.since(from)), box: box.stop(), ...(opts.countCalls && { calls: await countCalls('read') }) };
+        if (idle.calls) logQueries('idle: queries per second', idle.calls, opts.idleS);
         log(`  idle: app CPU ${idle.cpuAvgPct.toFixed(1)} % of a core over ${opts.idleS} s; the box ${(idle.box.box * 100).toFixed(0)} % of a core`);
       }
       const phase = async (label: string, path: string, extra: Partial<Parameters<typeof runLoad>[0]> = {}) => {
@@ -301,9 +303,7 @@ async function main(): Promise<void> {
       const readCalls = async (label: string) => {
         if (!opts.countCalls) return;
         calls[label] = await countCalls('read');
-        const orders = results[label]?.ok || 1;
-        const top = Object.entries(calls[label].pgText).sort(([, a], [, b]) => b - a).slice(0, 30);
-        log(`  ${label}: queries per answer, most frequent first:\n${top.map(([t, n]) => `    ${(n / orders).toFixed(2)}  ${t}`).join('\n')}`);
+        logQueries(`${label}: queries per answer`, calls[label], results[label]?.ok || 1);
       };
       if (!soak) await phase('no-op endpoint', '/bench/noop');
       if (!soak) await readCalls('no-op endpoint');
@@ -439,7 +439,8 @@ function render(r: {
       `App idle for ${opts.idleS} s (from 5 s after start-up and seeding), before any load: **${r.idle.cpuAvgPct.toFixed(1)} % of a core** ` +
         `(timers, fetch long-polls, outbox polls, metrics), RSS ${r.idle.rssMaxMb.toFixed(0)} MB.` +
         ` The whole box meanwhile: ${(r.idle.box.box * 100).toFixed(0)} % of a core (app ${(r.idle.box.app * 100).toFixed(0)}, ` +
-        `Postgres ${(r.idle.box.postgres * 100).toFixed(0)}, broker ${(r.idle.box.broker * 100).toFixed(0)}, other ${(r.idle.box.other * 100).toFixed(0)}).`,
+        `Postgres ${(r.idle.box.postgres * 100).toFixed(0)}, broker ${(r.idle.box.broker * 100).toFixed(0)}, other ${(r.idle.box.other * 100).toFixed(0)}).` +
+        (r.idle.calls ? ` The app sent, per second: ${perSecond(r.idle.calls, opts.idleS)}.` : ''),
       '',
     );
   }
@@ -584,6 +585,25 @@ function render(r: {
   return parts.join('\n');
 }
 
+
+/** The most frequent queries (by the start of their text), per `per` (answers, or seconds). */
+function logQueries(what: string, c: CallCounts, per: number): void {
+  const top = Object.entries(c.pgText).sort(([, a], [, b]) => b - a).slice(0, 30);
+  log(`  ${what}, most frequent first:\n${top.map(([t, n]) => `    ${(n / per).toFixed(2)}  ${t}`).join('\n')}`);
+}
+
+/** Call counts as a rate: Postgres queries and Kafka requests per second, each by kind. */
+function perSecond(c: CallCounts, seconds: number): string {
+  const rate = (by: Record<string, number>) =>
+    Object.entries(by)
+      .map(([k, n]) => [k, n / seconds] as const)
+      .filter(([, r]) => r >= 0.05)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, r]) => `${k} ${r.toFixed(1)}`)
+      .join(', ');
+  const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0) / seconds;
+  return `Postgres ${(c.pgQueries / seconds).toFixed(1)} queries (${rate(c.pg)}), Kafka ${total(c.kafka).toFixed(1)} requests (${rate(c.kafka)})`;
+}
 
 /** The app's call counts (bench/call-counter.ts), reset or read over its IPC channel. */
 function askCounts(child: ChildProcess, what: CallCounterMessage['callCounts']): Promise<CallCounts> {
