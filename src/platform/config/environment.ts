@@ -179,13 +179,15 @@ export class Environment {
    * Offsets of handled events are committed to Kafka at most this often (ms), in the background,
    * instead of after every run with the run waiting for it: a hop no longer waits for an offset
    * commit before the next fetch (docs/performance.md). Only ever after the effects are committed; a
-   * crash redelivers at most this much, and the inbox absorbs it. 0 commits after every run.
+   * crash redelivers at most this much, and the inbox absorbs it. 0 commits after every run. Each
+   * commit is a request per group, so a short interval costs the broker at a modest rate (a second:
+   * 16 % less broker CPU per order at 20 orders/s than 100 ms); Kafka's own clients default to 5 s.
    */
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(10_000)
-  KAFKA_COMMIT_INTERVAL_MS = 100;
+  KAFKA_COMMIT_INTERVAL_MS = 1000;
 
   @Transform(toInt)
   @IsInt()
