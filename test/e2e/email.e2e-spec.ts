@@ -5,6 +5,7 @@ import { expectEventually } from '../support/eventually';
 import { readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { claimStatement } from '../../src/modules/email/deliver-mail/mail-delivery.service';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
@@ -121,6 +122,36 @@ describe('email module: one mail per order event over SMTP', () => {
       expect(subjectsOf(sink.mailsTo(first))).toEqual([`We received your order (order ${one.id.slice(-8)})`, `Your order is confirmed (order ${one.id.slice(-8)})`]);
       expect(subjectsOf(sink.mailsTo(second))).toEqual([`We received your order (order ${two.id.slice(-8)})`, `Your order is confirmed (order ${two.id.slice(-8)})`]);
     }, 20_000);
+  });
+
+  it("claims by probing each candidate's own order, whatever the statistics say (a burst the planner has not seen)", async () => {
+    interface PlanNode {
+      'Node Type': string;
+      'Index Name'?: string;
+      'Parent Relationship'?: string;
+      Plans?: PlanNode[];
+    }
+    const flatten = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(flatten)];
+    // Statistics taken while the queue is nearly empty, then a burst of owed mails (due in a day, so delivery leaves them be).
+    await query(stack.databaseUrl, 'ANALYZE email.sent_mails');
+    await query(
+      stack.databaseUrl,
+      `INSERT INTO email.sent_mails (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status, next_attempt_at)
+       SELECT gen_random_uuid(), 'burst-' || g, gen_random_uuid(), 'ORDER_PLACED', 'burst@example.com', 's', 't', 'h', 'c', 'QUEUED', now() + interval '1 day'
+       FROM generate_series(1, 20000) g`,
+    );
+    try {
+      const [{ 'QUERY PLAN': plan }] = await query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(stack.databaseUrl, `EXPLAIN (FORMAT JSON) ${claimStatement('email')}`, [60_000, 8]);
+      const nodes = flatten(plan[0].Plan);
+      // Not every owed mail read and kept for each candidate (the plan that made a burst's mails crawl)…
+      expect(nodes.map((n) => n['Node Type'])).not.toContain('Materialize');
+      expect(nodes.map((n) => n['Node Type'])).not.toContain('Hash Anti Join');
+      // …but a probe of the candidate's own order, by (order_id, seq).
+      const probes = nodes.filter((n) => n['Parent Relationship'] === 'SubPlan').flatMap(flatten);
+      expect(probes.map((n) => n['Index Name'])).toContain('sent_mails_order_idx');
+    } finally {
+      await query(stack.databaseUrl, `DELETE FROM email.sent_mails WHERE message_id LIKE 'burst-%'`);
+    }
   });
 
   it('sends no second mail when order.confirmed is delivered again', async () => {
