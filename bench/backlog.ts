@@ -7,11 +7,13 @@ const SCHEMAS = ['orders', 'warehouse', 'email', 'analytics'];
 export interface Backlog {
   outbox: number;
   lag: Record<string, number>;
+  /** Mails queued but not yet delivered (QUEUED or SENDING): the email module's own queue, after its group. */
+  mails: number;
 }
 
 /**
- * What is still waiting: outbox rows per schema and consumer lag per group (over its assigned
- * partitions). The probe runs every few hundred ms beside the app on the same two cores, so it keeps
+ * What is still waiting: outbox rows per schema, consumer lag per group (over its assigned
+ * partitions) and mails still owed. The probe runs every few hundred ms beside the app on the same two cores, so it keeps
  * one database connection (a new one costs Postgres a process) and reads each topic's end offsets
  * once per look, not once per group subscribed to it.
  */
@@ -27,7 +29,10 @@ export class BacklogProbe {
   async read(): Promise<Backlog> {
     this.pg ??= this.connect();
     const counts = SCHEMAS.map((s) => `(SELECT count(*) FROM "${s}".outbox)`).join(' + ');
-    const outbox = Number((await (await this.pg).query(`SELECT ${counts} AS n`)).rows[0].n);
+    const [row] = (
+      await (await this.pg).query(`SELECT ${counts} AS n, (SELECT count(*) FROM email.sent_mails WHERE status IN ('QUEUED', 'SENDING')) AS mails`)
+    ).rows;
+    const [outbox, mails] = [Number(row.n), Number(row.mails)];
     const { groups } = await this.admin.describeGroups(MODULES.map((m) => `${this.prefix}${m}`));
     const ends = new Map<string, Promise<Map<number, number>>>();
     const endsOf = (topic: string) => {
@@ -50,7 +55,7 @@ export class BacklogProbe {
       }
       lag[g.groupId.slice(this.prefix.length)] = total;
     }
-    return { outbox, lag };
+    return { outbox, lag, mails };
   }
 
   async close(): Promise<void> {
@@ -71,6 +76,12 @@ export class BacklogProbe {
   }
 }
 
-export function isEmpty(b: Backlog): boolean {
+/** Every event published and consumed by every group (mails may still be on their way out). */
+export function eventsDone(b: Backlog): boolean {
   return b.outbox === 0 && Object.values(b.lag).every((n) => n === 0) && Object.keys(b.lag).length === MODULES.length;
+}
+
+/** Nothing left at all: every event consumed and every mail delivered. */
+export function isEmpty(b: Backlog): boolean {
+  return eventsDone(b) && b.mails === 0;
 }
