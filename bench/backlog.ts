@@ -13,9 +13,9 @@ export interface Backlog {
 
 /**
  * What is still waiting: outbox rows per schema, consumer lag per group (over its assigned
- * partitions) and mails still owed. The probe runs every few hundred ms beside the app on the same two cores, so it keeps
- * one database connection (a new one costs Postgres a process) and reads each topic's end offsets
- * once per look, not once per group subscribed to it.
+ * partitions) and mails still owed. The probe runs every few hundred ms beside the app on the same
+ * two cores, so it keeps one database connection (a new one costs Postgres a process) and reads each
+ * topic's end offsets once per look, not once per group subscribed to it.
  */
 export class BacklogProbe {
   private pg?: Promise<Client>;

@@ -20,6 +20,10 @@ export interface CallCounts {
 
 export type CallCounterMessage = { callCounts: 'reset' | 'read' };
 
+export function noCalls(): CallCounts {
+  return { pgQueries: 0, pg: {}, pgText: {}, kafka: {} };
+}
+
 /** First keywords of the statements in `sql` (a simple query may send several, separated by `;`). */
 export function statementKinds(sql: string): string[] {
   return sql
@@ -30,7 +34,7 @@ export function statementKinds(sql: string): string[] {
 
 /** Wraps node-postgres' and kafkajs' send paths (the same module instances the app loads) and answers the bench over IPC. */
 export function installCallCounter(): void {
-  let counts: CallCounts = { pgQueries: 0, pg: {}, pgText: {}, kafka: {} };
+  let counts = noCalls();
   const add = (into: Record<string, number>, key: string) => (into[key] = (into[key] ?? 0) + 1);
 
   const query = Client.prototype.query as (...args: unknown[]) => unknown;
@@ -56,7 +60,7 @@ export function installCallCounter(): void {
   };
 
   process.on('message', (m: CallCounterMessage) => {
-    if (m?.callCounts === 'reset') counts = { pgQueries: 0, pg: {}, pgText: {}, kafka: {} };
+    if (m?.callCounts === 'reset') counts = noCalls();
     if (m?.callCounts) process.send?.({ callCounts: counts });
   });
 }

@@ -28,7 +28,7 @@ import { Client } from 'pg';
 import { Environment, validateEnvironment } from '../src/platform/config/environment';
 import { createTestDatabase } from '../test/support/test-database';
 import { BacklogProbe, eventsDone, isEmpty } from './backlog';
-import { CallCounterMessage, CallCounts } from './call-counter';
+import { CallCounterMessage, CallCounts, noCalls } from './call-counter';
 import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
 import { LockWaitSampler } from './lock-waits';
@@ -493,15 +493,7 @@ function render(r: {
     );
   }
   if (Object.keys(r.calls).length > 0) {
-    // Per answer, the most frequent kinds first; everything the app sent while the run's orders were handled.
-    const per = (n: number, x: LoadResult) => (n / Math.max(1, x.ok)).toFixed(1);
-    const kinds = (by: Record<string, number>, x: LoadResult) =>
-      Object.entries(by)
-        .filter(([, n]) => n / Math.max(1, x.ok) >= 0.05)
-        .sort(([, a], [, b]) => b - a)
-        .map(([k, n]) => `${k} ${per(n, x)}`)
-        .join(', ');
-    const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0);
+    // Per answer: everything the app sent while the run's orders were handled.
     parts.push(
       'What the app sent per answer (`--count-calls`: counted in the app from the run\'s start until its orders were processed by every group; ' +
         'a query is one message to Postgres and may hold several statements):',
@@ -511,8 +503,9 @@ function render(r: {
         Object.values(r.results)
           .filter((x) => r.calls[x.label])
           .map((x) => {
-            const c = r.calls[x.label];
-            return [x.label, per(c.pgQueries, x), per(total(c.pg), x), kinds(c.pg, x), per(total(c.kafka), x), kinds(c.kafka, x)];
+            const [c, answers] = [r.calls[x.label], Math.max(1, x.ok)];
+            const per = (n: number) => (n / answers).toFixed(1);
+            return [x.label, per(c.pgQueries), per(total(c.pg)), byKind(c.pg, answers), per(total(c.kafka)), byKind(c.kafka, answers)];
           }),
       ),
       '',
@@ -606,17 +599,21 @@ function logQueries(what: string, c: CallCounts, per: number): void {
   log(`  ${what}, most frequent first:\n${top.map(([t, n]) => `    ${(n / per).toFixed(2)}  ${t}`).join('\n')}`);
 }
 
+/** Counts by kind divided by `per` (answers, or seconds), the most frequent first, those under 0.05 left out. */
+function byKind(by: Record<string, number>, per: number): string {
+  return Object.entries(by)
+    .map(([k, n]) => [k, n / per] as const)
+    .filter(([, r]) => r >= 0.05)
+    .sort(([, a], [, b]) => b - a)
+    .map(([k, r]) => `${k} ${r.toFixed(1)}`)
+    .join(', ');
+}
+
+const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0);
+
 /** Call counts as a rate: Postgres queries and Kafka requests per second, each by kind. */
 function perSecond(c: CallCounts, seconds: number): string {
-  const rate = (by: Record<string, number>) =>
-    Object.entries(by)
-      .map(([k, n]) => [k, n / seconds] as const)
-      .filter(([, r]) => r >= 0.05)
-      .sort(([, a], [, b]) => b - a)
-      .map(([k, r]) => `${k} ${r.toFixed(1)}`)
-      .join(', ');
-  const total = (by: Record<string, number>) => Object.values(by).reduce((a, b) => a + b, 0) / seconds;
-  return `Postgres ${(c.pgQueries / seconds).toFixed(1)} queries (${rate(c.pg)}), Kafka ${total(c.kafka).toFixed(1)} requests (${rate(c.kafka)})`;
+  return `Postgres ${(c.pgQueries / seconds).toFixed(1)} queries (${byKind(c.pg, seconds)}), Kafka ${(total(c.kafka) / seconds).toFixed(1)} requests (${byKind(c.kafka, seconds)})`;
 }
 
 /** The app's call counts (bench/call-counter.ts), reset or read over its IPC channel. */
@@ -635,7 +632,7 @@ function askCounts(child: ChildProcess, what: CallCounterMessage['callCounts']):
 }
 
 function sumCounts(all: CallCounts[]): CallCounts {
-  const sum: CallCounts = { pgQueries: 0, pg: {}, pgText: {}, kafka: {} };
+  const sum = noCalls();
   const add = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
   };
