@@ -310,8 +310,10 @@ async function main(): Promise<void> {
         calls[label] = await countCalls('read');
         logQueries(`${label}: queries per answer`, calls[label], results[label]?.ok || 1);
       };
-      if (!soak) await phase('no-op endpoint', '/bench/noop');
-      if (!soak) await readCalls('no-op endpoint');
+      if (!soak) {
+        await phase('no-op endpoint', '/bench/noop');
+        await readCalls('no-op endpoint');
+      }
       // --noop-only: the HTTP stack's own cost (adapter, guards, pipe, filters, logging, metrics), nothing else.
       if (!opts.noopOnly) {
         const orders = await phase(soak ? 'POST /orders (soak)' : 'POST /orders', '/orders', soak ? { overallRate: opts.rates[0] } : {});
