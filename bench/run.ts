@@ -12,7 +12,7 @@
  * --consumer-messages=N --consumer-rounds=N --contenders=transport_runs,raw_runs --pool=N --partitions=N --concurrency=N --skip-consumers --consumers-only --full (60 s) --soak (10 min)
  * --idle=S (the app's CPU with no load, measured before the load; default 10, 0 skips)
  * --count-calls (Postgres statements and Kafka requests per answer, counted in the app; costs it some CPU)
- * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --node=PATH (the app under another node binary) --profile (CPU profile of the app in bench/results/tmp/) --split (order | warehouse,email,analytics in two processes).
+ * --noop-only (the no-op endpoint alone: the HTTP stack's cost) --node=PATH (the app under another node binary) --profile (a CPU profile of each measured run in bench/results/tmp/, summed up in the log) --split (order | warehouse,email,analytics in two processes).
  */
 import 'reflect-metadata';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -32,6 +32,7 @@ import { CallCounterMessage, CallCounts, noCalls } from './call-counter';
 import { runConsumerBench } from './consumers';
 import { BENCH_SKUS, LoadResult, runLoad } from './load';
 import { LockWaitSampler } from './lock-waits';
+import { ProfilerMessage, summarizeProfile } from './profiler';
 import { BoxCpu, BoxSampler, HeapSample, HeapSampler, perMinute, ProcSampler, summarize } from './proc-sampler';
 import { chart, median, table } from './report';
 
@@ -80,6 +81,8 @@ const opts = {
   contenders: args.has('contenders') ? new Set(String(args.get('contenders')).split(',')) : undefined,
   noopOnly: args.has('noop-only'),
   countCalls: args.has('count-calls'),
+  // A V8 CPU profile of each measured run, from its start until its orders are processed (bench/profiler.ts).
+  profile: args.has('profile'),
   // The app under another node binary (e.g. a newer LTS beside this one): --node=/path/to/node.
   node: args.has('node') ? String(args.get('node')) : process.execPath,
   brokers: process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092',
@@ -122,8 +125,6 @@ async function startApp(env: Record<string, string>): Promise<{ child: ChildProc
     execArgv: [
       ...(compiled ? [] : ['-r', 'ts-node/register/transpile-only']),
       ...(env.NODE_OPTIONS ? [] : startFlags()),
-      // --profile: a V8 CPU profile of the app (open in Chrome DevTools or speedscope).
-      ...(args.has('profile') ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench', 'results', 'tmp')}`] : []),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -248,6 +249,7 @@ async function main(): Promise<void> {
       ADMIN_TOKEN,
       RATE_LIMIT_MAX: '1000000000',
       ...(opts.countCalls ? { BENCH_COUNT_CALLS: 'true' } : {}),
+      ...(opts.profile ? { BENCH_PROFILE: 'true' } : {}),
       ...opts.extraEnv,
     });
     // --split: HTTP and the order module in one process, the three other groups in a second one
@@ -260,7 +262,18 @@ async function main(): Promise<void> {
     const onEvery = (path: string, init?: RequestInit) => Promise.all(apps.map((a) => fetch(`${a.url}${path}`, init)));
     // --count-calls: reset when a measured run starts, read once its orders are processed (after the drain).
     const countCalls = async (what: CallCounterMessage['callCounts']) =>
-      sumCounts(await Promise.all(apps.map((a) => askCounts(a.child, what))));
+      sumCounts(await Promise.all(apps.map((a) => ask<CallCounts>(a.child, { callCounts: what }, 'callCounts'))));
+    // --profile: the same window, one profile per process; the log says where each run's busy time went.
+    const profileDir = join(ROOT, 'bench', 'results', 'tmp');
+    const startProfiles = () => Promise.all(apps.map((a) => ask(a.child, { profile: 'start' } satisfies ProfilerMessage, 'profiled')));
+    const stopProfiles = async (label: string) => {
+      mkdirSync(profileDir, { recursive: true });
+      for (const [i, app] of apps.entries()) {
+        const file = join(profileDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}-${label.replace(/\W+/g, '-')}${apps.length > 1 ? `-app${i + 1}` : ''}.cpuprofile`);
+        await ask(app.child, { profile: 'stop', file } satisfies ProfilerMessage, 'profiled');
+        log(`  ${label}: profile ${file.slice(ROOT.length + 1)}${apps.length > 1 ? ` (app ${i + 1})` : ''}, ${summarizeProfile(JSON.parse(readFileSync(file, 'utf8')))}`);
+      }
+    };
     const sampler = new ProcSampler(child.pid!).start();
     memory = new HeapSampler(`${url}/metrics`).start(soak ? 10_000 : 2_000);
     try {
@@ -293,6 +306,7 @@ async function main(): Promise<void> {
         if (opts.warmupS > 0) await runLoad({ url: `${url}${path}`, label, connections: opts.connections, ...extra, durationS: opts.warmupS });
         await onEvery('/bench/reset', { method: 'POST' }); // end-to-end latencies of the measured run only
         if (opts.countCalls) await countCalls('reset');
+        if (opts.profile) await startProfiles();
         const from = sampler.elapsedS;
         const waits = label.startsWith('POST /orders') && !extra.overallRate ? await LockWaitSampler.start(db.url) : undefined;
         const box = new BoxSampler(apps.map((a) => a.child.pid!)).start();
@@ -305,7 +319,9 @@ async function main(): Promise<void> {
         return r;
       };
 
+      // The end of a measured run's window: right after the load, or once its orders are processed.
       const readCalls = async (label: string) => {
+        if (opts.profile) await stopProfiles(label);
         if (!opts.countCalls) return;
         calls[label] = await countCalls('read');
         logQueries(`${label}: queries per answer`, calls[label], results[label]?.ok || 1);
@@ -618,18 +634,18 @@ function perSecond(c: CallCounts, seconds: number): string {
   return `Postgres ${(c.pgQueries / seconds).toFixed(1)} queries (${byKind(c.pg, seconds)}), Kafka ${(total(c.kafka) / seconds).toFixed(1)} requests (${byKind(c.kafka, seconds)})`;
 }
 
-/** The app's call counts (bench/call-counter.ts), reset or read over its IPC channel. */
-function askCounts(child: ChildProcess, what: CallCounterMessage['callCounts']): Promise<CallCounts> {
+/** Asks an app over its IPC channel (call counts, profiles) and waits for the answer carrying `key`. */
+function ask<T = unknown>(child: ChildProcess, message: object, key: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the app did not answer for its call counts (started without --count-calls?)')), 5000);
-    const onMessage = (m: { callCounts?: CallCounts }) => {
-      if (!m?.callCounts) return;
+    const timer = setTimeout(() => reject(new Error(`the app did not answer ${JSON.stringify(message)} (started without the flag?)`)), 30_000);
+    const onMessage = (m: Record<string, unknown>) => {
+      if (m?.[key] === undefined) return;
       clearTimeout(timer);
       child.off('message', onMessage);
-      resolve(m.callCounts);
+      resolve(m[key] as T);
     };
     child.on('message', onMessage);
-    child.send({ callCounts: what } satisfies CallCounterMessage);
+    child.send(message);
   });
 }
 
