@@ -30,8 +30,10 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     await ds.initialize();
     const runner = ds.createQueryRunner();
     try {
-      await runner.query(`CREATE SCHEMA relayed`);
-      await createMessagingTables(runner, 'relayed');
+      for (const schema of ['relayed', 'notified']) {
+        await runner.query(`CREATE SCHEMA ${schema}`);
+        await createMessagingTables(runner, schema);
+      }
     } finally {
       await runner.release();
     }
@@ -43,7 +45,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     await stack?.drop();
   });
 
-  function relay(naming: KafkaNaming): OutboxRelay {
+  function relay(naming: KafkaNaming, { pollMs = 100, schema = 'relayed' } = {}): OutboxRelay {
     const values: Record<string, unknown> = {
       KAFKA_BROKERS: stack.brokers,
       KAFKA_CLIENT_ID: `relay-${relays.length}`,
@@ -53,9 +55,9 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     const config = { get: (k: string) => values[k] } as never;
     const r = new OutboxRelay(ds, new KafkaProducer(config), naming, new TopicProvisioner(config, naming), {
       module: 'order',
-      schema: 'relayed',
+      schema,
       batchSize: 40,
-      pollMs: 100,
+      pollMs,
     });
     relays.push(r);
     return r;
@@ -120,5 +122,43 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
       const published = read.filter((m) => m.message.key?.toString() === order).map((m) => m.message.headers?.['event-id']?.toString());
       expect(published).toEqual(written);
     }
+  });
+
+  it('is woken by the NOTIFY of each insert: with a 10-minute poll, rows inserted after it went idle are published', async () => {
+    const naming = new KafkaNaming(`${stack.prefix}notify.`, `${stack.prefix}notify.`);
+    const r = relay(naming, { pollMs: 600_000, schema: 'notified' });
+    const attempts = jest.spyOn(r, 'publishBatch');
+    r.start();
+    // Its first two batches find nothing: the one at start, and the one the LISTEN's own wake asks for
+    // (rows committed before it listened sent no notification it heard). Then it idles for 10 minutes.
+    await expectEventually(() => expect(attempts.mock.calls.length).toBeGreaterThanOrEqual(2), 20_000);
+    expect(await Promise.all(attempts.mock.results.map((x) => x.value))).toEqual([0, 0]);
+    const idleAfter = attempts.mock.calls.length;
+
+    const orderId = randomUUID();
+    const envelopes = [1, 2, 3].map((n) =>
+      envelopeOf(OrderPlaced, {
+        orderId,
+        customerEmail: `n${n}@example.com`,
+        items: [{ sku: 'SKU-1', quantity: n, unitPriceCents: 100 }],
+        totalCents: 100 * n,
+        placedAt: new Date().toISOString(),
+      }),
+    );
+    // Three statements, three commits: each wakes the relay (or finds it already awake).
+    for (const e of envelopes) {
+      await query(stack.databaseUrl, `INSERT INTO notified.outbox (event_id, topic, key, envelope) VALUES ($1, 'order.placed', $2, $3)`, [
+        e.eventId,
+        e.key,
+        JSON.stringify(e),
+      ]);
+    }
+    const read = await readTopics(kafka, [naming.topic(OrderPlaced.topic)], (ms) => ms.length >= envelopes.length);
+    expect(read.map((m) => m.message.headers?.['event-id']?.toString())).toEqual(envelopes.map((e) => e.eventId));
+    expect(attempts.mock.calls.length).toBeGreaterThan(idleAfter);
+    await expectEventually(async () => {
+      const left = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM notified.outbox`);
+      expect(left[0].n).toBe(0);
+    }, 20_000);
   });
 });
