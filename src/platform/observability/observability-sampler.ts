@@ -41,6 +41,21 @@ export async function consumerLag(reader: OffsetsReader, groupId: string, topics
   return lags;
 }
 
+/**
+ * A reader for one sample that asks each topic's offsets once, however many groups read the topic
+ * (order.placed has three). Each ask is a Metadata and two ListOffsets requests with kafkajs.
+ */
+export function oncePerTopic(reader: OffsetsReader): OffsetsReader {
+  const ends = new Map<string, ReturnType<OffsetsReader['fetchTopicOffsets']>>();
+  return {
+    fetchOffsets: (options) => reader.fetchOffsets(options),
+    fetchTopicOffsets: (topic) => {
+      if (!ends.has(topic)) ends.set(topic, reader.fetchTopicOffsets(topic));
+      return ends.get(topic)!;
+    },
+  };
+}
+
 /** Messages a topic holds now: end minus earliest retained offset, summed over partitions. */
 export async function topicDepth(reader: OffsetsReader, topic: string): Promise<number> {
   const offsets = await reader.fetchTopicOffsets(topic);
@@ -115,12 +130,13 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
       }
       const lags: { module: ModuleName; group: string; lag: PartitionLag }[] = [];
       const dlq: { module: ModuleName; depth: number }[] = [];
+      const reader = oncePerTopic(this.admin);
       for (const [module, server] of this.registry.servers) {
         const topics = [
           ...new Set(server.handledTypes().filter(isEventType).map((t) => this.naming.topic(EVENTS[t].topic))),
         ];
-        for (const lag of await consumerLag(this.admin, server.groupId, topics)) lags.push({ module, group: server.groupId, lag });
-        dlq.push({ module, depth: await topicDepth(this.admin, this.naming.deadLetterTopic(module)) });
+        for (const lag of await consumerLag(reader, server.groupId, topics)) lags.push({ module, group: server.groupId, lag });
+        dlq.push({ module, depth: await topicDepth(reader, this.naming.deadLetterTopic(module)) });
       }
       this.metrics.consumerLag.reset();
       for (const { module, group, lag } of lags) {

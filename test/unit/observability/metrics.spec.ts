@@ -1,6 +1,6 @@
 import { KafkaNaming } from '../../../src/platform/kafka/kafka-naming';
 import { Metrics } from '../../../src/platform/observability/metrics';
-import { consumerLag, OffsetsReader, topicDepth } from '../../../src/platform/observability/observability-sampler';
+import { consumerLag, oncePerTopic, OffsetsReader, topicDepth } from '../../../src/platform/observability/observability-sampler';
 
 describe(Metrics.name, () => {
   const value = async (metrics: Metrics, name: string, labels: Record<string, string>) => {
@@ -59,6 +59,19 @@ describe(consumerLag.name, () => {
       { topic: 'a', partition: 0, lag: 7 },
       { topic: 'a', partition: 1, lag: 2 },
     ]);
+  });
+
+  it('asks a topic read by several groups for its offsets once per sample', async () => {
+    const asked: string[] = [];
+    const base = reader({ a: [[0, '1']] }, { a: [[0, '0', '3']], b: [[0, '0', '2']] });
+    const sample = oncePerTopic({ ...base, fetchTopicOffsets: (topic: string) => (asked.push(topic), base.fetchTopicOffsets(topic)) } as OffsetsReader);
+    const [first, second] = await Promise.all([consumerLag(sample, 'g1', ['a', 'b']), consumerLag(sample, 'g2', ['a'])]);
+    expect(asked.sort()).toEqual(['a', 'b']);
+    expect(first).toEqual([
+      { topic: 'a', partition: 0, lag: 2 },
+      { topic: 'b', partition: 0, lag: 2 },
+    ]);
+    expect(second).toEqual([{ topic: 'a', partition: 0, lag: 2 }]);
   });
 
   it('measures a dead-letter topic by the messages it still holds', async () => {
