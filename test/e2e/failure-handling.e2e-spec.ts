@@ -129,3 +129,46 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     await app.http.get('/admin/dlq/billing').set(app.admin).expect(400);
   });
 });
+
+describe('failure handling: a retry waiting for its due time holds up nothing else', () => {
+  let stack: TestStack;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    stack = await createTestStack('retrywait');
+    // No in-place retry, one retry topic with a 15 s delay.
+    app = await startTestApp(stack, { KAFKA_HANDLER_RETRIES: '0', KAFKA_RETRY_DELAYS_MS: '15000' });
+    await createProduct(app, stack, 'LATER', 10);
+    await createProduct(app, stack, 'NOW', 10);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stack?.drop();
+  });
+
+  it('keeps reserving other orders while a failed reservation waits 15 s on the retry topic, then retries it', async () => {
+    await failReservations(stack.databaseUrl, 'LATER', 1_000_000);
+    const later = await placeOrder(app, [{ sku: 'LATER', quantity: 1 }]);
+    const kafka = testKafka(stack.brokers);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await expectEventually(async () => expect(await topicSize(admin, `${stack.prefix}warehouse.retry.1`)).toBe(1));
+    } finally {
+      await admin.disconnect();
+    }
+    // Waiting in the handler held up every topic of the warehouse's consumer until the retry was due:
+    // these orders were reserved only then, together with LATER.
+    for (let i = 0; i < 3; i++) {
+      const now = await placeOrder(app, [{ sku: 'NOW', quantity: 1 }]);
+      await orderReaches(app, now.id, 'CONFIRMED', 8000);
+    }
+    expect((await app.http.get(`/orders/${later.id}`).expect(200)).body.status).toBe('PENDING');
+    // The cause goes away before the retry is due: the retry reserves it.
+    await query(stack.databaseUrl, 'DROP TRIGGER fault_LATER ON warehouse.reservations');
+    await orderReaches(app, later.id, 'CONFIRMED', 30_000);
+    const [{ n }] = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM warehouse.reservations WHERE order_id = $1`, [later.id]);
+    expect(n).toBe(1);
+  });
+});

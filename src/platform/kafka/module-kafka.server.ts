@@ -94,6 +94,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private committing?: Promise<void>;
   /** The partitions assigned at the last group join (`partition topic`). */
   private assigned?: Set<string>;
+  /** Retry partitions paused until their next event is due (see pauseUntilDue). */
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
     super();
@@ -140,6 +142,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
 
   private async disconnect(): Promise<void> {
     this.closing = true;
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
     const consumer = this.consumer;
     if (consumer) {
       // Fetch nothing more, let the batches in flight finish and commit what they handled while the
@@ -315,13 +319,17 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     return gathering.done;
   }
 
-  /** One transaction per event: retry topics (each event waits for its due time) and batchMaxEvents=1. */
-  private async eachMessageAlone({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload, retryLevel: number): Promise<void> {
+  /** One transaction per event: retry topics (each event handled once due) and batchMaxEvents=1. */
+  private async eachMessageAlone({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload, retryLevel: number): Promise<void> {
     let lastDone: string | undefined;
     let sinceCommit = 0;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.closing) break;
-      if (retryLevel > 0 && !(await this.waitUntilDue(message, heartbeat, isRunning))) break;
+      const waitMs = retryLevel > 0 ? Number(message.headers?.['retry-due-at']?.toString() ?? 0) - Date.now() : 0;
+      if (waitMs > 0) {
+        this.pauseUntilDue(pause, waitMs);
+        break;
+      }
       await this.handleAlone(batch.topic, batch.partition, message, retryLevel);
       resolveOffset(message.offset);
       lastDone = message.offset;
@@ -547,15 +555,19 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     return 0;
   }
 
-  /** A retry waits for its due time (messages of one retry topic are due in order). False when stopping. */
-  private async waitUntilDue(message: KafkaMessage, heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<boolean> {
-    const due = Number(message.headers?.['retry-due-at']?.toString() ?? 0);
-    while (Date.now() < due) {
-      if (!isRunning() || this.closing) return false;
-      await new Promise((r) => setTimeout(r, Math.min(500, due - Date.now())));
-      await heartbeat();
-    }
-    return true;
+  /**
+   * A retry not yet due pauses its partition until it is, and leaves the rest of its batch unresolved
+   * for the fetch after the resume (the events of one retry topic are due in order). Waiting in the
+   * handler instead would hold up the module's other topics for the whole delay: kafkajs fetches
+   * again only when every batch of a fetch is handled.
+   */
+  private pauseUntilDue(pause: () => () => void, waitMs: number): void {
+    const resume = pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (!this.closing) resume();
+    }, waitMs);
+    this.resumeTimers.add(timer);
   }
 
   private async processMessage(topic: string, partition: number, message: KafkaMessage, retryLevel: number): Promise<void> {
