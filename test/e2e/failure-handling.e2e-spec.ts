@@ -1,6 +1,9 @@
 import { Kafka } from 'kafkajs';
+import { DeadLetters } from '../../src/platform/kafka/dead-letters';
+import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
+import { OutgoingMessage } from '../../src/platform/kafka/kafka-producer';
 import { expectEventually } from '../support/eventually';
-import { readTopics, testKafka, topicSize } from '../support/kafka';
+import { publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -170,5 +173,48 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
     await orderReaches(app, later.id, 'CONFIRMED', 30_000);
     const [{ n }] = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM warehouse.reservations WHERE order_id = $1`, [later.id]);
     expect(n).toBe(1);
+  });
+});
+
+describe('failure handling: redriving every dead letter', () => {
+  let stack: TestStack;
+  let kafka: Kafka;
+
+  beforeAll(async () => {
+    stack = await createTestStack('redrive');
+    kafka = testKafka(stack.brokers);
+  });
+
+  afterAll(async () => {
+    await stack?.drop();
+  });
+
+  it('marks as redriven only the letters it sent, not one parked while it was sending', async () => {
+    const naming = new KafkaNaming(stack.prefix, stack.prefix);
+    const dlq = naming.deadLetterTopic('email');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: dlq, numPartitions: 1 }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    const letter = (n: number) => ({ key: `order-${n}`, value: { eventId: `00000000-0000-7000-8000-00000000000${n}`, type: 'order.placed' } });
+    await publish(kafka, dlq, [letter(1), letter(2)]);
+    const sent: OutgoingMessage[] = [];
+    const tools = new DeadLetters(kafka, naming, async (messages) => {
+      sent.push(...messages);
+      await publish(kafka, dlq, [letter(3)]); // parked by the module while the redrive sends
+    });
+
+    const { redriven } = await tools.redrive('email');
+    expect(redriven).toEqual(['0:0', '0:1']);
+    expect(sent.map((m) => m.key)).toEqual(['order-1', 'order-2']);
+    const after = await tools.list('email');
+    expect(after.map((l) => [l.id, l.redriven])).toEqual([
+      ['0:0', true],
+      ['0:1', true],
+      ['0:2', false],
+    ]);
   });
 });

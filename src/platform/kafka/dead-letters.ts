@@ -38,7 +38,7 @@ export class DeadLetters {
   }
 
   async list(module: ModuleName, limit = 1000): Promise<DeadLetter[]> {
-    return (await this.read(module, limit)).map((e) => e.letter);
+    return (await this.read(module, limit)).entries.map((e) => e.letter);
   }
 
   /**
@@ -49,7 +49,7 @@ export class DeadLetters {
    * something already applied harmless.
    */
   async redrive(module: ModuleName, ids?: string[]): Promise<{ redriven: string[] }> {
-    const entries = await this.read(module, Number.MAX_SAFE_INTEGER);
+    const { entries, ends } = await this.read(module, Number.MAX_SAFE_INTEGER);
     const wanted = ids ? new Set(ids) : undefined;
     const chosen = entries.filter((e) =>
       wanted ? wanted.has(e.letter.id) || (e.letter.eventId !== null && wanted.has(e.letter.eventId)) : !e.letter.redriven,
@@ -71,14 +71,13 @@ export class DeadLetters {
         },
       })),
     );
-    if (!wanted) {
-      // Everything up to the end has been sent back: move the redrive mark there.
+    if (!wanted && ends.length > 0) {
+      // Everything up to where the read stopped has been sent back: move the redrive mark there, not
+      // to today's end, which may hold letters parked since the read (they were not sent).
       const admin = this.kafka.admin();
       await admin.connect();
       try {
-        const topic = this.naming.deadLetterTopic(module);
-        const ends = await admin.fetchTopicOffsets(topic);
-        await admin.setOffsets({ groupId: this.redriveGroup(module), topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+        await admin.setOffsets({ groupId: this.redriveGroup(module), topic: this.naming.deadLetterTopic(module), partitions: ends });
       } finally {
         await admin.disconnect();
       }
@@ -86,19 +85,24 @@ export class DeadLetters {
     return { redriven: chosen.map((e) => e.letter.id) };
   }
 
-  private async read(module: ModuleName, limit: number): Promise<{ letter: DeadLetter; message: KafkaMessage }[]> {
+  /** The letters up to each partition's end when the read began, and those ends. */
+  private async read(
+    module: ModuleName,
+    limit: number,
+  ): Promise<{ entries: { letter: DeadLetter; message: KafkaMessage }[]; ends: { partition: number; offset: string }[] }> {
     const topic = this.naming.deadLetterTopic(module);
     // One admin connection for the whole read: offsets first, then the reader group's clean-up.
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      if (!(await admin.listTopics()).includes(topic)) return [];
+      if (!(await admin.listTopics()).includes(topic)) return { entries: [], ends: [] };
       const ends = await admin.fetchTopicOffsets(topic);
+      const readTo = ends.map((p) => ({ partition: p.partition, offset: p.high }));
       const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
       const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
       const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
       const out: { letter: DeadLetter; message: KafkaMessage }[] = [];
-      if (pending.size === 0) return out;
+      if (pending.size === 0) return { entries: out, ends: readTo };
 
       // A throwaway group reads the topic once from the beginning up to today's end.
       const groupId = `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
@@ -129,7 +133,7 @@ export class DeadLetters {
         await consumer.disconnect();
         await admin.deleteGroups([groupId]).catch(() => undefined);
       }
-      return out.sort((a, b) => a.letter.id.localeCompare(b.letter.id, undefined, { numeric: true }));
+      return { entries: out.sort((a, b) => a.letter.id.localeCompare(b.letter.id, undefined, { numeric: true })), ends: readTo };
     } finally {
       await admin.disconnect();
     }
