@@ -1,4 +1,5 @@
 import { Admin, Kafka } from 'kafkajs';
+import { KafkaNaming } from './kafka-naming';
 
 /** Where to move a consumer group: every partition's earliest retained offset, or the first offset at/after a time. */
 export type ResetTarget = 'earliest' | Date;
@@ -25,6 +26,15 @@ export async function assertGroupIdle(admin: Admin, groupId: string): Promise<vo
       group.members.map((m) => `${m.clientId}@${m.clientHost}`),
     );
   }
+}
+
+/**
+ * What a replay moves when no topics are named: the topics the group has offsets for, but its retry
+ * topics. Moved back, those would send events that already ended in the DLQ through the retry chain
+ * again and park them a second time.
+ */
+export function replayableTopics(committed: string[], naming: Pick<KafkaNaming, 'isRetryTopic'>): string[] {
+  return committed.filter((topic) => !naming.isRetryTopic(topic));
 }
 
 export interface PartitionReset {

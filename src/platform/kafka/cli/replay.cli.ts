@@ -4,12 +4,13 @@
 //   npm run replay -- --group analytics --to earliest
 //   npm run replay -- --group email --to 2025-06-01T10:00:00Z [--topics order.placed,order.confirmed]
 //
-// Topics are logical names (KAFKA_TOPIC_PREFIX is added); default: every topic the group has offsets for.
+// Topics are logical names (KAFKA_TOPIC_PREFIX is added); default: every topic the group has offsets for
+// but its retry topics (name one with --topics to move it too).
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MODULE_NAMES, ModuleName, validateEnvironment } from '../../config/environment';
-import { resetGroupOffsets, ResetTarget } from '../consumer-offsets';
+import { replayableTopics, resetGroupOffsets, ResetTarget } from '../consumer-offsets';
 import { createKafka } from '../kafka-client';
 import { KafkaNaming } from '../kafka-naming';
 
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
   if (!topics) {
     const admin = kafka.admin();
     await admin.connect();
-    topics = (await admin.fetchOffsets({ groupId }).finally(() => admin.disconnect())).map((t) => t.topic);
+    const committed = (await admin.fetchOffsets({ groupId }).finally(() => admin.disconnect())).map((t) => t.topic);
+    topics = replayableTopics(committed, naming);
   }
   if (topics.length === 0) usage(`group ${groupId} has no committed offsets; name the topics with --topics`);
   const moved = await resetGroupOffsets(kafka, groupId, topics, to);
