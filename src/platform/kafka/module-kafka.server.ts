@@ -74,7 +74,8 @@ export type ConsumerState = 'starting' | 'joined' | 'rebalancing' | 'crashed' | 
  *
  * Unlike Nest's stock ServerKafka it uses `eachBatch` with manual commits after the effect,
  * validates envelopes against the contracts, retries a failing handler a bounded number of times
- * and then parks the event in `<group>.dlq`, so a poison event never blocks its partition.
+ * (in place, then through `<module>.retry.N` once due) and then parks the event in `<module>.dlq`
+ * (topic prefix), so a poison event never blocks its partition.
  */
 export class ModuleKafkaServer extends Server implements CustomTransportStrategy {
   protected override readonly logger: Logger;

@@ -59,7 +59,8 @@ export function claimStatement(schema: string): string {
 
 /**
  * Sends the mails queued in `email.sent_mails`, oldest first, up to EMAIL_DELIVERY_CONCURRENCY at
- * once and never two of one order at once (so never out of order). Each attempt is claimed (SENDING, committed) before SMTP sees it and recorded
+ * once and never two of one order at once, so an order's mails go out in the order they were queued
+ * (the order their events were consumed in: ADR 0002 says when that can differ). Each attempt is claimed (SENDING, committed) before SMTP sees it and recorded
  * (SENT / QUEUED with a backoff / FAILED) after, so a mail the server accepted is never sent
  * again, except when the process dies between the server's reply and that record (ADR 0002).
  * Several instances share the queue safely (SKIP LOCKED).
