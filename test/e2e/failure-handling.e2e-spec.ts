@@ -174,6 +174,38 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
     const [{ n }] = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM warehouse.reservations WHERE order_id = $1`, [later.id]);
     expect(n).toBe(1);
   });
+  it('keeps its place in its group while an event waits out a 16 s database outage, then handles it', async () => {
+    // Postgres refusing the reservation as a server shutting down would (57P01): the event waits in
+    // place with a capped backoff (50 ms doubling to 5 s) for ten refusals, longer than the 10 s session timeout.
+    await query(stack.databaseUrl, `CREATE SEQUENCE warehouse.outage_seq`);
+    await query(
+      stack.databaseUrl,
+      `CREATE FUNCTION warehouse.outage() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.items::text LIKE '%"NOW"%' AND nextval('warehouse.outage_seq') <= 10 THEN
+           RAISE EXCEPTION 'injected outage' USING ERRCODE = '57P01';
+         END IF;
+         RETURN NEW;
+       END $$`,
+    );
+    await query(stack.databaseUrl, `CREATE TRIGGER outage BEFORE INSERT ON warehouse.reservations FOR EACH ROW EXECUTE FUNCTION warehouse.outage()`);
+    const groupId = new KafkaNaming(app.env.KAFKA_TOPIC_PREFIX, app.env.KAFKA_GROUP_PREFIX).group('warehouse');
+    const admin = testKafka(stack.brokers).admin();
+    await admin.connect();
+    try {
+      const members = async () => (await admin.describeGroups([groupId])).groups[0].members.map((m) => m.memberId);
+      const before = await members();
+      expect(before).toHaveLength(1);
+      const order = await placeOrder(app, [{ sku: 'NOW', quantity: 1 }]);
+      await orderReaches(app, order.id, 'CONFIRMED', 40_000);
+      const [{ refused }] = await query<{ refused: string }>(stack.databaseUrl, `SELECT last_value AS refused FROM warehouse.outage_seq`);
+      expect(Number(refused)).toBeGreaterThanOrEqual(10);
+      // Silent for the session timeout, the member would have been put out and joined again under a new id.
+      expect(await members()).toEqual(before);
+    } finally {
+      await admin.disconnect();
+    }
+  });
 });
 
 describe('failure handling: redriving every dead letter', () => {

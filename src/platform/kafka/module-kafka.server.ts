@@ -331,7 +331,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         this.pauseUntilDue(pause, waitMs);
         break;
       }
-      await this.handleAlone(batch.topic, batch.partition, message, retryLevel);
+      await this.handleAlone(batch.topic, batch.partition, message, retryLevel, heartbeat);
       resolveOffset(message.offset);
       lastDone = message.offset;
       if (++sinceCommit >= 100) {
@@ -366,7 +366,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       await this.commit([...last].map(([from, offset]) => ({ topic: from.batch.topic, partition: from.batch.partition, offset })));
     };
     const alone = async (events: Item[]): Promise<void> => {
-      for (const { from, message } of events) await this.handleAlone(from.batch.topic, from.batch.partition, message, 0);
+      for (const { from, message } of events) {
+        await this.handleAlone(from.batch.topic, from.batch.partition, message, 0, heartbeat);
+        await heartbeat();
+      }
       await consumed(events);
     };
     const flush = async (): Promise<void> => {
@@ -483,8 +486,21 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   /** One event in its own transaction, with every log line naming its flow and event. */
-  private handleAlone(topic: string, partition: number, message: KafkaMessage, retryLevel: number): Promise<void> {
-    return LogContext.forMessage(this.options.module, message.headers, () => this.processMessage(topic, partition, message, retryLevel));
+  private handleAlone(topic: string, partition: number, message: KafkaMessage, retryLevel: number, heartbeat: Heartbeat): Promise<void> {
+    return LogContext.forMessage(this.options.module, message.headers, () => this.processMessage(topic, partition, message, retryLevel, heartbeat));
+  }
+
+  /**
+   * Waits between attempts, asking kafkajs for a heartbeat every second: it sends one only when asked,
+   * and a member silent for the session timeout (10 s) is put out of its group while it still holds
+   * the event (a dependency outage waits for as long as it lasts). A heartbeat that finds the group
+   * rebalancing throws, and the event is fetched again from its committed offset.
+   */
+  private async wait(ms: number, heartbeat: Heartbeat): Promise<void> {
+    for (const until = Date.now() + ms; Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, Math.min(1000, until - Date.now())));
+      await heartbeat();
+    }
   }
 
   /** Calls a Nest handler and waits for what it returns (a promise, or an observable: only then through RxJS). */
@@ -571,7 +587,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     this.resumeTimers.add(timer);
   }
 
-  private async processMessage(topic: string, partition: number, message: KafkaMessage, retryLevel: number): Promise<void> {
+  private async processMessage(topic: string, partition: number, message: KafkaMessage, retryLevel: number, heartbeat: Heartbeat): Promise<void> {
     const headers = message.headers ?? {};
     // A retried event keeps pointing at the topic it was first read from.
     const source: Source =
@@ -607,7 +623,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           attempt--;
           const delay = Math.min(this.options.retryBackoffMs * 2 ** outage++, 5000);
           this.logger.warn(`${envelope.type} ${envelope.eventId}: dependency unavailable, waiting ${delay} ms: ${describeError(e)}`);
-          await new Promise((r) => setTimeout(r, delay));
+          await this.wait(delay, heartbeat);
           continue;
         }
         const willRetry = !isPermanent(e) && attempt < maxAttempts && !this.closing;
@@ -618,7 +634,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           this.logger.warn(
             `${envelope.type} ${envelope.eventId} failed (attempt ${attempt}/${maxAttempts}), retrying in ${delay} ms: ${describeError(e)}`,
           );
-          await new Promise((r) => setTimeout(r, delay));
+          await this.wait(delay, heartbeat);
           continue;
         }
         if (!isPermanent(e) && retryLevel < this.options.retryDelaysMs.length) {
@@ -758,6 +774,9 @@ const HEARTBEAT_CHECK_MS = 100;
 
 /** How long close() lets the batches in flight finish before it commits their offsets and disconnects. */
 const CLOSE_WAIT_MS = 5000;
+
+/** kafkajs' heartbeat of the batch being handled. */
+type Heartbeat = EachBatchPayload['heartbeat'];
 
 /** One partition of one topic, as the pending offsets and the assignment both name it. */
 function partitionKey(topic: string, partition: number): string {
