@@ -103,11 +103,15 @@ export class PlaceOrderService {
    * and NOTIFYs the relay, once per batch. A key repeated in the batch or already stored answers
    * alone, after the batch (a replay, a reuse or the race's loser); every order of a batch whose
    * transaction fails takes the one-order path, so each request still gets exactly the answer it
-   * would have got on its own.
+   * would have got on its own — unless the failure was COMMIT's answer lost after the server
+   * committed: the transaction's status (`txid_status`) tells, and its orders answer as placed.
    */
   private async placeBatch(requests: PlaceOrderRequest[]): Promise<(PlaceOrderResult | { error: unknown })[]> {
     const results: (PlaceOrderResult | { error: unknown } | undefined)[] = new Array(requests.length);
     let alone: number[] = [];
+    /** The orders the batch's INSERT carried, and its transaction's id: after a failure, in only if COMMIT got through. */
+    let attempted: { i: number; body: OrderView }[] = [];
+    let xid: string | undefined;
     try {
       const committed = await this.dataSource.transaction(async (m) => {
         const decided: [number, PlaceOrderResult | { error: unknown }][] = [];
@@ -123,7 +127,7 @@ export class PlaceOrderService {
         });
         const repeated = new Set(alone);
         const allSkus = [...new Set(requests.flatMap((r) => r.dto.items.map((i) => i.sku)))];
-        const read: { kind: 'key' | 'sku' | 'clock'; name: string | null; value: string }[] = await m.query(
+        const read: { kind: 'key' | 'sku' | 'clock' | 'xid'; name: string | null; value: string }[] = await m.query(
           `WITH claimed AS (
              INSERT INTO "${S}".idempotency_keys (key, request_hash, status_code, response, expires_at)
              SELECT k, h, 0, 'null', now() + $3 * interval '1 millisecond' FROM unnest($1::text[], $2::text[]) AS x(k, h)
@@ -131,7 +135,8 @@ export class PlaceOrderService {
            )
            SELECT 'key' AS kind, key AS name, '' AS value FROM claimed
            UNION ALL SELECT 'sku', sku, price_cents::text FROM "${S}".catalogue WHERE sku = ANY($4::text[])
-           UNION ALL SELECT 'clock', NULL, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text`,
+           UNION ALL SELECT 'clock', NULL, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text
+           UNION ALL SELECT 'xid', NULL, txid_current()::text`,
           [claiming.map((i) => requests[i].idempotencyKey), claiming.map((i) => requestHash(requests[i].dto)), this.idempotencyTtlMs, allSkus],
         );
         const claimed = new Set<string>();
@@ -140,6 +145,7 @@ export class PlaceOrderService {
         for (const r of read) {
           if (r.kind === 'key') claimed.add(r.name!);
           else if (r.kind === 'sku') prices.set(r.name!, Number(r.value));
+          else if (r.kind === 'xid') xid = r.value;
           else clockUs = BigInt(r.value);
         }
 
@@ -174,6 +180,7 @@ export class PlaceOrderService {
           const body = placedView(uuidV7(), dto.customerEmail, priceLines(dto, prices), placedAt);
           return { i, body, at, cause: Cause.fromRequest(requestId) };
         });
+        attempted = orders;
         const lines = orders.flatMap((o) => o.body.items.map((x) => ({ id: o.body.id, ...x })));
         const stored = orders.filter((o) => requests[o.i].idempotencyKey !== undefined);
         const outbox = this.outbox.inStatement(
@@ -221,9 +228,17 @@ export class PlaceOrderService {
         return [...decided, ...orders.map((o): [number, PlaceOrderResult] => [o.i, { statusCode: 201, body: o.body, replayed: false }])];
       });
       for (const [i, r] of committed) results[i] = r;
-    } catch {
-      // The batch as a whole failed: every order in it is tried alone and answers for itself.
-      alone = requests.map((_, i) => i);
+    } catch (error) {
+      // The batch as a whole failed. If what got lost was COMMIT's answer, its orders are in: ask the
+      // database before placing any again, or a request without an Idempotency-Key gets a second order.
+      const landed = attempted.length === 0 || xid === undefined ? false : await this.committed(xid).catch(() => undefined);
+      if (landed === undefined) {
+        // The database cannot say (still away): the failure is the answer, not a possible second order.
+        return requests.map(() => ({ error }));
+      }
+      if (landed) for (const o of attempted) results[o.i] = { statusCode: 201, body: o.body, replayed: false };
+      // The rest (or all, when nothing committed) is tried alone and answers for itself.
+      alone = requests.map((_, i) => i).filter((i) => results[i] === undefined);
     }
     await Promise.all(
       alone.map(async (i) => {
@@ -232,6 +247,22 @@ export class PlaceOrderService {
       }),
     );
     return results as (PlaceOrderResult | { error: unknown })[];
+  }
+
+  /**
+   * Whether a transaction whose COMMIT may have been lost committed, by its id (`txid_status`): a
+   * COMMIT that reached the server may still be flushing, so "in progress" is asked again for a while.
+   * Undefined when the database cannot say.
+   */
+  private async committed(xid: string): Promise<boolean | undefined> {
+    for (let wait = 10; wait <= 1280; wait *= 2) {
+      const [{ status }]: { status: string | null }[] = await this.dataSource.query(`SELECT txid_status($1::bigint) AS status`, [xid]);
+      if (status === 'committed') return true;
+      if (status === 'aborted') return false;
+      if (status === null) return undefined; // too old to tell: cannot happen seconds later
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    return undefined;
   }
 }
 

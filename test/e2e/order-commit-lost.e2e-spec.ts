@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { expectEventually } from '../support/eventually';
+import { startPgProxy, PgProxy } from '../support/pg-proxy';
+import { createProduct, orderReaches } from '../support/shop';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+/**
+ * The answer to a group commit's COMMIT lost on the way back (a real Postgres behind a TCP proxy that
+ * cuts the connection instead of passing that answer on): the orders are in, and the app must not
+ * place them a second time.
+ */
+describe('placing an order when the answer to its COMMIT is lost', () => {
+  let stack: TestStack;
+  let proxy: PgProxy;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    stack = await createTestStack('commitlost');
+    proxy = await startPgProxy(stack.databaseUrl);
+    app = await startTestApp(stack, { DATABASE_URL: proxy.url });
+    await createProduct(app, stack, 'LOST', 10);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+    await stack?.drop();
+  });
+
+  it('answers 201 with the order that committed, and places no second one, for a request without an Idempotency-Key', async () => {
+    const customerEmail = `lost-${randomUUID()}@example.com`;
+    // The group commit's statement names the orders table with its columns; the one-order path's does too.
+    proxy.loseNextCommitAnswer('"orders".orders (id, customer_email');
+    const res = await app.http.post('/orders').send({ customerEmail, items: [{ sku: 'LOST', quantity: 1 }] });
+    expect(proxy.lost).toBe(1);
+    expect(res.status).toBe(201);
+    const rows = await query<{ id: string }>(stack.databaseUrl, `SELECT id FROM orders.orders WHERE customer_email = $1`, [customerEmail]);
+    expect(rows.map((r) => r.id)).toEqual([res.body.id]);
+    await orderReaches(app, res.body.id, 'CONFIRMED');
+    await expectEventually(async () => {
+      const [{ n }] = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM warehouse.reservations r JOIN orders.orders o ON o.id = r.order_id WHERE o.customer_email = $1`, [customerEmail]);
+      expect(n).toBe(1);
+    });
+  });
+});
