@@ -10,16 +10,16 @@ import { query } from '../support/test-database';
 
 /**
  * Makes the warehouse's reservation of one SKU fail `times` times (a real Postgres error raised by
- * a trigger; a sequence counts the attempts because it survives the rollback), then pass.
+ * a trigger, with SQLSTATE `code`; a sequence counts the attempts because it survives the rollback), then pass.
  */
-async function failReservations(databaseUrl: string, sku: string, times: number): Promise<void> {
+async function failReservations(databaseUrl: string, sku: string, times: number, code = 'P0001'): Promise<void> {
   await query(databaseUrl, `CREATE SEQUENCE IF NOT EXISTS warehouse.fault_${sku}`);
   await query(
     databaseUrl,
     `CREATE OR REPLACE FUNCTION warehouse.fault_${sku}() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
        IF NEW.items::text LIKE '%"${sku}"%' AND nextval('warehouse.fault_${sku}') <= ${times} THEN
-         RAISE EXCEPTION 'injected failure for ${sku}';
+         RAISE EXCEPTION 'injected failure for ${sku}' USING ERRCODE = '${code}';
        END IF;
        RETURN NEW;
      END $$`,
@@ -177,18 +177,7 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
   it('keeps its place in its group while an event waits out a 16 s database outage, then handles it', async () => {
     // Postgres refusing the reservation as a server shutting down would (57P01): the event waits in
     // place with a capped backoff (50 ms doubling to 5 s) for ten refusals, longer than the 10 s session timeout.
-    await query(stack.databaseUrl, `CREATE SEQUENCE warehouse.outage_seq`);
-    await query(
-      stack.databaseUrl,
-      `CREATE FUNCTION warehouse.outage() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         IF NEW.items::text LIKE '%"NOW"%' AND nextval('warehouse.outage_seq') <= 10 THEN
-           RAISE EXCEPTION 'injected outage' USING ERRCODE = '57P01';
-         END IF;
-         RETURN NEW;
-       END $$`,
-    );
-    await query(stack.databaseUrl, `CREATE TRIGGER outage BEFORE INSERT ON warehouse.reservations FOR EACH ROW EXECUTE FUNCTION warehouse.outage()`);
+    await failReservations(stack.databaseUrl, 'NOW', 10, '57P01');
     const groupId = new KafkaNaming(app.env.KAFKA_TOPIC_PREFIX, app.env.KAFKA_GROUP_PREFIX).group('warehouse');
     const admin = testKafka(stack.brokers).admin();
     await admin.connect();
@@ -198,7 +187,7 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
       expect(before).toHaveLength(1);
       const order = await placeOrder(app, [{ sku: 'NOW', quantity: 1 }]);
       await orderReaches(app, order.id, 'CONFIRMED', 40_000);
-      const [{ refused }] = await query<{ refused: string }>(stack.databaseUrl, `SELECT last_value AS refused FROM warehouse.outage_seq`);
+      const [{ refused }] = await query<{ refused: string }>(stack.databaseUrl, `SELECT last_value AS refused FROM warehouse.fault_NOW`);
       expect(Number(refused)).toBeGreaterThanOrEqual(10);
       // Silent for the session timeout, the member would have been put out and joined again under a new id.
       expect(await members()).toEqual(before);
