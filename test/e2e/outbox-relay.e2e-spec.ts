@@ -30,7 +30,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     await ds.initialize();
     const runner = ds.createQueryRunner();
     try {
-      for (const schema of ['relayed', 'notified']) {
+      for (const schema of ['relayed', 'notified', 'bulky']) {
         await runner.query(`CREATE SCHEMA ${schema}`);
         await createMessagingTables(runner, schema);
       }
@@ -160,5 +160,33 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
       const left = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM notified.outbox`);
       expect(left[0].n).toBe(0);
     }, 20_000);
+  });
+
+  it('publishes a batch larger than the broker takes in one request (1 MiB by default) in several, in order', async () => {
+    const naming = new KafkaNaming(`${stack.prefix}bulky.`, `${stack.prefix}bulky.`);
+    const orderId = randomUUID();
+    // Three events of one key (one partition) of ~600 KB each: 1.8 MB in one record batch was refused.
+    const envelopes = [1, 2, 3].map((n) =>
+      envelopeOf(OrderPlaced, {
+        orderId,
+        customerEmail: `${'x'.repeat(600_000)}${n}@example.com`,
+        items: [{ sku: 'SKU-1', quantity: n, unitPriceCents: 100 }],
+        totalCents: 100 * n,
+        placedAt: new Date().toISOString(),
+      }),
+    );
+    await query(
+      stack.databaseUrl,
+      `INSERT INTO bulky.outbox (event_id, topic, key, envelope) SELECT (e->>'eventId')::uuid, 'order.placed', e->>'key', e
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n`,
+      [JSON.stringify(envelopes)],
+    );
+    relay(naming, { schema: 'bulky' }).start();
+    await expectEventually(async () => {
+      const left = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM bulky.outbox`);
+      expect(left[0].n).toBe(0);
+    }, 20_000);
+    const read = await readTopics(kafka, [naming.topic(OrderPlaced.topic)], (ms) => ms.length >= envelopes.length, 30_000);
+    expect(read.map((m) => m.message.headers?.['event-id']?.toString())).toEqual(envelopes.map((e) => e.eventId));
   });
 });

@@ -12,6 +12,39 @@ export interface OutgoingMessage {
 }
 
 /**
+ * The most a request carries (keys, values, headers). kafkajs puts all of a request's messages for
+ * one partition into one record batch, and the broker refuses a batch over `message.max.bytes`
+ * (1 MiB by default): 500 outbox events of a large order on a one-partition topic, or a redrive of a
+ * big DLQ, would fail every time. Half of it leaves room for the batch's own overhead.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+const sizeOf = (m: OutgoingMessage): number =>
+  Buffer.byteLength(m.key) +
+  Buffer.byteLength(m.value) +
+  Object.entries(m.headers ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + (v === undefined ? 0 : Buffer.byteLength(String(v))), 0) +
+  64;
+
+/** Consecutive runs of `messages` of at most `maxBytes` each (a larger message goes alone), in order. */
+export function chunksOf(messages: OutgoingMessage[], maxBytes = MAX_REQUEST_BYTES): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = sizeOf(m);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
  * The process's one Kafka producer: idempotent, acks=all, Java-compatible murmur2 partitioning
  * (so key = order id lands on the same partition as any other client would put it).
  */
@@ -43,24 +76,30 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
     return this.connected;
   }
 
-  /** Sends all messages with acks=all; resolves only when the broker has them. */
+  /**
+   * Sends all messages with acks=all, in order, in requests of at most MAX_REQUEST_BYTES; resolves
+   * only when the broker has them all. A failure may leave the first requests sent (the caller sends
+   * them again: consumers dedupe through their inbox).
+   */
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.ensureConnected();
-    const byTopic = new Map<string, OutgoingMessage[]>();
-    for (const m of messages) {
-      const list = byTopic.get(m.topic) ?? [];
-      list.push(m);
-      byTopic.set(m.topic, list);
+    for (const chunk of chunksOf(messages)) {
+      const byTopic = new Map<string, OutgoingMessage[]>();
+      for (const m of chunk) {
+        const list = byTopic.get(m.topic) ?? [];
+        list.push(m);
+        byTopic.set(m.topic, list);
+      }
+      await this.producer.sendBatch({
+        acks: -1,
+        compression: CompressionTypes.None,
+        topicMessages: [...byTopic].map(([topic, list]) => ({
+          topic,
+          messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+        })),
+      });
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      compression: CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, list]) => ({
-        topic,
-        messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-      })),
-    });
   }
 
   private ensureConnected(): Promise<void> {
