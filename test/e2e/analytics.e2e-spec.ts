@@ -78,13 +78,18 @@ describe('analytics read models', () => {
     expect(decided).toBe(5);
   });
 
-  it('rejects an unknown bucket size and a range of too many buckets with 400', async () => {
+  it('rejects an unknown bucket size, a range of too many buckets and times it cannot read with 400', async () => {
     await app.http.get('/analytics/timeseries').query({ bucket: '2m' }).expect(400);
     const res = await app.http
       .get('/analytics/timeseries')
       .query({ from: '2025-01-01T00:00:00Z', to: '2025-01-03T00:00:00Z', bucket: '1m' })
       .expect(400);
     expect(JSON.stringify(res.body)).toContain('at most 1440');
+    // ISO 8601 forms JavaScript cannot read (they answered 500).
+    for (const to of ['20240101', '2024-W01-1', '2024-01-01T10']) {
+      const bad = await app.http.get('/analytics/timeseries').query({ to });
+      expect([bad.status, to]).toEqual([400, to]);
+    }
   });
 
   it('counts a redelivered or re-emitted event once and a late order.placed after its confirmation as one order', async () => {

@@ -51,6 +51,8 @@ export class GetTimeseriesService {
     const align = (ms: number) => ms - (((ms - Date.parse(EPOCH)) % stepMs) + stepMs) % stepMs;
     const toMs = range.to ? Date.parse(range.to) : align(now.getTime()) + stepMs;
     const fromMs = align(range.from ? Date.parse(range.from) : toMs - 30 * stepMs);
+    // ISO 8601 allows forms JavaScript cannot read (2024-W01-1, 20240101, 2024-01-01T10).
+    if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new InvalidTimeRangeError('from and to must be times such as 2026-12-07T10:00:00Z');
     if (fromMs >= toMs) throw new InvalidTimeRangeError('from must be before to');
     const count = Math.ceil((toMs - fromMs) / stepMs);
     if (count > MAX_POINTS) {
