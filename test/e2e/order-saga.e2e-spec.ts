@@ -210,6 +210,16 @@ describe('order saga over Kafka', () => {
     const confirmed = await app.http.get('/orders').set(app.admin).query({ status: 'CONFIRMED', limit: 200 }).expect(200);
     expect(confirmed.body.items.every((o: { status: string }) => o.status === 'CONFIRMED')).toBe(true);
     await app.http.get('/orders').set(app.admin).query({ cursor: 'garbage' }).expect(400);
+    // Cursors that look right to a loose check but that Postgres refuses (they answered 500).
+    const crafted = (createdAt: string, id: string) => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+    for (const [createdAt, id] of [
+      ['2024-01-01T00:00:00Z', '0'.repeat(36)],
+      ['1', '01a24fab-cd8f-74c6-a75b-6d6897b0cb63'],
+      ['2026-02-30 00:00:00+00', '01a24fab-cd8f-74c6-a75b-6d6897b0cb63'],
+    ]) {
+      const res = await app.http.get('/orders').set(app.admin).query({ cursor: crafted(createdAt, id) });
+      expect([res.status, createdAt]).toEqual([400, createdAt]);
+    }
     await app.http.get('/orders').set(app.admin).query({ status: 'LOST' }).expect(400);
   });
 });

@@ -111,10 +111,23 @@ function encodeCursor(createdAt: string, id: string): string {
   return Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 }
 
+/** Postgres' text form of a timestamptz (`2026-12-07 08:01:02.123456+00`), a real date and time of day. */
+function isCursorTime(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](\d{2})(:\d{2})?$/.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offset] = [m[1], m[2], m[3], m[4], m[5], m[6], m[8]].map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 && offset <= 15;
+}
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || !/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
+    // Exactly what encodeCursor writes (Postgres' text form of a timestamptz, a uuid): anything else
+    // would reach the query and fail there, as a 500.
+    if (typeof createdAt !== 'string' || !isCursorTime(createdAt)) throw new Error();
+    if (typeof id !== 'string' || !UUID.test(id)) throw new Error();
     return { createdAt, id };
   } catch {
     throw new InvalidCursorError();
