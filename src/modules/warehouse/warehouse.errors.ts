@@ -15,3 +15,14 @@ export class NegativeStockError extends DomainError {
     super(`product ${sku} has ${available} available; a change of ${delta} would make it negative`, { available });
   }
 }
+
+/** The stock columns are 32-bit: what a product holds (available and reserved) must fit. */
+export const MAX_UNITS = 2_147_483_647;
+
+export class StockLimitError extends DomainError {
+  readonly code = 'WAREHOUSE.STOCK_LIMIT';
+  readonly kind = 'conflict';
+  constructor(sku: string, held: number, delta: number) {
+    super(`product ${sku} holds ${held} units (available and reserved); adding ${delta} would pass the limit of ${MAX_UNITS}`, { held });
+  }
+}

@@ -5,7 +5,7 @@ import { Cause } from '../../../platform/kafka/cause';
 import { Outbox } from '../../../platform/kafka/outbox';
 import { productUpserted } from '../product-events';
 import { ProductRow, ProductView, toProductView } from '../product.view';
-import { NegativeStockError, ProductNotFoundError } from '../warehouse.errors';
+import { MAX_UNITS, NegativeStockError, ProductNotFoundError, StockLimitError } from '../warehouse.errors';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 
 /** Adds (or writes off) available units; emits `product.upserted`. */
@@ -21,6 +21,8 @@ export class RestockProductService {
       const [current]: ProductRow[] = await m.query(`SELECT * FROM "${S}".products WHERE sku = $1 FOR UPDATE`, [sku]);
       if (!current) throw new ProductNotFoundError(sku);
       if (current.available + delta < 0) throw new NegativeStockError(sku, current.available, delta);
+      // Reserved units come back to available on a release, so both together must stay in range.
+      if (current.available + current.reserved + delta > MAX_UNITS) throw new StockLimitError(sku, current.available + current.reserved, delta);
       // TypeORM returns [rows, count] for UPDATE.
       const [[row]]: [ProductRow[], number] = await m.query(
         `UPDATE "${S}".products SET available = available + $2, updated_at = now() WHERE sku = $1 RETURNING *`,

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 export class UpsertProductDto {
   @ApiProperty({ example: 'SKU-1' })
@@ -19,9 +19,15 @@ export class UpsertProductDto {
   @Max(10_000_000)
   priceCents: number;
 
-  @ApiProperty({ description: 'units available to sell', example: 100 })
+  /**
+   * Sets the units available to sell. Omitted, an existing product keeps its stock (so changing a
+   * name or price cannot overwrite reservations made meanwhile) and a new one starts at 0;
+   * `PATCH /products/:sku/stock` adds or writes off units.
+   */
+  @ApiProperty({ description: 'units available to sell; omitted: unchanged (0 for a new product)', example: 100, required: false })
+  @IsOptional()
   @IsInt()
   @Min(0)
   @Max(100_000_000)
-  stock: number;
+  stock?: number;
 }

@@ -8,7 +8,7 @@ import { ProductRow, ProductView, toProductView } from '../product.view';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 import { UpsertProductDto } from './upsert-product.dto';
 
-/** Creates a product or sets its name, price and available stock; emits `product.upserted`. */
+/** Creates a product or sets its name, price and (when given) available stock; emits `product.upserted`. */
 @Injectable()
 export class UpsertProductService {
   constructor(
@@ -19,11 +19,11 @@ export class UpsertProductService {
   async upsert(dto: UpsertProductDto, requestId: string): Promise<{ created: boolean; product: ProductView }> {
     return this.dataSource.transaction(async (m) => {
       const [row]: (ProductRow & { created: boolean })[] = await m.query(
-        `INSERT INTO "${S}".products (sku, name, price_cents, available) VALUES ($1, $2, $3, $4)
+        `INSERT INTO "${S}".products AS p (sku, name, price_cents, available) VALUES ($1, $2, $3, coalesce($4::int, 0))
          ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_cents = excluded.price_cents,
-           available = excluded.available, updated_at = now()
+           available = coalesce($4::int, p.available), updated_at = now()
          RETURNING *, (xmax = 0) AS created`,
-        [dto.sku, dto.name, dto.priceCents, dto.stock],
+        [dto.sku, dto.name, dto.priceCents, dto.stock ?? null],
       );
       await this.outbox.add(m, Cause.fromRequest(requestId), productUpserted(row));
       return { created: row.created, product: toProductView(row) };

@@ -1,0 +1,42 @@
+import { createProduct, orderReaches, placeOrder } from '../support/shop';
+import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+
+/** The warehouse's admin API for products: what an update may and may not change. */
+describe('products: upsert and restock', () => {
+  let stack: TestStack;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    stack = await createTestStack('products');
+    app = await startTestApp(stack);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await stack?.drop();
+  });
+
+  const product = async (sku: string) => (await app.http.get(`/products/${sku}`).expect(200)).body;
+
+  it('changes a name and price without touching stock or reservations when stock is omitted; a new product without stock starts at 0', async () => {
+    await createProduct(app, stack, 'MUG', 10);
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 8 }]);
+    await orderReaches(app, order.id, 'CONFIRMED');
+    await app.http.post('/products').set(app.admin).send({ sku: 'MUG', name: 'Blue mug', priceCents: 1500 }).expect(200);
+    expect(await product('MUG')).toMatchObject({ name: 'Blue mug', priceCents: 1500, available: 2, reserved: 8 });
+
+    await app.http.post('/products').set(app.admin).send({ sku: 'CUP', name: 'Cup', priceCents: 300 }).expect(201);
+    expect(await product('CUP')).toMatchObject({ available: 0, reserved: 0 });
+  });
+
+  it('restocks and writes off, and refuses going below zero or past what the stock columns hold with 409 and a message', async () => {
+    await createProduct(app, stack, 'BOWL', 5);
+    expect((await app.http.patch('/products/BOWL/stock').set(app.admin).send({ delta: 3 }).expect(200)).body).toMatchObject({ available: 8 });
+    const below = await app.http.patch('/products/BOWL/stock').set(app.admin).send({ delta: -9 }).expect(409);
+    expect(below.body.message).toContain('would make it negative');
+    for (let i = 0; i < 21; i++) await app.http.patch('/products/BOWL/stock').set(app.admin).send({ delta: 100_000_000 }).expect(200);
+    const past = await app.http.patch('/products/BOWL/stock').set(app.admin).send({ delta: 100_000_000 }).expect(409);
+    expect(past.body.message).toContain('would pass the limit');
+    expect(await product('BOWL')).toMatchObject({ available: 2_100_000_008 });
+  });
+});
