@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { Admin, Kafka, Partitioners } from 'kafkajs';
 import { ParsedMail } from 'mailparser';
 import { expectEventually } from '../support/eventually';
@@ -24,6 +25,7 @@ describe('email module: one mail per order event over SMTP', () => {
   let sink: SmtpSink;
   let kafka: Kafka;
   let admin: Admin;
+  const logs: string[] = [];
 
   beforeAll(async () => {
     stack = await createTestStack('email');
@@ -39,6 +41,13 @@ describe('email module: one mail per order event over SMTP', () => {
       EMAIL_RETRY_MAX_MS: '500',
       // Ten minutes: every mail of this suite goes out because something woke delivery, never by the poll.
       EMAIL_DELIVERY_POLL_MS: '600000',
+    }, {
+      logStream: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          logs.push(...chunk.toString().split('\n').filter(Boolean));
+          done();
+        },
+      }),
     });
     await createProduct(app, stack, 'MUG', 1000, 1200);
   });
@@ -207,9 +216,10 @@ describe('email module: one mail per order event over SMTP', () => {
     ]);
   });
 
-  it('records a mail the server refuses for good (550) as FAILED, parks nothing and keeps mailing others', async () => {
+  it('records a mail the server refuses for good (550) as FAILED, parks nothing, keeps the address out of the log and keeps mailing others', async () => {
     const email = customer('nobody');
-    sink.answer((to) => (to === email ? { code: 550, message: '5.1.1 Mailbox does not exist' } : 'accept'));
+    // As Postfix words it, the refusal repeats the address.
+    sink.answer((to) => (to === email ? { code: 550, message: `5.1.1 <${to}>: Recipient address rejected` } : 'accept'));
     const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
 
     const rows = await expectEventually(async () => {
@@ -222,6 +232,10 @@ describe('email module: one mail per order event over SMTP', () => {
     });
     expect(rows.map((r) => r.attempts)).toEqual([1, 1]);
     expect(rows[0].error).toContain('550');
+    const failed = logs.filter((l) => l.includes('FAILED for good') && l.includes(order.id));
+    expect(failed).toHaveLength(2);
+    expect(failed[0]).toContain('[address]@');
+    expect(logs.filter((l) => l.includes(email))).toEqual([]);
     expect(sink.mailsTo(email)).toHaveLength(0);
     expect(await topicSize(admin, `${stack.prefix}email.dlq`)).toBe(0);
 

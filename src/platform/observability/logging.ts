@@ -56,6 +56,15 @@ export function scrub(text: string): string {
     });
 }
 
+/**
+ * Text with the local part of every e-mail address replaced, for lines that carry another system's
+ * words (an SMTP server's reply repeats the recipient it refuses): customers' addresses stay out of
+ * the logs. Not applied to every line: the development mail log names its recipient on purpose.
+ */
+export function redactAddresses(text: string): string {
+  return text.replace(/[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g, '[address]@$1');
+}
+
 const scrubError = (value: unknown): unknown => {
   const serialized = pino.stdSerializers.err(value as Error) as unknown as Record<string, unknown>;
   if (typeof serialized?.message === 'string') serialized.message = scrub(serialized.message);

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { LogContext } from '../../../src/platform/observability/log-context';
-import { logLevelOf, pinoOptions, requestIdFromHeaders, scrub } from '../../../src/platform/observability/logging';
+import { logLevelOf, pinoOptions, redactAddresses, requestIdFromHeaders, scrub } from '../../../src/platform/observability/logging';
 
 function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -50,6 +50,13 @@ describe('structured logs', () => {
     expect(scrub('card 4111 1111 1111 1111 declined')).toBe('card [card ****1111] declined');
     expect(scrub('migration 1764000000000 ran')).toBe('migration 1764000000000 ran');
     expect(scrub('Authorization: Bearer abc.def')).toBe('Authorization: Bearer [redacted]');
+  });
+
+  it('take the local part out of e-mail addresses in another system\'s words, and leave the rest', () => {
+    expect(redactAddresses('550 5.1.1 <ada.l+shop@mail.example.co.uk>: Recipient address rejected')).toBe(
+      '550 5.1.1 <[address]@mail.example.co.uk>: Recipient address rejected',
+    );
+    expect(redactAddresses('421 try again later (order 01a24f9f-27f8)')).toBe('421 try again later (order 01a24f9f-27f8)');
   });
 
   it('honour LOG_LEVEL, and default to warn only under NODE_ENV=test', () => {

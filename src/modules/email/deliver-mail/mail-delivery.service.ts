@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Environment } from '../../../platform/config/environment';
 import { describeError } from '../../../platform/kafka/errors';
+import { redactAddresses } from '../../../platform/observability/logging';
 import { EMAIL_SCHEMA as S } from '../email.schema';
 import { MailTransport } from '../mail-transport';
 import { MailKind, MailStatus } from '../sent-mail';
@@ -206,7 +207,7 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
         `UPDATE "${S}".sent_mails SET status = 'FAILED', error = $2, lease_until = NULL, updated_at = now() WHERE event_id = $1`,
         [mail.event_id, why.slice(0, 2000)],
       );
-      this.logger.error(`${label} FAILED for good, not retried: ${why}`);
+      this.logger.error(`${label} FAILED for good, not retried: ${redactAddresses(why)}`);
       return;
     }
     const delay = retryDelayMs(mail.attempts, this.baseMs, this.maxMs);
@@ -216,7 +217,7 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
        WHERE event_id = $1`,
       [mail.event_id, reason.slice(0, 2000), delay],
     );
-    this.logger.warn(`${label} not sent (attempt ${mail.attempts}/${this.maxAttempts}), retrying in ${delay} ms: ${reason}`);
+    this.logger.warn(`${label} not sent (attempt ${mail.attempts}/${this.maxAttempts}), retrying in ${delay} ms: ${redactAddresses(reason)}`);
     setTimeout(() => this.wake(), delay).unref();
   }
 
