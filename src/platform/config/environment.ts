@@ -348,7 +348,7 @@ export class Environment {
   )
   ADMIN_TOKEN = DEFAULT_ADMIN_TOKEN;
 
-  // Rate limits per client IP on the HTTP API (health and metrics are exempt). Unset max: 300 under
+  // Rate limits per client IP and route on the HTTP API (health and metrics are exempt). Unset max: 300 under
   // NODE_ENV=production, 100000 otherwise (development and tests are not throttled; see rateLimitMax).
   @Transform(toInt)
   @IsInt()
