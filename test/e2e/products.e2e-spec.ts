@@ -27,6 +27,9 @@ describe('products: upsert and restock', () => {
 
     await app.http.post('/products').set(app.admin).send({ sku: 'CUP', name: 'Cup', priceCents: 300 }).expect(201);
     expect(await product('CUP')).toMatchObject({ available: 0, reserved: 0 });
+    // Left out is not the same as null: null is not a stock.
+    const nullStock = await app.http.post('/products').set(app.admin).send({ sku: 'CUP', name: 'Cup', priceCents: 300, stock: null }).expect(400);
+    expect(JSON.stringify(nullStock.body.message)).toContain('stock');
   });
 
   it('restocks and writes off, and refuses going below zero or past what the stock columns hold with 409 and a message', async () => {

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsInt, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 
 export class UpsertProductDto {
   @ApiProperty({ example: 'SKU-1' })
@@ -25,7 +25,7 @@ export class UpsertProductDto {
    * `PATCH /products/:sku/stock` adds or writes off units.
    */
   @ApiProperty({ description: 'units available to sell; omitted: unchanged (0 for a new product)', example: 100, required: false })
-  @IsOptional()
+  @ValidateIf((dto: UpsertProductDto) => dto.stock !== undefined) // left out is fine; null is not a stock
   @IsInt()
   @Min(0)
   @Max(100_000_000)
