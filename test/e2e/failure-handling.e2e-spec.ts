@@ -102,6 +102,9 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     expect(back.length).toBeGreaterThan(0);
     const after = await app.http.get('/admin/dlq/warehouse').set(app.admin).expect(200);
     expect(after.body.items.find((i: { id: string }) => i.id === parked.id).redriven).toBe(true);
+    const pending = await app.http.get('/admin/dlq/warehouse').query({ pending: 'true' }).set(app.admin).expect(200);
+    expect(pending.body.items.map((i: { id: string }) => i.id)).not.toContain(parked.id);
+    await app.http.get('/admin/dlq/warehouse').query({ pending: 'yes' }).set(app.admin).expect(400);
     // A second redrive of everything sends nothing: the mark moved past it.
     const again = await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).send({}).expect(200);
     expect(again.body.redriven).toEqual([]);
@@ -210,7 +213,7 @@ describe('failure handling: redriving every dead letter', () => {
     await stack?.drop();
   });
 
-  it('marks as redriven only the letters it sent, not one parked while it was sending', async () => {
+  it('marks as redriven only the letters it sent, not one parked while it was sending, and lists and redrives what is left from the mark on', async () => {
     const naming = new KafkaNaming(stack.prefix, stack.prefix);
     const dlq = naming.deadLetterTopic('email');
     const admin = kafka.admin();
@@ -237,5 +240,11 @@ describe('failure handling: redriving every dead letter', () => {
       ['0:1', true],
       ['0:2', false],
     ]);
+    // What is still parked, read from the redrive mark on; the next redrive-all sends that alone.
+    expect((await tools.list('email', 1000, true)).map((l) => l.id)).toEqual(['0:2']);
+    sent.length = 0;
+    expect((await new DeadLetters(kafka, naming, async (messages) => void sent.push(...messages)).redrive('email')).redriven).toEqual(['0:2']);
+    expect(sent.map((m) => m.key)).toEqual(['order-3']);
+    expect(await tools.list('email', 1000, true)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, ParseEnumPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { MODULE_NAMES, ModuleName } from '../config/environment';
 import { AdminGuard } from '../http/admin.guard';
 import { DeadLetter, DeadLetters } from './dead-letters';
@@ -17,6 +17,11 @@ export class ListDeadLettersQuery {
   @Min(1)
   @Max(10_000)
   limit = 1000;
+
+  /** Only the letters not redriven yet (read from the redrive mark on, however long the topic is). */
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'pending must be true or false' })
+  pending?: 'true' | 'false';
 }
 
 export class RedriveDto {
@@ -39,7 +44,7 @@ export class DeadLettersController {
 
   @Get(':module')
   async list(@Param('module', moduleParam) module: ModuleName, @Query() query: ListDeadLettersQuery): Promise<{ count: number; items: DeadLetter[] }> {
-    const items = await this.deadLetters.list(module, query.limit);
+    const items = await this.deadLetters.list(module, query.limit, query.pending === 'true');
     return { count: items.length, items };
   }
 

@@ -37,8 +37,9 @@ export class DeadLetters {
     return `${this.naming.group(module)}.dlq-redrive`;
   }
 
-  async list(module: ModuleName, limit = 1000): Promise<DeadLetter[]> {
-    return (await this.read(module, limit)).entries.map((e) => e.letter);
+  /** A module's dead letters, oldest first; `pending`: only those not redriven yet (read from the redrive mark on). */
+  async list(module: ModuleName, limit = 1000, pending = false): Promise<DeadLetter[]> {
+    return (await this.read(module, limit, pending)).entries.map((e) => e.letter);
   }
 
   /**
@@ -49,7 +50,8 @@ export class DeadLetters {
    * something already applied harmless.
    */
   async redrive(module: ModuleName, ids?: string[]): Promise<{ redriven: string[] }> {
-    const { entries, ends } = await this.read(module, Number.MAX_SAFE_INTEGER);
+    // Everything not redriven yet is read from the redrive mark on; named ids may be anywhere.
+    const { entries, ends } = await this.read(module, Number.MAX_SAFE_INTEGER, !ids);
     const wanted = ids ? new Set(ids) : undefined;
     const chosen = entries.filter((e) =>
       wanted ? wanted.has(e.letter.id) || (e.letter.eventId !== null && wanted.has(e.letter.eventId)) : !e.letter.redriven,
@@ -85,10 +87,14 @@ export class DeadLetters {
     return { redriven: chosen.map((e) => e.letter.id) };
   }
 
-  /** The letters up to each partition's end when the read began, and those ends. */
+  /**
+   * The letters up to each partition's end when the read began (from the redrive mark on, when
+   * `fromMarks`; else from the earliest retained), and those ends.
+   */
   private async read(
     module: ModuleName,
     limit: number,
+    fromMarks: boolean,
   ): Promise<{ entries: { letter: DeadLetter; message: KafkaMessage }[]; ends: { partition: number; offset: string }[] }> {
     const topic = this.naming.deadLetterTopic(module);
     // One admin connection for the whole read: offsets first, then the reader group's clean-up.
@@ -100,12 +106,24 @@ export class DeadLetters {
       const readTo = ends.map((p) => ({ partition: p.partition, offset: p.high }));
       const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
       const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-      const pending = new Map(ends.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
+      const start = new Map(
+        ends.map((p) => {
+          const low = BigInt(p.low);
+          const mark = marks.get(p.partition) ?? -1n;
+          return [p.partition, fromMarks && mark > low ? mark : low];
+        }),
+      );
+      const pending = new Map(ends.filter((p) => BigInt(p.high) > start.get(p.partition)!).map((p) => [p.partition, BigInt(p.high)]));
       const out: { letter: DeadLetter; message: KafkaMessage }[] = [];
       if (pending.size === 0) return { entries: out, ends: readTo };
 
-      // A throwaway group reads the topic once from the beginning up to today's end.
+      // A throwaway group reads the topic once, from where it starts (its offsets are set before it
+      // joins; the others from the beginning) up to today's end.
       const groupId = `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
+      const skip = ends.filter((p) => start.get(p.partition)! > BigInt(p.low));
+      if (skip.length > 0) {
+        await admin.setOffsets({ groupId, topic, partitions: skip.map((p) => ({ partition: p.partition, offset: start.get(p.partition)!.toString() })) });
+      }
       const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
       await consumer.connect();
       try {
@@ -117,7 +135,7 @@ export class DeadLetters {
               autoCommit: false,
               eachMessage: async ({ partition, message }) => {
                 const end = pending.get(partition);
-                if (end !== undefined && BigInt(message.offset) < end && out.length < limit) {
+                if (end !== undefined && BigInt(message.offset) >= start.get(partition)! && BigInt(message.offset) < end && out.length < limit) {
                   out.push({ message, letter: this.toLetter(partition, message, marks.get(partition) ?? -1n) });
                 }
                 if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
