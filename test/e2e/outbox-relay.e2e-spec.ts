@@ -45,6 +45,15 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     await stack?.drop();
   });
 
+  /** Writes envelopes into a schema's outbox, in order, with one statement (one NOTIFY). */
+  const enqueue = (schema: string, envelopes: { eventId: string; key: string }[]) =>
+    query(
+      stack.databaseUrl,
+      `INSERT INTO ${schema}.outbox (event_id, topic, key, envelope) SELECT (e->>'eventId')::uuid, 'order.placed', e->>'key', e
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n`,
+      [JSON.stringify(envelopes)],
+    );
+
   function relay(naming: KafkaNaming, { pollMs = 100, schema = 'relayed' } = {}): OutboxRelay {
     const values: Record<string, unknown> = {
       KAFKA_BROKERS: stack.brokers,
@@ -75,12 +84,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
         placedAt: new Date().toISOString(),
       }),
     );
-    await query(
-      stack.databaseUrl,
-      `INSERT INTO relayed.outbox (event_id, topic, key, envelope) SELECT (e->>'eventId')::uuid, 'order.placed', e->>'key', e
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n`,
-      [JSON.stringify(envelopes)],
-    );
+    await enqueue('relayed', envelopes);
 
     // Someone else publishing this schema: holds the relay lock in an open transaction.
     const holder = new Client({ connectionString: stack.databaseUrl });
@@ -146,13 +150,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
       }),
     );
     // Three statements, three commits: each wakes the relay (or finds it already awake).
-    for (const e of envelopes) {
-      await query(stack.databaseUrl, `INSERT INTO notified.outbox (event_id, topic, key, envelope) VALUES ($1, 'order.placed', $2, $3)`, [
-        e.eventId,
-        e.key,
-        JSON.stringify(e),
-      ]);
-    }
+    for (const e of envelopes) await enqueue('notified', [e]);
     const read = await readTopics(kafka, [naming.topic(OrderPlaced.topic)], (ms) => ms.length >= envelopes.length);
     expect(read.map((m) => m.message.headers?.['event-id']?.toString())).toEqual(envelopes.map((e) => e.eventId));
     expect(attempts.mock.calls.length).toBeGreaterThan(idleAfter);
@@ -175,12 +173,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
         placedAt: new Date().toISOString(),
       }),
     );
-    await query(
-      stack.databaseUrl,
-      `INSERT INTO bulky.outbox (event_id, topic, key, envelope) SELECT (e->>'eventId')::uuid, 'order.placed', e->>'key', e
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n`,
-      [JSON.stringify(envelopes)],
-    );
+    await enqueue('bulky', envelopes);
     relay(naming, { schema: 'bulky' }).start();
     await expectEventually(async () => {
       const left = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM bulky.outbox`);
