@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Admin, Kafka, Partitioners } from 'kafkajs';
 import { ParsedMail } from 'mailparser';
 import { expectEventually } from '../support/eventually';
@@ -7,7 +6,7 @@ import { readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
 import { claimStatement } from '../../src/modules/email/deliver-mail/mail-delivery.service';
-import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { collectLogLines, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
 interface SentMailRow {
@@ -41,14 +40,7 @@ describe('email module: one mail per order event over SMTP', () => {
       EMAIL_RETRY_MAX_MS: '500',
       // Ten minutes: every mail of this suite goes out because something woke delivery, never by the poll.
       EMAIL_DELIVERY_POLL_MS: '600000',
-    }, {
-      logStream: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          logs.push(...chunk.toString().split('\n').filter(Boolean));
-          done();
-        },
-      }),
-    });
+    }, { logStream: collectLogLines(logs) });
     await createProduct(app, stack, 'MUG', 1000, 1200);
   });
 

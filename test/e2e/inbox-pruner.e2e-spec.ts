@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Admin, ConfigResourceTypes } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { createMessagingTables } from '../../src/platform/database/messaging-tables';
@@ -9,7 +8,7 @@ import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { TopicProvisioner } from '../../src/platform/kafka/topic-provisioner';
 import { expectEventually } from '../support/eventually';
 import { testKafka } from '../support/kafka';
-import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { collectLogLines, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
 const HOUR = 3_600_000;
@@ -185,13 +184,7 @@ describe('inbox pruner in the app: every module prunes its own inbox on its inte
 
   beforeAll(async () => {
     stack = await createTestStack('prune-app');
-    const logStream = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logs.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
-    app = await startTestApp(stack, { INBOX_RETENTION_MS: '1000', INBOX_PRUNE_INTERVAL_MS: '500' }, { logStream });
+    app = await startTestApp(stack, { INBOX_RETENTION_MS: '1000', INBOX_PRUNE_INTERVAL_MS: '500' }, { logStream: collectLogLines(logs) });
   });
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { createApp, startApp } from '../../src/bootstrap';
@@ -73,4 +74,14 @@ export async function startTestApp(
     if (res.status !== 200) throw new Error(`not ready: ${JSON.stringify(res.body)}`);
   }, 60_000, 200);
   return { app, env, url, http, admin: { Authorization: `Bearer ${ADMIN_TOKEN}` }, close: () => app.close() };
+}
+
+/** A log stream for startTestApp that keeps each line the app writes (JSON text) in `lines`. */
+export function collectLogLines(lines: string[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
 }
