@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { Environment } from './platform/config/environment';
 import { strictValidationPipe } from './platform/http/validation-pipe';
@@ -18,6 +20,7 @@ import { verifyKafkaAccess } from './platform/security/kafka-startup-probe';
 import { registerKafkaSecurity } from './platform/kafka/kafka-client';
 import { installHttpObservability } from './platform/observability/http-observability';
 import { HttpDrain } from './platform/http/http-drain';
+import { withTimeout } from './platform/health/indicators/with-timeout';
 import { requestIdFromHeaders } from './platform/observability/logging';
 import { ObservabilityOptions } from './platform/observability/observability.module';
 
@@ -52,6 +55,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
 
   const registry = app.get(KafkaRegistry);
   for (const module of env.MODULES) {
+    const database = app.get<DataSource>(getDataSourceToken(module), { strict: false });
     const server = new ModuleKafkaServer({
       module,
       kafka: createKafka(env, module),
@@ -67,6 +71,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
       batchLockTimeoutMs: env.KAFKA_BATCH_LOCK_TIMEOUT_MS,
       commitIntervalMs: env.KAFKA_COMMIT_INTERVAL_MS,
       runsMixTopics: RUNS_MIX_TOPICS.has(module),
+      dependencyProbe: () => withTimeout(database.query('SELECT 1'), 2000, 'database did not answer'),
       observer: registry.observer,
     });
     registry.servers.set(module, server);

@@ -7,6 +7,7 @@ import { publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
+import { PgProxy, startPgProxy } from '../support/pg-proxy';
 
 /**
  * Makes the warehouse's reservation of one SKU fail `times` times (a real Postgres error raised by
@@ -41,6 +42,7 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     await createProduct(app, stack, 'FLAKY', 10);
     await createProduct(app, stack, 'BROKEN', 10);
     await createProduct(app, stack, 'FINE', 10);
+    await createProduct(app, stack, 'SEVERED', 10);
   });
 
   afterAll(async () => {
@@ -110,6 +112,24 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     expect(again.body.redriven).toEqual([]);
   });
 
+  it('parks an event that keeps failing with a connection error while the database answers, instead of holding its partition forever', async () => {
+    // Postgres answers every probe, yet this event's statement fails each time as a connection being
+    // terminated would (57P01, from a trigger): its own fault, so it spends its retry budget.
+    await failReservations(stack.databaseUrl, 'SEVERED', 1_000_000, '57P01');
+    const severed = await placeOrder(app, [{ sku: 'SEVERED', quantity: 1 }]);
+    const parked = await expectEventually(async () => {
+      const res = await app.http.get('/admin/dlq/warehouse').query({ pending: 'true' }).set(app.admin).expect(200);
+      const item = res.body.items.find((i: { key: string }) => i.key === severed.id);
+      expect(item).toBeDefined();
+      return item;
+    }, 30_000, 500);
+    expect(parked).toMatchObject({ type: 'order.placed', attempts: 6, permanent: false });
+    expect(parked.error).toContain('injected failure for SEVERED');
+    const fine = await placeOrder(app, [{ sku: 'FINE', quantity: 1 }]);
+    await orderReaches(app, fine.id, 'CONFIRMED');
+    await query(stack.databaseUrl, 'DROP TRIGGER fault_SEVERED ON warehouse.reservations');
+  });
+
   it('creates the retry topics with KAFKA_RETRY_TOPIC_PARTITIONS partitions and the others with KAFKA_TOPIC_PARTITIONS', async () => {
     const admin = kafka.admin();
     await admin.connect();
@@ -139,17 +159,21 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
 describe('failure handling: a retry waiting for its due time holds up nothing else', () => {
   let stack: TestStack;
   let app: TestApp;
+  let proxy: PgProxy;
 
   beforeAll(async () => {
     stack = await createTestStack('retrywait');
+    // The warehouse reaches Postgres through a TCP proxy that can play a database gone away.
+    proxy = await startPgProxy(stack.databaseUrl);
     // No in-place retry, one retry topic with a 15 s delay.
-    app = await startTestApp(stack, { KAFKA_HANDLER_RETRIES: '0', KAFKA_RETRY_DELAYS_MS: '15000' });
+    app = await startTestApp(stack, { KAFKA_HANDLER_RETRIES: '0', KAFKA_RETRY_DELAYS_MS: '15000', WAREHOUSE_DATABASE_URL: proxy.url });
     await createProduct(app, stack, 'LATER', 10);
     await createProduct(app, stack, 'NOW', 10);
   });
 
   afterAll(async () => {
     await app?.close();
+    await proxy?.close();
     await stack?.drop();
   });
 
@@ -177,10 +201,7 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
     const [{ n }] = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM warehouse.reservations WHERE order_id = $1`, [later.id]);
     expect(n).toBe(1);
   });
-  it('keeps its place in its group while an event waits out a 16 s database outage, then handles it', async () => {
-    // Postgres refusing the reservation as a server shutting down would (57P01): the event waits in
-    // place with a capped backoff (50 ms doubling to 5 s) for ten refusals, longer than the 10 s session timeout.
-    await failReservations(stack.databaseUrl, 'NOW', 10, '57P01');
+  it('keeps its place in its group while an event waits out a 16 s database outage, then handles it without spending a retry', async () => {
     const groupId = new KafkaNaming(app.env.KAFKA_TOPIC_PREFIX, app.env.KAFKA_GROUP_PREFIX).group('warehouse');
     const admin = testKafka(stack.brokers).admin();
     await admin.connect();
@@ -188,13 +209,24 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
       const members = async () => (await admin.describeGroups([groupId])).groups[0].members.map((m) => m.memberId);
       const before = await members();
       expect(before).toHaveLength(1);
+      const retried = await topicSize(admin, `${stack.prefix}warehouse.retry.1`);
+      // The warehouse's database goes away (its connections cut, new ones refused) for longer than
+      // the 10 s session timeout; the order module's stays, so the order is placed and published.
+      proxy.goDown();
+      const outageStarted = Date.now();
       const order = await placeOrder(app, [{ sku: 'NOW', quantity: 1 }]);
+      await expectEventually(() => {
+        expect(proxy.refused).toBeGreaterThan(5); // the event's attempts and the probes between them
+        expect(Date.now() - outageStarted).toBeGreaterThanOrEqual(16_000);
+      }, 30_000, 250);
+      proxy.comeBack();
       await orderReaches(app, order.id, 'CONFIRMED', 40_000);
-      const [{ refused }] = await query<{ refused: string }>(stack.databaseUrl, `SELECT last_value AS refused FROM warehouse.fault_NOW`);
-      expect(Number(refused)).toBeGreaterThanOrEqual(10);
+      // The probe found the database away: every attempt was an outage, none went to the retry topic.
+      expect(await topicSize(admin, `${stack.prefix}warehouse.retry.1`)).toBe(retried);
       // Silent for the session timeout, the member would have been put out and joined again under a new id.
       expect(await members()).toEqual(before);
     } finally {
+      proxy.comeBack();
       await admin.disconnect();
     }
   });

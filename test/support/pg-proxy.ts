@@ -11,6 +11,12 @@ export interface PgProxy {
   loseNextCommitAnswer(marker: string): void;
   /** How many COMMIT answers it has lost. */
   readonly lost: number;
+  /** Cuts every connection and refuses new ones (each is closed as it opens), as a database that went away. */
+  goDown(): void;
+  /** Lets connections through again. */
+  comeBack(): void;
+  /** Connections refused while down. */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
@@ -20,12 +26,21 @@ export async function startPgProxy(databaseUrl: string): Promise<PgProxy> {
   const sockets = new Set<Socket>();
   let armedMarker: string | undefined;
   let lost = 0;
+  let down = false;
+  let refused = 0;
   const server = createServer((client) => {
+    if (down) {
+      refused++;
+      client.destroy();
+      return;
+    }
     const upstream = new Socket();
     sockets.add(client).add(upstream);
     const cut = () => {
       client.destroy();
       upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
     };
     client.on('error', cut).on('close', cut);
     upstream.on('error', cut).on('close', cut);
@@ -67,6 +82,14 @@ export async function startPgProxy(databaseUrl: string): Promise<PgProxy> {
     loseNextCommitAnswer: (marker) => (armedMarker = marker),
     get lost() {
       return lost;
+    },
+    goDown: () => {
+      down = true;
+      for (const s of sockets) s.destroy();
+    },
+    comeBack: () => (down = false),
+    get refused() {
+      return refused;
     },
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -54,8 +54,22 @@ export interface ModuleKafkaServerOptions {
    * with the placement it undoes).
    */
   runsMixTopics?: boolean;
+  /**
+   * Asks whether the module's database answers (rejects when it does not). A handler failing with a
+   * connection error while the probe answers is failing on its own account (a statement that gets its
+   * own connection killed): after a few free attempts it spends its retry budget like any failure,
+   * so it reaches the DLQ instead of waiting in place forever. Without a probe every connection
+   * error counts as an outage.
+   */
+  dependencyProbe?: () => Promise<unknown>;
   observer?: TransportObserver;
 }
+
+/**
+ * Connection errors in a row that one event may meet while the database answers before they count
+ * against its retry budget: the pool replaces a connection cut by a restart or a chaos test.
+ */
+const FREE_CONNECTION_ERRORS = 3;
 
 /** What a handler gets besides the envelope. */
 export interface KafkaEventContext {
@@ -503,6 +517,16 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     }
   }
 
+  /** Whether the dependency probe fails (always, without a probe: every connection error is an outage). */
+  private async dependencyAway(): Promise<boolean> {
+    const probe = this.options.dependencyProbe;
+    if (!probe) return true;
+    return probe().then(
+      () => false,
+      () => true,
+    );
+  }
+
   /** Calls a Nest handler and waits for what it returns (a promise, or an observable: only then through RxJS). */
   private async invoke(handler: MessageHandler, envelope: EventEnvelope, context: KafkaEventContext): Promise<void> {
     const result: unknown = await handler(envelope, context);
@@ -609,7 +633,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     const { envelope, handler } = decoded;
     const maxAttempts = this.options.retries + 1;
     const started = performance.now();
-    for (let attempt = 1, outage = 0; ; attempt++) {
+    for (let attempt = 1, outage = 0, whileUp = 0; ; attempt++) {
       const context: KafkaEventContext = { topic, partition, offset: message.offset, headers, attempt: source.attempts + attempt };
       try {
         await this.invoke(handler, envelope, context);
@@ -617,14 +641,22 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - Date.parse(envelope.occurredAt));
         return;
       } catch (e) {
-        if (isInfrastructureError(e) && !this.closing) {
-          // The database (or another dependency) is away: not this event's fault, so it does
-          // not spend the retry budget. The partition waits; health reports the outage.
+        const connectionLost = isInfrastructureError(e) && !this.closing;
+        const dependencyAway = connectionLost && (await this.dependencyAway());
+        if (connectionLost && (dependencyAway || ++whileUp <= FREE_CONNECTION_ERRORS)) {
+          // The database (or another dependency) is away, or was just cut: not this event's fault,
+          // so it does not spend the retry budget. The partition waits; health reports the outage.
+          if (dependencyAway) whileUp = 0;
           attempt--;
           const delay = Math.min(this.options.retryBackoffMs * 2 ** outage++, 5000);
-          this.logger.warn(`${envelope.type} ${envelope.eventId}: dependency unavailable, waiting ${delay} ms: ${describeError(e)}`);
+          this.logger.warn(
+            `${envelope.type} ${envelope.eventId}: ${dependencyAway ? 'dependency unavailable' : 'connection lost'}, waiting ${delay} ms: ${describeError(e)}`,
+          );
           await this.wait(delay, heartbeat);
           continue;
+        }
+        if (connectionLost) {
+          this.logger.warn(`${envelope.type} ${envelope.eventId}: connection errors while the database answers; counted as failures of this event`);
         }
         const willRetry = !isPermanent(e) && attempt < maxAttempts && !this.closing;
         this.observer.failed(this.options.module, envelope.type, e, willRetry);
