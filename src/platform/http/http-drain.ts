@@ -61,11 +61,16 @@ export class HttpDrain {
     const server = this.server;
     if (!server) return;
     const sweep = setInterval(() => server.closeIdleConnections(), 100).unref();
-    setTimeout(() => {
+    const force = setTimeout(() => {
       clearInterval(sweep);
       this.logger.warn(`HTTP connections still open after ${this.forceAfterMs} ms of shutdown; closing them`);
       server.closeAllConnections();
     }, this.forceAfterMs).unref();
+    // Closed in time (its last connection gone): nothing to force, and no warning from an app that stopped.
+    server.once('close', () => {
+      clearInterval(sweep);
+      clearTimeout(force);
+    });
     if (this.inFlight > 0) {
       await Promise.race([
         new Promise<void>((resolve) => (this.idle = resolve)),
