@@ -279,4 +279,53 @@ describe('failure handling: redriving every dead letter', () => {
     expect(sent.map((m) => m.key)).toEqual(['order-3']);
     expect(await tools.list('email', 1000, true)).toEqual([]);
   });
+
+  it('redrives a long DLQ a page at a time, and a redrive that fails part way resumes after the pages it sent', async () => {
+    const naming = new KafkaNaming(stack.prefix, stack.prefix);
+    const dlq = naming.deadLetterTopic('analytics');
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: dlq, numPartitions: 2 }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    const keys = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3'];
+    await publish(
+      kafka,
+      dlq,
+      keys.map((key, n) => ({ key, partition: key.startsWith('a') ? 0 : 1, value: { eventId: `00000000-0000-7000-8000-00000000001${n}`, type: 'order.placed' } })),
+    );
+    const pages: string[][] = [];
+    let refuseSecondPage = true;
+    const tools = new DeadLetters(
+      kafka,
+      naming,
+      async (messages) => {
+        if (pages.length === 1 && refuseSecondPage) {
+          refuseSecondPage = false;
+          throw new Error('the broker refused the page');
+        }
+        pages.push(messages.map((m) => m.key));
+      },
+      { pageSize: 3 },
+    );
+
+    await expect(tools.redrive('analytics')).rejects.toThrow('the broker refused the page');
+    expect(pages).toHaveLength(1);
+    expect(pages[0]).toHaveLength(3);
+    // The page sent is behind the redrive mark; the four letters after it are still pending.
+    const pending = (await tools.list('analytics', 1000, true)).map((l) => l.key);
+    expect(pending.sort()).toEqual(keys.filter((k) => !pages[0].includes(k)).sort());
+
+    const { redriven } = await tools.redrive('analytics');
+    expect(redriven).toHaveLength(4);
+    expect(pages.slice(1).every((page) => page.length <= 3)).toBe(true);
+    expect(pages.flat().sort()).toEqual([...keys].sort()); // each letter sent once
+    expect(await tools.list('analytics', 1000, true)).toEqual([]);
+    // Per partition, letters went back in the order they were parked.
+    const sentOf = (prefix: string) => pages.flat().filter((k) => k.startsWith(prefix));
+    expect(sentOf('a')).toEqual(['a1', 'a2', 'a3', 'a4']);
+    expect(sentOf('b')).toEqual(['b1', 'b2', 'b3']);
+  });
 });

@@ -22,16 +22,41 @@ export interface DeadLetter {
   redriven: boolean;
 }
 
+interface Entry {
+  letter: DeadLetter;
+  message: KafkaMessage;
+}
+
+/** Where a scan has read to: the next offset of each partition it read. */
+type Reached = Map<number, bigint>;
+
+export interface DeadLettersOptions {
+  /** Letters a redrive of everything sends at a time before it moves the redrive mark: it holds no more than this. */
+  pageSize?: number;
+  /** A read that gets no letter for this long while some are still due gives up. */
+  readIdleMs?: number;
+}
+
+/** A page also ends once its values reach this many bytes (letters can be as large as events). */
+const PAGE_BYTES = 4_000_000;
+
 /**
  * Reads and redrives a module's dead-letter topic. What has been redriven is remembered as the
  * committed offsets of the group `<module>.dlq-redrive`, so the topic itself stays an audit log.
  */
 export class DeadLetters {
+  private readonly pageSize: number;
+  private readonly readIdleMs: number;
+
   constructor(
     private readonly kafka: Kafka,
     private readonly naming: KafkaNaming,
     private readonly send: (messages: OutgoingMessage[]) => Promise<void>,
-  ) {}
+    options: DeadLettersOptions = {},
+  ) {
+    this.pageSize = options.pageSize ?? 500;
+    this.readIdleMs = options.readIdleMs ?? 30_000;
+  }
 
   private redriveGroup(module: ModuleName): string {
     return `${this.naming.group(module)}.dlq-redrive`;
@@ -39,71 +64,89 @@ export class DeadLetters {
 
   /** A module's dead letters, oldest first; `pending`: only those not redriven yet (read from the redrive mark on). */
   async list(module: ModuleName, limit = 1000, pending = false): Promise<DeadLetter[]> {
-    return (await this.read(module, limit, pending)).entries.map((e) => e.letter);
+    const out: DeadLetter[] = [];
+    await this.scan(module, { fromMarks: pending, pageSize: limit }, async (page) => {
+      out.push(...page.map((e) => e.letter));
+      return out.length < limit; // a page of large letters may hold fewer
+    });
+    return out.slice(0, limit).sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
   }
 
   /**
    * Sends parked events back to the module that parked them, through its first retry topic, due
    * now and with a fresh retry budget (original key, value and headers; the source topic kept in
    * headers). Only that module's group sees them again, and a module needs no write access to
-   * topics it does not own. Without ids: everything not redriven yet. The inbox makes a redrive of
-   * something already applied harmless.
+   * topics it does not own. Without ids: everything not redriven yet, a page at a time, the redrive
+   * mark moving past each page once it is sent (a redrive that fails part way resumes after the
+   * pages sent). The inbox makes a redrive of something already applied harmless.
    */
   async redrive(module: ModuleName, ids?: string[]): Promise<{ redriven: string[] }> {
-    // Everything not redriven yet is read from the redrive mark on; named ids may be anywhere.
-    const { entries, ends } = await this.read(module, Number.MAX_SAFE_INTEGER, !ids);
-    const wanted = ids ? new Set(ids) : undefined;
-    const chosen = entries.filter((e) =>
-      wanted ? wanted.has(e.letter.id) || (e.letter.eventId !== null && wanted.has(e.letter.eventId)) : !e.letter.redriven,
-    );
-    await this.send(
-      chosen.map(({ letter, message }) => ({
-        topic: this.naming.redriveTopic(module),
-        key: letter.key ?? '',
-        value: message.value ?? Buffer.alloc(0),
-        headers: {
-          ...withoutTransportHeaders(message.headers),
-          'retry-level': '1',
-          'retry-due-at': String(Date.now()),
-          'retry-attempts': '0',
-          'retry-source-topic': letter.source.topic,
-          'retry-source-partition': String(letter.source.partition),
-          'retry-source-offset': letter.source.offset,
-          'redriven-from': `${this.naming.deadLetterTopic(module)}@${letter.id}`,
+    const redriven: string[] = [];
+    if (ids) {
+      // Named ids may be anywhere in the topic (redriven already or not): read it all, keep only those.
+      const wanted = new Set(ids);
+      const chosen: Entry[] = [];
+      await this.scan(
+        module,
+        { fromMarks: false, pageSize: this.pageSize, keep: (l) => wanted.has(l.id) || (l.eventId !== null && wanted.has(l.eventId)) },
+        async (page) => {
+          chosen.push(...page);
+          return true;
         },
-      })),
-    );
-    if (!wanted && ends.length > 0) {
-      // Everything up to where the read stopped has been sent back: move the redrive mark there, not
-      // to today's end, which may hold letters parked since the read (they were not sent).
-      const admin = this.kafka.admin();
-      await admin.connect();
-      try {
-        await admin.setOffsets({ groupId: this.redriveGroup(module), topic: this.naming.deadLetterTopic(module), partitions: ends });
-      } finally {
-        await admin.disconnect();
-      }
+      );
+      await this.send(chosen.map((e) => this.toRedrive(module, e)));
+      return { redriven: chosen.map((e) => e.letter.id) };
     }
-    return { redriven: chosen.map((e) => e.letter.id) };
+    // Up to where the read stops, not to today's end: letters parked since the read began are not sent.
+    await this.scan(module, { fromMarks: true, pageSize: this.pageSize, asRedriver: true }, async (page) => {
+      await this.send(page.map((e) => this.toRedrive(module, e)));
+      redriven.push(...page.map((e) => e.letter.id));
+      return true;
+    });
+    return { redriven };
+  }
+
+  private toRedrive(module: ModuleName, { letter, message }: Entry): OutgoingMessage {
+    return {
+      topic: this.naming.redriveTopic(module),
+      key: letter.key ?? '',
+      value: message.value ?? Buffer.alloc(0),
+      headers: {
+        ...withoutTransportHeaders(message.headers),
+        'retry-level': '1',
+        'retry-due-at': String(Date.now()),
+        'retry-attempts': '0',
+        'retry-source-topic': letter.source.topic,
+        'retry-source-partition': String(letter.source.partition),
+        'retry-source-offset': letter.source.offset,
+        'redriven-from': `${this.naming.deadLetterTopic(module)}@${letter.id}`,
+      },
+    };
   }
 
   /**
-   * The letters up to each partition's end when the read began (from the redrive mark on, when
-   * `fromMarks`; else from the earliest retained), and those ends.
+   * Reads the letters up to each partition's end when the scan began (from the redrive mark on, when
+   * `fromMarks`; else from the earliest retained) and hands them over in pages of `pageSize` (fewer
+   * for large letters; the last page may be empty). `onPage` says whether to go on. Only a page is
+   * held at a time.
+   *
+   * A throwaway group reads, or, `asRedriver`, the redrive group itself: it starts at the redrive mark
+   * (its committed offsets) and commits how far it has read after each page, which moves the mark
+   * past it. Joining the group is the only way kafkajs commits a group's offsets; its
+   * `admin.setOffsets` joins too, and then waits out a 5 s fetch.
    */
-  private async read(
+  private async scan(
     module: ModuleName,
-    limit: number,
-    fromMarks: boolean,
-  ): Promise<{ entries: { letter: DeadLetter; message: KafkaMessage }[]; ends: { partition: number; offset: string }[] }> {
+    { fromMarks, pageSize, keep, asRedriver = false }: { fromMarks: boolean; pageSize: number; keep?: (letter: DeadLetter) => boolean; asRedriver?: boolean },
+    onPage: (page: Entry[]) => Promise<boolean>,
+  ): Promise<void> {
     const topic = this.naming.deadLetterTopic(module);
     // One admin connection for the whole read: offsets first, then the reader group's clean-up.
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      if (!(await admin.listTopics()).includes(topic)) return { entries: [], ends: [] };
+      if (!(await admin.listTopics()).includes(topic)) return;
       const ends = await admin.fetchTopicOffsets(topic);
-      const readTo = ends.map((p) => ({ partition: p.partition, offset: p.high }));
       const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
       const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
       const start = new Map(
@@ -114,44 +157,76 @@ export class DeadLetters {
         }),
       );
       const pending = new Map(ends.filter((p) => BigInt(p.high) > start.get(p.partition)!).map((p) => [p.partition, BigInt(p.high)]));
-      const out: { letter: DeadLetter; message: KafkaMessage }[] = [];
-      if (pending.size === 0) return { entries: out, ends: readTo };
+      if (pending.size === 0) return;
 
-      // A throwaway group reads the topic once, from where it starts (its offsets are set before it
-      // joins; the others from the beginning) up to today's end.
-      const groupId = `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
-      const skip = ends.filter((p) => start.get(p.partition)! > BigInt(p.low));
-      if (skip.length > 0) {
-        await admin.setOffsets({ groupId, topic, partitions: skip.map((p) => ({ partition: p.partition, offset: start.get(p.partition)!.toString() })) });
-      }
+      const groupId = asRedriver ? this.redriveGroup(module) : `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
       const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
       await consumer.connect();
       try {
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`reading ${topic} timed out`)), 30_000);
+          let page: Entry[] = [];
+          let bytes = 0;
+          const reached: Reached = new Map();
+          let finished = false;
+          let idle: NodeJS.Timeout | undefined;
+          const finish = (error?: unknown) => {
+            finished = true;
+            clearTimeout(idle);
+            if (error === undefined) resolve();
+            else reject(error instanceof Error ? error : new Error(String(error)));
+          };
+          const stillReading = () => {
+            clearTimeout(idle);
+            idle = setTimeout(() => finish(new Error(`reading ${topic} timed out: no letter for ${this.readIdleMs} ms`)), this.readIdleMs);
+          };
+          const handOver = async (): Promise<boolean> => {
+            const full = page;
+            page = [];
+            bytes = 0;
+            const goOn = await onPage(full);
+            if (asRedriver && reached.size > 0) {
+              await consumer.commitOffsets([...reached].map(([partition, next]) => ({ topic, partition, offset: next.toString() })));
+            }
+            return goOn;
+          };
+          stillReading();
           void consumer
             .run({
               autoCommit: false,
               eachMessage: async ({ partition, message }) => {
+                if (finished) return;
+                stillReading();
                 const end = pending.get(partition);
-                if (end !== undefined && BigInt(message.offset) >= start.get(partition)! && BigInt(message.offset) < end && out.length < limit) {
-                  out.push({ message, letter: this.toLetter(partition, message, marks.get(partition) ?? -1n) });
+                const offset = BigInt(message.offset);
+                if (end === undefined || offset < start.get(partition)! || offset >= end) return;
+                const letter = this.toLetter(partition, message, marks.get(partition) ?? -1n);
+                if (!keep || keep(letter)) {
+                  page.push({ letter, message });
+                  bytes += message.value?.length ?? 0;
                 }
-                if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
-                if (pending.size === 0 || out.length >= limit) {
-                  clearTimeout(timer);
-                  resolve();
+                reached.set(partition, offset + 1n);
+                if (offset + 1n >= end) pending.delete(partition);
+                try {
+                  const last = pending.size === 0;
+                  if ((last || page.length >= pageSize || bytes >= PAGE_BYTES) && (!(await handOver()) || last)) finish();
+                } catch (e) {
+                  finish(e);
                 }
               },
             })
-            .catch(reject);
+            .catch(finish);
+          // A throwaway reader starts where the read does (the redrive group starts at its mark).
+          if (!asRedriver) {
+            for (const p of ends) {
+              if (start.get(p.partition)! > BigInt(p.low)) consumer.seek({ topic, partition: p.partition, offset: start.get(p.partition)!.toString() });
+            }
+          }
         });
       } finally {
         await consumer.disconnect();
-        await admin.deleteGroups([groupId]).catch(() => undefined);
+        if (!asRedriver) await admin.deleteGroups([groupId]).catch(() => undefined);
       }
-      return { entries: out.sort((a, b) => a.letter.id.localeCompare(b.letter.id, undefined, { numeric: true })), ends: readTo };
     } finally {
       await admin.disconnect();
     }

@@ -46,6 +46,26 @@ export function chunksOf(messages: OutgoingMessage[], maxBytes = MAX_REQUEST_BYT
   return chunks;
 }
 
+/** Sends `messages` with acks=all, in order, one request per chunk (see chunksOf). */
+export async function sendInRequests(producer: Producer, messages: OutgoingMessage[]): Promise<void> {
+  for (const chunk of chunksOf(messages)) {
+    const byTopic = new Map<string, OutgoingMessage[]>();
+    for (const m of chunk) {
+      const list = byTopic.get(m.topic) ?? [];
+      list.push(m);
+      byTopic.set(m.topic, list);
+    }
+    await producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
+      })),
+    });
+  }
+}
+
 /**
  * The process's one Kafka producer: idempotent, acks=all, Java-compatible murmur2 partitioning
  * (so key = order id lands on the same partition as any other client would put it).
@@ -86,22 +106,7 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
   async send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.ensureConnected();
-    for (const chunk of chunksOf(messages)) {
-      const byTopic = new Map<string, OutgoingMessage[]>();
-      for (const m of chunk) {
-        const list = byTopic.get(m.topic) ?? [];
-        list.push(m);
-        byTopic.set(m.topic, list);
-      }
-      await this.producer.sendBatch({
-        acks: -1,
-        compression: CompressionTypes.None,
-        topicMessages: [...byTopic].map(([topic, list]) => ({
-          topic,
-          messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-        })),
-      });
-    }
+    await sendInRequests(this.producer, messages);
   }
 
   private ensureConnected(): Promise<void> {

@@ -11,6 +11,7 @@ import { MODULE_NAMES, ModuleName, validateEnvironment } from '../../config/envi
 import { DeadLetters } from '../dead-letters';
 import { createKafka } from '../kafka-client';
 import { KafkaNaming } from '../kafka-naming';
+import { sendInRequests } from '../kafka-producer';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -25,15 +26,8 @@ async function main(): Promise<void> {
   await producer.connect();
   try {
     const tools = new DeadLetters(kafka, new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX), async (messages) => {
-      if (messages.length > 0) {
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: [...new Set(messages.map((m) => m.topic))].map((topic) => ({
-            topic,
-            messages: messages.filter((m) => m.topic === topic).map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-          })),
-        });
-      }
+      // In requests the broker accepts (a page of large letters would exceed its 1 MiB batch limit).
+      await sendInRequests(producer, messages);
     });
     if (command === 'list') {
       const items = await tools.list(module as ModuleName, Number(flag('--limit')[0] ?? 1000));
