@@ -42,4 +42,30 @@ describe('products: upsert and restock', () => {
     expect(past.body.message).toContain('would pass the limit');
     expect(await product('BOWL')).toMatchObject({ available: 2_100_000_008 });
   });
+
+  it('lists every product once across pages, by SKU, and refuses a bad cursor or limit with 400', async () => {
+    const skus = ['PAGE-01', 'PAGE-02', 'PAGE-03', 'PAGE-04', 'PAGE-05'];
+    for (const sku of skus) await app.http.post('/products').set(app.admin).send({ sku, name: sku, priceCents: 100 }).expect(201);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const query: Record<string, string> = cursor ? { limit: '2', cursor } : { limit: '2' };
+      const { items, nextCursor } = (await app.http.get('/products').query(query).expect(200)).body as { items: { sku: string }[]; nextCursor: string | null };
+      expect(items.length).toBeLessThanOrEqual(2);
+      seen.push(...items.map((i) => i.sku));
+      cursor = nextCursor;
+      if (!cursor) break;
+    }
+    expect(cursor).toBeNull();
+    // Whatever the earlier tests created, in SKU order, each once, with every PAGE- product.
+    expect(seen).toEqual([...new Set(seen)].sort());
+    expect(seen.filter((sku) => sku.startsWith('PAGE-'))).toEqual(skus);
+    const all = (await app.http.get('/products').expect(200)).body as { items: { sku: string }[]; nextCursor: string | null };
+    expect(all.items.map((i) => i.sku)).toEqual(seen);
+    expect(all.nextCursor).toBeNull();
+
+    expect((await app.http.get('/products').query({ cursor: "x' OR 1=1" }).expect(400)).body.message.join()).toContain('cursor');
+    await app.http.get('/products').query({ limit: '0' }).expect(400);
+    await app.http.get('/products').query({ limit: '1001' }).expect(400);
+  });
 });
