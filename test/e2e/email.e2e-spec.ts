@@ -46,6 +46,7 @@ describe('email module: one mail per order event over SMTP', () => {
 
   afterEach(() => {
     sink.answer(() => 'accept');
+    sink.answerSender(() => 'accept');
     sink.hold(0);
   });
 
@@ -234,6 +235,23 @@ describe('email module: one mail per order event over SMTP', () => {
     const next = customer('next');
     await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], next);
     await expectEventually(() => expect(sink.mailsTo(next)).toHaveLength(2));
+  });
+
+  it('keeps mails queued while the server refuses our sender (a 550 to MAIL FROM is our setup, not the mail), and sends them once it accepts', async () => {
+    const email = customer('sender');
+    sink.answerSender((attempt) => (attempt <= 3 ? { code: 550, message: '5.7.1 Sender address rejected: not owned by user shop' } : 'accept'));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    const rows = await expectEventually(async () => {
+      const r = await mailRows(order.id);
+      expect(r.map((m) => [m.kind, m.status])).toEqual([
+        ['ORDER_PLACED', 'SENT'],
+        ['ORDER_CONFIRMED', 'SENT'],
+      ]);
+      return r;
+    });
+    expect(rows[0].attempts).toBe(4);
+    expect(sink.mailsTo(email)).toHaveLength(2);
+    expect(logs.filter((l) => l.includes(order.id) && l.includes('the SMTP setup refused'))).toHaveLength(3);
   });
 
   it('lets the order flow go on while SMTP is down, and catches up once it is back', async () => {

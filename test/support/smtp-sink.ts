@@ -16,6 +16,8 @@ export interface SmtpSink {
   mailsTo(address: string): ParsedMail[];
   /** Decides per recipient and attempt (1-based) what the sink answers; default accepts everything. */
   answer(verdict: (recipient: string, attempt: number) => SinkVerdict): void;
+  /** Decides per MAIL FROM (1-based, over all mails) what the sink answers to the sender; default accepts. */
+  answerSender(verdict: (attempt: number) => SinkVerdict): void;
   /** Holds each mail's DATA this long before accepting it (a slow server); 0 answers at once. */
   hold(ms: number): void;
   /** The most mails in DATA at the same moment so far: over all recipients, and per recipient. */
@@ -33,6 +35,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   const mails: ParsedMail[] = [];
   const attempts = new Map<string, number>();
   let verdict: (recipient: string, attempt: number) => SinkVerdict = () => 'accept';
+  let senderVerdict: (attempt: number) => SinkVerdict = () => 'accept';
+  let senderAttempts = 0;
   let holdMs = 0;
   const inFlight = { all: 0, byRecipient: new Map<string, number>() };
   const maxInFlight = { all: 0, byRecipient: new Map<string, number>() };
@@ -49,6 +53,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         onAuth(auth, _session, callback) {
           if (auth.username === SINK_USER && auth.password === SINK_PASSWORD) callback(null, { user: auth.username });
           else callback(Object.assign(new Error('bad credentials'), { responseCode: 535 }));
+        },
+        onMailFrom(_address, _session, callback) {
+          const answer = senderVerdict(++senderAttempts);
+          if (answer === 'accept') callback();
+          else callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
         },
         onRcptTo(address, _session, callback) {
           const recipient = address.address.toLowerCase();
@@ -100,6 +109,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     mailsTo: (address) =>
       mails.filter((m) => (Array.isArray(m.to) ? m.to : [m.to]).some((to) => to?.value.some((v) => v.address === address))),
     answer: (decide) => (verdict = decide),
+    answerSender: (decide) => {
+      senderAttempts = 0;
+      senderVerdict = decide;
+    },
     hold: (ms) => (holdMs = ms),
     maxInFlight,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -1,4 +1,4 @@
-import { classifySmtpFailure } from './smtp-failure';
+import { classifySmtpFailure, givesUp } from './smtp-failure';
 
 const smtpError = (fields: Record<string, unknown>) => Object.assign(new Error('smtp said no'), fields);
 
@@ -17,6 +17,26 @@ describe(classifySmtpFailure.name, () => {
     ['a 535 to AUTH (our credentials, not the mail)', { code: 'EAUTH', responseCode: 535 }],
     ['an error without any code', {}],
   ])('treats %s as transient', (_, fields) => expect(classifySmtpFailure(smtpError(fields)).permanent).toBe(false));
+
+  it.each([
+    ['a 535 to AUTH', { code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN' }],
+    ['a 530 to MAIL FROM (no login where one is required)', { code: 'EENVELOPE', responseCode: 530, response: '530 Error: authentication Required', command: 'MAIL FROM' }],
+    ['a 550 to MAIL FROM (a sender the server refuses)', { code: 'EENVELOPE', responseCode: 550, command: 'MAIL FROM' }],
+  ])('treats %s as our setup, kept until fixed however many attempts', (_, fields) => {
+    const failure = classifySmtpFailure(smtpError(fields));
+    expect(failure).toMatchObject({ permanent: false, configuration: true });
+    expect(givesUp(failure, 1000, 30)).toBe(false);
+  });
+
+  it('gives up on a mail refused for good at once, and on a transient failure after the last attempt', () => {
+    const refused = classifySmtpFailure(smtpError({ code: 'EENVELOPE', responseCode: 550, command: 'RCPT TO' }));
+    expect(refused.configuration).toBe(false);
+    expect(givesUp(refused, 1, 30)).toBe(true);
+    const greylisted = classifySmtpFailure(smtpError({ code: 'EENVELOPE', responseCode: 451, command: 'RCPT TO' }));
+    expect([givesUp(greylisted, 29, 30), givesUp(greylisted, 30, 30)]).toEqual([false, true]);
+    // A message too large is refused at MAIL FROM too, but it is the mail's fault.
+    expect(classifySmtpFailure(smtpError({ code: 'EMESSAGE', command: 'MAIL FROM' }))).toMatchObject({ permanent: true, configuration: false });
+  });
 
   it('keeps the server reply in the reason', () => {
     expect(classifySmtpFailure(smtpError({ responseCode: 550, response: '550 5.1.1 no such user' })).reason).toContain(

@@ -8,7 +8,7 @@ import { redactAddresses } from '../../../platform/observability/logging';
 import { EMAIL_SCHEMA as S } from '../email.schema';
 import { MailTransport } from '../mail-transport';
 import { MailKind, MailStatus } from '../sent-mail';
-import { classifySmtpFailure } from '../smtp-failure';
+import { classifySmtpFailure, givesUp } from '../smtp-failure';
 
 interface ClaimedMail {
   event_id: string;
@@ -200,8 +200,9 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   }
 
   private async recordFailure(mail: ClaimedMail, label: string, error: unknown): Promise<void> {
-    const { permanent, reason } = classifySmtpFailure(error);
-    if (permanent || mail.attempts >= this.maxAttempts) {
+    const failure = classifySmtpFailure(error);
+    const { permanent, reason } = failure;
+    if (givesUp(failure, mail.attempts, this.maxAttempts)) {
       const why = permanent ? reason : `gave up after ${mail.attempts} attempts: ${reason}`;
       await this.dataSource.query(
         `UPDATE "${S}".sent_mails SET status = 'FAILED', error = $2, lease_until = NULL, updated_at = now() WHERE event_id = $1`,
@@ -217,7 +218,8 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
        WHERE event_id = $1`,
       [mail.event_id, reason.slice(0, 2000), delay],
     );
-    this.logger.warn(`${label} not sent (attempt ${mail.attempts}/${this.maxAttempts}), retrying in ${delay} ms: ${redactAddresses(reason)}`);
+    const attempt = failure.configuration ? `attempt ${mail.attempts}, the SMTP setup refused: kept until it is fixed` : `attempt ${mail.attempts}/${this.maxAttempts}`;
+    this.logger.warn(`${label} not sent (${attempt}), retrying in ${delay} ms: ${redactAddresses(reason)}`);
     setTimeout(() => this.wake(), delay).unref();
   }
 
