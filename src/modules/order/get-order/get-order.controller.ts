@@ -1,8 +1,9 @@
-import { Controller, Get, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AdminGuard } from '../../../platform/http/admin.guard';
+import { OrderIdPipe } from '../order-id.pipe';
 import { ORDER_STATUSES, OrderStatus } from '../order-status';
 import { GetOrderService, OrderDetailsView, OrderPage } from './get-order.service';
 
@@ -42,7 +43,7 @@ export class GetOrderController {
 
   /** The order with its status history (the audit trail). */
   @Get(':id')
-  get(@Param('id', new ParseUUIDPipe()) id: string): Promise<OrderDetailsView> {
+  get(@Param('id', OrderIdPipe) id: string): Promise<OrderDetailsView> {
     return this.service.get(id);
   }
 }
