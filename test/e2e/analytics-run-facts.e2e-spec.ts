@@ -87,4 +87,17 @@ describe('analytics facts locked once per run', () => {
     expect(aloneLocks).toEqual([true, false]);
     await alone.rollback();
   });
+
+  it("gives a later event of the run the fact an earlier one changed, whatever case the later one spells the order id in", async () => {
+    const order = randomUUID();
+    const run = new BatchTransaction(250, [], [order]);
+    const later = await run.run(async () => {
+      const m = await run.manager(ds);
+      const fact = await store.lockFact(m, order);
+      store.saveFact(m, { ...fact, totalCents: 4200 });
+      return store.lockFact(m, order.toUpperCase());
+    });
+    await run.rollback();
+    expect(later).toMatchObject({ orderId: order, totalCents: 4200 });
+  });
 });

@@ -73,9 +73,10 @@ export class ProjectionStore {
    * use for the orders of every event of the run (the messages' keys), in id order; else one.
    */
   async lockFact(m: EntityManager, orderId: string): Promise<OrderFact> {
-    const pending = this.pending(m).facts.get(orderId);
-    if (pending) return { ...pending };
+    // Postgres' text form of a uuid, the key facts are kept under (an event may spell it in capitals).
     const id = orderId.toLowerCase();
+    const pending = this.pending(m).facts.get(id);
+    if (pending) return { ...pending };
     const ofRun = await BatchTransaction.sharedOn(m)
       ?.readForKeys(m, `${S}.0-facts-read`, id, async (ids) => new Map((await this.lockRows(m, ids)).map((r) => [r.order_id, toFact(r)])))
       ?.then((facts) => facts.get(id));
