@@ -43,4 +43,27 @@ describe('placing an order when the answer to its COMMIT is lost', () => {
       expect(n).toBe(1);
     });
   });
+
+  it('answers 503 with Retry-After while the database is away, and places the order once when the client sends it again with its key', async () => {
+    const customerEmail = `away-${randomUUID()}@example.com`;
+    const body = { customerEmail, items: [{ sku: 'LOST', quantity: 1 }] };
+    const key = `away-${randomUUID()}`;
+    proxy.goDown();
+    try {
+      const refused = await app.http.post('/orders').set('Idempotency-Key', key).send(body);
+      expect({ status: refused.status, retryAfter: refused.headers['retry-after'], code: refused.body.code }).toEqual({
+        status: 503,
+        retryAfter: '1',
+        code: 'SERVICE_UNAVAILABLE',
+      });
+      expect(refused.body.message).toContain('retry');
+      // A read is refused the same way, not as a server fault.
+      expect((await app.http.get('/products/LOST')).status).toBe(503);
+    } finally {
+      proxy.comeBack();
+    }
+    const placed = await app.http.post('/orders').set('Idempotency-Key', key).send(body).expect(201);
+    const rows = await query<{ id: string }>(stack.databaseUrl, `SELECT id FROM orders.orders WHERE customer_email = $1`, [customerEmail]);
+    expect(rows.map((r) => r.id)).toEqual([placed.body.id]);
+  });
 });

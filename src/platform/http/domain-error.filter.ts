@@ -1,7 +1,8 @@
-import { ArgumentsHost, Catch, HttpStatus } from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpStatus, Logger } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
-import { FastifyReply } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { throwError } from 'rxjs';
+import { describeError, isInfrastructureError } from '../kafka/errors';
 import { DomainError } from './domain-error';
 
 const STATUS: Record<DomainError['kind'], HttpStatus> = {
@@ -12,15 +13,20 @@ const STATUS: Record<DomainError['kind'], HttpStatus> = {
 };
 
 /**
- * The one global filter. HTTP: module errors become `{ statusCode, code, message, ...details }`,
- * everything else goes to Nest's default handling. Kafka handlers: the error goes back to our
- * transport unchanged (Nest's default RPC filter would log it and hide its class), so the
- * transport can choose between retry and dead-letter.
+ * The one global filter. HTTP: module errors become `{ statusCode, code, message, ...details }`; a
+ * dependency away (the database restarting, connections cut) becomes 503 with Retry-After, which a
+ * client may retry (an order with the same Idempotency-Key is placed once); everything else goes to
+ * Nest's default handling. Kafka handlers: the error goes back to our transport unchanged (Nest's
+ * default RPC filter would log it and hide its class), so the transport can choose between retry
+ * and dead-letter.
  */
 @Catch()
 export class DomainErrorFilter extends BaseExceptionFilter {
+  private readonly log = new Logger('Http');
+
   override catch(error: unknown, host: ArgumentsHost) {
     if (host.getType() === 'rpc') return throwError(() => error);
+    if (isInfrastructureError(error)) return this.unavailable(error, host);
     if (!(error instanceof DomainError)) return super.catch(error, host);
     const statusCode = STATUS[error.kind];
     void host
@@ -28,5 +34,20 @@ export class DomainErrorFilter extends BaseExceptionFilter {
       .getResponse<FastifyReply>()
       .status(statusCode)
       .send({ statusCode, code: error.code, message: error.message, ...error.details });
+  }
+
+  private unavailable(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    this.log.warn(`${request.method} ${request.routeOptions.url ?? request.url} answered 503, a dependency is unavailable: ${describeError(error)}`);
+    void http
+      .getResponse<FastifyReply>()
+      .status(HttpStatus.SERVICE_UNAVAILABLE)
+      .header('retry-after', '1')
+      .send({
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'SERVICE_UNAVAILABLE',
+        message: 'the database is unavailable; retry shortly (an order sent again with the same Idempotency-Key is placed once)',
+      });
   }
 }

@@ -1,4 +1,5 @@
 import { isInfrastructureError, isPermanent, PermanentEventError, TransientEventError } from './errors';
+import { QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { withoutTransportHeaders } from './module-kafka.server';
 
 describe(isInfrastructureError.name, () => {
@@ -7,6 +8,7 @@ describe(isInfrastructureError.name, () => {
     ['an admin shutdown (57P01)', { code: '57P01', message: 'terminating connection due to administrator command' }],
     ['a connection exception class 08', { code: '08006', message: 'connection failure' }],
     ['a TypeORM error wrapping a cut connection', { message: 'Query failed', driverError: new Error('Connection terminated unexpectedly') }],
+    ['a query on a transaction whose connection died', new QueryRunnerProviderAlreadyReleasedError()],
   ])('recognises %s as a dependency outage', (_, error) => expect(isInfrastructureError(error)).toBe(true));
 
   it.each([
