@@ -1,6 +1,6 @@
 /**
  * Dead-letter tools from the command line (the same as GET/POST /admin/dlq):
- *   npm run dlq -- list <module> [--limit 100]
+ *   npm run dlq -- list <module> [--limit 100] [--pending]
  *   npm run dlq -- redrive <module> [--id <partition:offset|eventId> ...]
  * Reads KAFKA_BROKERS, KAFKA_CLIENT_ID and the prefixes from the environment or .env.
  */
@@ -18,9 +18,11 @@ async function main(): Promise<void> {
   const env = validateEnvironment(process.env);
   const [command, module, ...rest] = process.argv.slice(2);
   if (!['list', 'redrive'].includes(command) || !MODULE_NAMES.includes(module as ModuleName)) {
-    throw new Error(`usage: npm run dlq -- list|redrive <${MODULE_NAMES.join('|')}> [--limit N] [--id ID ...]`);
+    throw new Error(`usage: npm run dlq -- list|redrive <${MODULE_NAMES.join('|')}> [--limit N] [--pending] [--id ID ...]`);
   }
   const flag = (name: string) => rest.flatMap((v, i) => (rest[i - 1] === name ? [v] : []));
+  const limit = Number(flag('--limit')[0] ?? 1000);
+  if (!Number.isInteger(limit) || limit < 1) throw new Error('--limit must be a whole number of at least 1');
   const kafka = createKafka(env, 'dlq-cli');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -30,7 +32,8 @@ async function main(): Promise<void> {
       await sendInRequests(producer, messages);
     });
     if (command === 'list') {
-      const items = await tools.list(module as ModuleName, Number(flag('--limit')[0] ?? 1000));
+      // --pending: only what is not redriven yet, read from the redrive mark on.
+      const items = await tools.list(module as ModuleName, limit, rest.includes('--pending'));
       for (const d of items) {
         console.log(`${d.id}\t${d.redriven ? 'redriven' : 'parked  '}\t${d.type ?? '-'}\t${d.eventId ?? '-'}\t${d.attempts}x\t${d.errorCode}\t${d.error}`);
       }
