@@ -1,5 +1,5 @@
 import { isInfrastructureError, isPermanent, PermanentEventError, TransientEventError } from './errors';
-import { QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { withoutTransportHeaders } from './module-kafka.server';
 
 describe(isInfrastructureError.name, () => {
@@ -9,6 +9,7 @@ describe(isInfrastructureError.name, () => {
     ['a connection exception class 08', { code: '08006', message: 'connection failure' }],
     ['a TypeORM error wrapping a cut connection', { message: 'Query failed', driverError: new Error('Connection terminated unexpectedly') }],
     ['a query on a transaction whose connection died', new QueryRunnerProviderAlreadyReleasedError()],
+    ['the COMMIT of a transaction whose connection died', new QueryRunnerAlreadyReleasedError()],
   ])('recognises %s as a dependency outage', (_, error) => expect(isInfrastructureError(error)).toBe(true));
 
   it.each([

@@ -37,12 +37,13 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EP
  * A dependency is away (Postgres restarting, connections cut), as opposed to this event or request
  * being bad: SQLSTATE class 08 (connection exception), 57P01-03 (shutdown, cannot connect now),
  * 53300 (too many connections), socket errors, pg's "Connection terminated", and TypeORM's use of a
- * transaction whose connection it released when that connection died.
+ * transaction whose connection it released when that connection died (a query, or its COMMIT, which
+ * then never left).
  */
 export function isInfrastructureError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
     const { code, message, name } = e as { code?: unknown; message?: unknown; name?: unknown };
-    if (name === 'QueryRunnerProviderAlreadyReleasedError') return true;
+    if (name === 'QueryRunnerProviderAlreadyReleasedError' || name === 'QueryRunnerAlreadyReleasedError') return true;
     if (typeof code === 'string' && (code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || CONNECTION_CODES.has(code))) {
       return true;
     }
