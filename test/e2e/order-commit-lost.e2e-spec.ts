@@ -67,3 +67,34 @@ describe('placing an order when the answer to its COMMIT is lost', () => {
     expect(rows.map((r) => r.id)).toEqual([placed.body.id]);
   });
 });
+
+describe('placing an order alone (no group commit) when the answer to its COMMIT is lost', () => {
+  let stack: TestStack;
+  let proxy: PgProxy;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    stack = await createTestStack('commitlostalone');
+    proxy = await startPgProxy(stack.databaseUrl);
+    app = await startTestApp(stack, { DATABASE_URL: proxy.url, ORDER_GROUP_COMMIT_WINDOW_MS: '0' });
+    await createProduct(app, stack, 'LOST', 10);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+    await stack?.drop();
+  });
+
+  it('answers 201 with the order that committed, so a client without an Idempotency-Key has no reason to send it again', async () => {
+    const customerEmail = `alone-${randomUUID()}@example.com`;
+    proxy.loseNextCommitAnswer('"orders".orders (id, customer_email');
+    const res = await app.http.post('/orders').send({ customerEmail, items: [{ sku: 'LOST', quantity: 1 }] });
+    expect(proxy.lost).toBe(1);
+    expect(res.status).toBe(201);
+    const rows = await query<{ id: string }>(stack.databaseUrl, `SELECT id FROM orders.orders WHERE customer_email = $1`, [customerEmail]);
+    expect(rows.map((r) => r.id)).toEqual([res.body.id]);
+    await orderReaches(app, res.body.id, 'CONFIRMED');
+  });
+});
+

@@ -6,6 +6,7 @@ import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
 import { uuidV7 } from '../../../platform/database/uuid-v7';
 import { Cause } from '../../../platform/kafka/cause';
+import { isInfrastructureError } from '../../../platform/kafka/errors';
 import { event, Outbox, PendingEvent } from '../../../platform/kafka/outbox';
 import { OrderStatus } from '../order-status';
 import { UnknownSkuError } from '../order.errors';
@@ -50,27 +51,42 @@ export class PlaceOrderService {
     return this.group.submit({ dto, requestId, idempotencyKey });
   }
 
-  /** One order, one transaction: the path every order took before group commit, and its fallback. */
+  /**
+   * One order, one transaction: the path every order took before group commit, and its fallback.
+   * When the connection is lost with the order written, the transaction's status (`txid_status`)
+   * tells whether COMMIT got through before the 201 or the failure is answered, as for a batch.
+   */
   private async placeAlone(dto: PlaceOrderDto, requestId: string, idempotencyKey?: string): Promise<PlaceOrderResult> {
-    return this.dataSource.transaction(async (m) => {
-      if (idempotencyKey) {
-        const stored = await claimIdempotencyKey(m, idempotencyKey, requestHash(dto), this.idempotencyTtlMs);
-        if (stored) return { statusCode: stored.statusCode, body: stored.body as OrderView, replayed: true };
-      }
-      const body = await this.createOrder(m, dto, Cause.fromRequest(requestId));
-      const result = { statusCode: 201, body };
-      if (idempotencyKey) await storeIdempotentResponse(m, idempotencyKey, result);
-      return { ...result, replayed: false };
-    });
+    let attempted: { xid: string; body?: OrderView } | undefined;
+    try {
+      return await this.dataSource.transaction(async (m) => {
+        if (idempotencyKey) {
+          const stored = await claimIdempotencyKey(m, idempotencyKey, requestHash(dto), this.idempotencyTtlMs);
+          if (stored) return { statusCode: stored.statusCode, body: stored.body as OrderView, replayed: true };
+        }
+        const body = await this.createOrder(m, dto, Cause.fromRequest(requestId), (xid) => (attempted = { xid }));
+        attempted!.body = body;
+        const result = { statusCode: 201, body };
+        if (idempotencyKey) await storeIdempotentResponse(m, idempotencyKey, result);
+        return { ...result, replayed: false };
+      });
+    } catch (error) {
+      const written = attempted?.body;
+      if (!written || !isInfrastructureError(error) || !(await this.committed(attempted!.xid).catch(() => undefined))) throw error;
+      return { statusCode: 201, body: written, replayed: false };
+    }
   }
 
-  private async createOrder(m: EntityManager, dto: PlaceOrderDto, cause: Cause): Promise<OrderView> {
+  /** Writes the order; `begun` gets the transaction's id (read with the prices: no round trip of its own). */
+  private async createOrder(m: EntityManager, dto: PlaceOrderDto, cause: Cause, begun: (xid: string) => void): Promise<OrderView> {
     const skus = dto.items.map((i) => i.sku);
-    const priced: { sku: string; price_cents: number }[] = await m.query(
-      `SELECT sku, price_cents FROM "${S}".catalogue WHERE sku = ANY($1::text[])`,
+    const priced: { sku: string | null; price_cents: number | null; xid: string | null }[] = await m.query(
+      `SELECT sku, price_cents, NULL AS xid FROM "${S}".catalogue WHERE sku = ANY($1::text[])
+       UNION ALL SELECT NULL, NULL, txid_current()::text`,
       [skus],
     );
-    const prices = new Map(priced.map((p) => [p.sku, p.price_cents]));
+    begun(priced.find((p) => p.xid !== null)!.xid!);
+    const prices = new Map(priced.filter((p) => p.sku !== null).map((p) => [p.sku!, p.price_cents!]));
     const unknown = skus.filter((s) => !prices.has(s));
     if (unknown.length > 0) throw new UnknownSkuError(unknown);
 
