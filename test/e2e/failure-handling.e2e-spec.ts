@@ -3,7 +3,7 @@ import { DeadLetters } from '../../src/platform/kafka/dead-letters';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { OutgoingMessage } from '../../src/platform/kafka/kafka-producer';
 import { expectEventually } from '../support/eventually';
-import { publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { createTopic, publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -248,13 +248,7 @@ describe('failure handling: redriving every dead letter', () => {
   it('marks as redriven only the letters it sent, not one parked while it was sending, and lists and redrives what is left from the mark on', async () => {
     const naming = new KafkaNaming(stack.prefix, stack.prefix);
     const dlq = naming.deadLetterTopic('email');
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ topics: [{ topic: dlq, numPartitions: 1 }], waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopic(kafka, dlq, 1);
     const letter = (n: number) => ({ key: `order-${n}`, value: { eventId: `00000000-0000-7000-8000-00000000000${n}`, type: 'order.placed' } });
     await publish(kafka, dlq, [letter(1), letter(2)]);
     const sent: OutgoingMessage[] = [];
@@ -283,13 +277,7 @@ describe('failure handling: redriving every dead letter', () => {
   it('redrives a long DLQ a page at a time, and a redrive that fails part way resumes after the pages it sent', async () => {
     const naming = new KafkaNaming(stack.prefix, stack.prefix);
     const dlq = naming.deadLetterTopic('analytics');
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ topics: [{ topic: dlq, numPartitions: 2 }], waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopic(kafka, dlq, 2);
     const keys = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3'];
     await publish(
       kafka,

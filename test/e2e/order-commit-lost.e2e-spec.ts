@@ -6,19 +6,23 @@ import { createTestStack, startTestApp, TestApp, TestStack } from '../support/te
 import { query } from '../support/test-database';
 
 /**
- * The answer to a group commit's COMMIT lost on the way back (a real Postgres behind a TCP proxy that
- * cuts the connection instead of passing that answer on): the orders are in, and the app must not
- * place them a second time.
+ * The answer to an order's COMMIT lost on the way back (a real Postgres behind a TCP proxy that cuts
+ * the connection instead of passing that answer on): the order is in, and the app must not place it
+ * a second time. Both ways an order is written: in a group commit, and alone (group commit off, and
+ * the group commit's fallback).
  */
-describe('placing an order when the answer to its COMMIT is lost', () => {
+describe.each([
+  ['in a group commit', 'commitlost', {}],
+  ['alone (group commit off)', 'commitlostalone', { ORDER_GROUP_COMMIT_WINDOW_MS: '0' }],
+])('placing an order %s when the database or the answer to its COMMIT is lost', (_, label, env: Record<string, string>) => {
   let stack: TestStack;
   let proxy: PgProxy;
   let app: TestApp;
 
   beforeAll(async () => {
-    stack = await createTestStack('commitlost');
+    stack = await createTestStack(label);
     proxy = await startPgProxy(stack.databaseUrl);
-    app = await startTestApp(stack, { DATABASE_URL: proxy.url });
+    app = await startTestApp(stack, { DATABASE_URL: proxy.url, ...env });
     await createProduct(app, stack, 'LOST', 10);
   });
 
@@ -30,7 +34,7 @@ describe('placing an order when the answer to its COMMIT is lost', () => {
 
   it('answers 201 with the order that committed, and places no second one, for a request without an Idempotency-Key', async () => {
     const customerEmail = `lost-${randomUUID()}@example.com`;
-    // The group commit's statement names the orders table with its columns; the one-order path's does too.
+    // Both paths' statements name the orders table with its columns.
     proxy.loseNextCommitAnswer('"orders".orders (id, customer_email');
     const res = await app.http.post('/orders').send({ customerEmail, items: [{ sku: 'LOST', quantity: 1 }] });
     expect(proxy.lost).toBe(1);
@@ -67,34 +71,3 @@ describe('placing an order when the answer to its COMMIT is lost', () => {
     expect(rows.map((r) => r.id)).toEqual([placed.body.id]);
   });
 });
-
-describe('placing an order alone (no group commit) when the answer to its COMMIT is lost', () => {
-  let stack: TestStack;
-  let proxy: PgProxy;
-  let app: TestApp;
-
-  beforeAll(async () => {
-    stack = await createTestStack('commitlostalone');
-    proxy = await startPgProxy(stack.databaseUrl);
-    app = await startTestApp(stack, { DATABASE_URL: proxy.url, ORDER_GROUP_COMMIT_WINDOW_MS: '0' });
-    await createProduct(app, stack, 'LOST', 10);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await proxy?.close();
-    await stack?.drop();
-  });
-
-  it('answers 201 with the order that committed, so a client without an Idempotency-Key has no reason to send it again', async () => {
-    const customerEmail = `alone-${randomUUID()}@example.com`;
-    proxy.loseNextCommitAnswer('"orders".orders (id, customer_email');
-    const res = await app.http.post('/orders').send({ customerEmail, items: [{ sku: 'LOST', quantity: 1 }] });
-    expect(proxy.lost).toBe(1);
-    expect(res.status).toBe(201);
-    const rows = await query<{ id: string }>(stack.databaseUrl, `SELECT id FROM orders.orders WHERE customer_email = $1`, [customerEmail]);
-    expect(rows.map((r) => r.id)).toEqual([res.body.id]);
-    await orderReaches(app, res.body.id, 'CONFIRMED');
-  });
-});
-

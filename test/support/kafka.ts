@@ -13,6 +13,17 @@ export async function topicSize(admin: Admin, topic: string): Promise<number> {
   return offsets.reduce((sum, p) => sum + Number(p.high), 0);
 }
 
+/** Creates a topic (waiting for its leaders) on a connection of its own. */
+export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** An envelope as a producer module would write it (for publishing straight to Kafka in tests). */
 export function envelopeOf<T>(definition: EventDefinition<string, T>, payload: T, overrides: Partial<EventEnvelope<T>> = {}): EventEnvelope<T> {
   const id = randomUUID();
