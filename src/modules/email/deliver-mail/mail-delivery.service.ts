@@ -103,11 +103,20 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     this.loop = this.run();
   }
 
-  /** Finishes the attempt in flight while the database is still open. */
+  /**
+   * Finishes the attempt in flight while the database is still open, then records the mails the
+   * server accepted that a database blip left unrecorded: the loop may have stopped while it waited
+   * to try again, and a mail left SENDING is sent a second time once its lease runs out.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     this.wake();
     await this.loop;
+    await this.recordUnrecorded().catch((e: unknown) =>
+      this.logger.warn(
+        `${this.unrecorded.size} mail(s) the SMTP server accepted could not be recorded as sent; they go again, with the same Message-ID, when their lease runs out: ${describeError(e)}`,
+      ),
+    );
   }
 
   /** A mail was queued or fell due: look now instead of at the next poll. */

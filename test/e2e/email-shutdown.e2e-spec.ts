@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { expectEventually } from '../support/eventually';
+import { PgProxy, startPgProxy } from '../support/pg-proxy';
+import { createProduct, placeOrder } from '../support/shop';
+import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { collectLogLines, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
+
+/**
+ * Its own file: the test reads the app's log, and nestjs-pino keeps its root logger in a static
+ * field: as a second app in the email suite's file, its lines never reached its own log stream.
+ */
+describe('email module: stopping while a mail the server accepted waits to be recorded', () => {
+  let stack: TestStack;
+  let sink: SmtpSink;
+  let proxy: PgProxy;
+  let app: TestApp | undefined;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    stack = await createTestStack('emailstop');
+    sink = await startSmtpSink();
+    // The email module reaches Postgres through a TCP proxy that can play a database gone away.
+    proxy = await startPgProxy(stack.databaseUrl);
+    app = await startTestApp(stack, {
+      SMTP_URL: sink.url,
+      SMTP_FROM: 'Shop <orders@shop.test>',
+      EMAIL_DATABASE_URL: proxy.url,
+      EMAIL_DELIVERY_POLL_MS: '600000',
+    }, { logStream: collectLogLines(logs) });
+    await createProduct(app, stack, 'MUG', 10, 1200);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+    await sink?.stop();
+    await stack?.drop();
+  });
+
+  it('records it as SENT on the way down, so it is not sent a second time when its lease runs out', async () => {
+    const email = `stop-${randomBytes(3).toString('hex')}@example.com`;
+    sink.hold(1000); // the server keeps DATA a second: the database goes away meanwhile
+    const order = await placeOrder(app!, [{ sku: 'MUG', quantity: 1 }], email);
+    await expectEventually(() => expect(sink.attempts.get(email)).toBe(1));
+    proxy.goDown();
+    // Accepted, but the SENT record fails; the delivery loop waits longer after each failure, and
+    // stops in the middle of its 4 s wait.
+    await expectEventually(() => expect(logs.some((l) => l.includes('mail delivery paused 4000 ms'))).toBe(true), 20_000, 100);
+    expect(sink.mailsTo(email)).toHaveLength(1);
+    proxy.comeBack();
+    await app!.close();
+    app = undefined;
+    const [placed] = await query<{ status: string; attempts: number }>(
+      stack.databaseUrl,
+      `SELECT status, attempts FROM email.sent_mails WHERE order_id = $1 AND kind = 'ORDER_PLACED'`,
+      [order.id],
+    );
+    expect({ status: placed.status, attempts: placed.attempts }).toEqual({ status: 'SENT', attempts: 1 });
+  });
+});
