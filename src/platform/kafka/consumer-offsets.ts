@@ -41,31 +41,58 @@ export interface PartitionReset {
   topic: string;
   partition: number;
   offset: string;
+  /** The group had not read this far yet: it stays where it was rather than skip what it never handled. */
+  kept?: true;
 }
 
 /**
- * Moves an idle consumer group's committed offsets on `topics` to `to`, so its next start replays
- * from there. Only what the topics still retain can be replayed (see the topic retention).
+ * Moves an idle consumer group's committed offsets on `topics` back to `to`, so its next start
+ * replays from there. Only what the topics still retain can be replayed (see the topic retention).
+ * A partition the group has not read up to `to` yet stays where it is (a group without an offset
+ * reads from the earliest), so a time after the group's position, or a local time mistaken for
+ * UTC, skips nothing; `forward` moves those too, skipping the events in between.
  */
-export async function resetGroupOffsets(kafka: Kafka, groupId: string, topics: string[], to: ResetTarget): Promise<PartitionReset[]> {
+export async function resetGroupOffsets(
+  kafka: Kafka,
+  groupId: string,
+  topics: string[],
+  to: ResetTarget,
+  { forward = false }: { forward?: boolean } = {},
+): Promise<PartitionReset[]> {
   const admin = kafka.admin();
   await admin.connect();
   const offsets: PartitionReset[] = [];
   try {
     await assertGroupIdle(admin, groupId);
     const existing = new Set(await admin.listTopics());
-    for (const topic of topics.filter((t) => existing.has(t))) {
-      const partitions =
+    const present = topics.filter((t) => existing.has(t));
+    const committed = new Map(
+      (present.length > 0 ? await admin.fetchOffsets({ groupId, topics: present }) : []).flatMap(({ topic, partitions }) =>
+        partitions.map((p) => [`${p.partition} ${topic}`, BigInt(p.offset)] as const),
+      ),
+    );
+    for (const topic of present) {
+      const retained = await admin.fetchTopicOffsets(topic);
+      const targets =
         to === 'earliest'
-          ? (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.low }))
+          ? retained.map((p) => ({ partition: p.partition, offset: p.low }))
           : // The first offset at or after the time; the end of the partition when nothing is that new.
             await admin.fetchTopicOffsetsByTimestamp(topic, to.getTime());
-      offsets.push(...partitions.map((p) => ({ topic, partition: p.partition, offset: p.offset })));
+      const low = new Map(retained.map((p) => [p.partition, BigInt(p.low)]));
+      for (const { partition, offset } of targets) {
+        // Where the group's next start would read: its offset, or the earliest retained when it has
+        // none or its offset has been deleted since.
+        const earliest = low.get(partition) ?? 0n;
+        const at = committed.get(`${partition} ${topic}`) ?? -1n;
+        const position = at > earliest ? at : earliest;
+        if (!forward && BigInt(offset) > position) offsets.push({ topic, partition, offset: position.toString(), kept: true });
+        else offsets.push({ topic, partition, offset });
+      }
     }
   } finally {
     await admin.disconnect();
   }
-  if (offsets.length > 0) await commitAsGroup(kafka, groupId, offsets);
+  if (offsets.length > 0) await commitAsGroup(kafka, groupId, offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
   return offsets;
 }
 

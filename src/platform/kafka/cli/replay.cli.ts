@@ -4,6 +4,9 @@
 //   npm run replay -- --group analytics --to earliest
 //   npm run replay -- --group email --to 2025-06-01T10:00:00Z [--topics order.placed,order.confirmed]
 //
+// A partition the group has not read up to --to yet stays where it is (moving it would skip events
+// it never handled); --forward moves those too.
+//
 // Topics are logical names (KAFKA_TOPIC_PREFIX is added); default: every topic the group has offsets for
 // but its retry topics (name one with --topics to move it too).
 import 'reflect-metadata';
@@ -15,12 +18,12 @@ import { createKafka } from '../kafka-client';
 import { KafkaNaming } from '../kafka-naming';
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run replay -- --group <${MODULE_NAMES.join('|')}> --to <earliest|ISO time> [--topics a,b]\n`);
+  process.stderr.write(`${message}\nusage: npm run replay -- --group <${MODULE_NAMES.join('|')}> --to <earliest|ISO time> [--topics a,b] [--forward]\n`);
   process.exit(2);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { group: { type: 'string' }, to: { type: 'string' }, topics: { type: 'string' } } });
+  const { values } = parseArgs({ options: { group: { type: 'string' }, to: { type: 'string' }, topics: { type: 'string' }, forward: { type: 'boolean' } } });
   const module = values.group as ModuleName | undefined;
   if (!module || !MODULE_NAMES.includes(module)) usage(`--group must be one of ${MODULE_NAMES.join(', ')}`);
   let to: ResetTarget;
@@ -41,9 +44,13 @@ async function main(): Promise<void> {
     topics = replayableTopics(committed, naming);
   }
   if (topics.length === 0) usage(`group ${groupId} has no committed offsets; name the topics with --topics`);
-  const moved = await resetGroupOffsets(kafka, groupId, topics, to);
-  for (const p of moved) process.stderr.write(`${groupId} ${p.topic}[${p.partition}] -> ${p.offset}\n`);
-  process.stderr.write(`moved ${moved.length} partition(s) of ${groupId} to ${values.to}; start the module to replay\n`);
+  const moved = await resetGroupOffsets(kafka, groupId, topics, to, { forward: values.forward });
+  for (const p of moved) {
+    const note = p.kept ? ' (kept: the group has not read up to there yet; --forward would skip to it)' : '';
+    process.stderr.write(`${groupId} ${p.topic}[${p.partition}] -> ${p.offset}${note}\n`);
+  }
+  const kept = moved.filter((p) => p.kept).length;
+  process.stderr.write(`moved ${moved.length - kept} partition(s) of ${groupId} to ${values.to}, kept ${kept} where they were; start the module to replay\n`);
 }
 
 main().catch((e: unknown) => {

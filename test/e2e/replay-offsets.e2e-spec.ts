@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka } from 'kafkajs';
+import { resetGroupOffsets } from '../../src/platform/kafka/consumer-offsets';
+import { expectEventually } from '../support/eventually';
+import { createTopic, publish, testKafka } from '../support/kafka';
+import { createTestStack, TestStack } from '../support/test-app';
+
+/** `npm run replay`'s offset moves, on the real broker: a replay rewinds, and never skips by accident. */
+describe(resetGroupOffsets.name, () => {
+  let stack: TestStack;
+  let kafka: Kafka;
+  let topic: string;
+  /** The first offset written after this time: the fourth message. */
+  let between: Date;
+
+  beforeAll(async () => {
+    stack = await createTestStack('replay');
+    kafka = testKafka(stack.brokers);
+    topic = `${stack.prefix}replay.events`;
+    await createTopic(kafka, topic, 1);
+    const batch = (n: number) => Array.from({ length: 3 }, (_, i) => ({ key: 'k', value: { n: n + i } }));
+    await publish(kafka, topic, batch(0));
+    const last = Date.now();
+    await expectEventually(() => expect(Date.now()).toBeGreaterThan(last + 5)); // later than every record of the first three
+    between = new Date();
+    await publish(kafka, topic, batch(3));
+  });
+
+  afterAll(async () => {
+    await stack?.drop();
+  });
+
+  const committed = async (groupId: string) => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [{ partitions }] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return partitions.map((p) => p.offset);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  it('keeps a group that has not read up to the time where it is, instead of skipping the events in between', async () => {
+    const groupId = `${stack.prefix}replay-${randomUUID()}`;
+    await resetGroupOffsets(kafka, groupId, [topic], 'earliest');
+    expect(await committed(groupId)).toEqual(['0']);
+
+    const kept = await resetGroupOffsets(kafka, groupId, [topic], between);
+    expect(kept).toEqual([{ topic, partition: 0, offset: '0', kept: true }]);
+    expect(await committed(groupId)).toEqual(['0']);
+    // A time in the future (a local time read as UTC, say) would have moved it to the end.
+    await resetGroupOffsets(kafka, groupId, [topic], new Date(Date.now() + 3_600_000));
+    expect(await committed(groupId)).toEqual(['0']);
+  });
+
+  it('moves a group back to a time, and forward only when asked', async () => {
+    const groupId = `${stack.prefix}replay-${randomUUID()}`;
+    // A group without offsets reads from the earliest: a time after it is forward too.
+    expect((await resetGroupOffsets(kafka, groupId, [topic], between))[0]).toMatchObject({ offset: '0', kept: true });
+    await resetGroupOffsets(kafka, groupId, [topic], new Date(Date.now() + 3_600_000), { forward: true });
+    expect(await committed(groupId)).toEqual(['6']);
+    expect(await resetGroupOffsets(kafka, groupId, [topic], between)).toEqual([{ topic, partition: 0, offset: '3' }]);
+    expect(await committed(groupId)).toEqual(['3']);
+    await resetGroupOffsets(kafka, groupId, [topic], 'earliest');
+    expect(await committed(groupId)).toEqual(['0']);
+  });
+});
