@@ -49,6 +49,11 @@ describe(validateEnvironment.name, () => {
     expect(validateEnvironment({ KAFKA_RETRY_DELAYS_MS: '', CORS_ORIGINS: '' })).toMatchObject({ KAFKA_RETRY_DELAYS_MS: [], CORS_ORIGINS: [] });
   });
 
+  it('refuses a timer setting past what Node can wait (it would fire after 1 ms, back to back)', () => {
+    expect(() => validateEnvironment({ ORDER_EXPIRY_SWEEP_MS: '3000000000' })).toThrow(/ORDER_EXPIRY_SWEEP_MS/);
+    expect(validateEnvironment({ ORDER_EXPIRY_SWEEP_MS: '3600000' }).ORDER_EXPIRY_SWEEP_MS).toBe(3_600_000);
+  });
+
   it('reads MODULES as a trimmed list', () => {
     expect(validateEnvironment({ MODULES: ' email , order ' }).MODULES).toEqual(['email', 'order']);
   });

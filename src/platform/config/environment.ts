@@ -315,9 +315,11 @@ export class Environment {
   @Min(100)
   ORDER_RESERVATION_TIMEOUT_MS = 5 * 60 * 1000;
 
+  // A timer's delay: Node runs one above 2^31 - 1 ms after 1 ms, so the sweep would run back to back.
   @Transform(toInt)
   @IsInt()
   @Min(50)
+  @Max(3_600_000)
   ORDER_EXPIRY_SWEEP_MS = 5000;
 
   @Transform(toInt)
