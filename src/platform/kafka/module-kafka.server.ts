@@ -113,6 +113,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private assigned?: Set<string>;
   /** Retry partitions paused until their next event is due (see pauseUntilDue). */
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Wait before a fresh consumer replaces one that crashed for good; doubles until a join succeeds. */
+  private restartDelayMs = RESTART_DELAY_MS;
+  private restartTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
     super();
@@ -159,6 +162,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
 
   private async disconnect(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.restartTimer);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
     const consumer = this.consumer;
@@ -217,10 +221,18 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     const { naming, topics, module } = this.options;
     const subscriptions = this.subscriptions();
     let backoff = 500;
+    // A close() while this start awaits found no consumer (or one not yet running) to stop: the
+    // start stops what it made, or kafkajs' run() would connect it again and join the group.
+    const stopped = async (consumer?: Consumer): Promise<boolean> => {
+      if (!this.closing) return false;
+      await consumer?.disconnect().catch(() => undefined);
+      return true;
+    };
     while (!this.closing) {
       try {
         this.state = 'starting';
         await topics.ensure([...subscriptions, naming.deadLetterTopic(module)]);
+        if (await stopped()) return;
         const consumer = this.options.kafka.consumer({
           groupId: this.groupId,
           sessionTimeout: 10_000,
@@ -232,7 +244,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         this.watch(consumer);
         this.consumer = consumer;
         await consumer.connect();
+        if (await stopped(consumer)) return;
         await consumer.subscribe({ topics: subscriptions, fromBeginning: true });
+        if (await stopped(consumer)) return;
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
@@ -240,6 +254,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           partitionsConsumedConcurrently: BATCHES_PER_DELIVERY,
           eachBatch: (payload) => this.eachBatch(payload),
         });
+        if (await stopped(consumer)) return;
         this.logger.log(`consuming ${subscriptions.join(', ')} in group ${this.groupId}`);
         return;
       } catch (e) {
@@ -259,6 +274,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     consumer.on(GROUP_JOIN, ({ payload }) => {
       this.state = 'joined';
       this.lastError = undefined;
+      this.restartDelayMs = RESTART_DELAY_MS;
       // Offsets of partitions this member no longer holds are not ours to commit any more: a late
       // commit could move back an offset the new holder has committed past (their events come
       // again to it instead, and its inbox absorbs them).
@@ -280,10 +296,17 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       const line = `consumer crashed (restart: ${event.payload.restart}): ${this.lastError}`;
       if (event.payload.restart) this.logger.warn(line);
       else this.logger.error(line);
-      // kafkajs restarts on retriable errors; on the others we start a fresh consumer.
+      // kafkajs restarts on retriable errors; on the others we start a fresh consumer, after a wait
+      // that doubles while no join succeeds (a group this principal may not join crashes every time).
       if (!event.payload.restart && !this.closing) {
+        const delay = this.restartDelayMs;
+        this.restartDelayMs = Math.min(delay * 2, MAX_RESTART_DELAY_MS);
+        this.logger.warn(`starting a fresh consumer in ${delay} ms`);
         void consumer.disconnect().finally(() => {
-          if (!this.closing) void this.startConsumer();
+          if (this.closing) return;
+          this.restartTimer = setTimeout(() => {
+            if (!this.closing) void this.startConsumer();
+          }, delay);
         });
       }
     });
@@ -808,6 +831,10 @@ const HEARTBEAT_CHECK_MS = 100;
 
 /** How long close() lets the batches in flight finish before it commits their offsets and disconnects. */
 const CLOSE_WAIT_MS = 5000;
+
+/** The first wait before a fresh consumer replaces one that crashed for good, and the longest. */
+const RESTART_DELAY_MS = 500;
+const MAX_RESTART_DELAY_MS = 30_000;
 
 /** kafkajs' heartbeat of the batch being handled. */
 type Heartbeat = EachBatchPayload['heartbeat'];

@@ -1,0 +1,116 @@
+import { EventEmitter } from 'node:events';
+import { Consumer, Kafka } from 'kafkajs';
+import { KafkaNaming } from './kafka-naming';
+import { KafkaProducer } from './kafka-producer';
+import { ModuleKafkaServer } from './module-kafka.server';
+import { TopicProvisioner } from './topic-provisioner';
+
+/**
+ * The consumer's life cycle against a stub kafkajs client (mocked: a broker cannot be made to crash
+ * a consumer for good on cue, nor to hold a start-up at a chosen await). What each test counts is
+ * how many consumers the server makes, and which of them it leaves connected.
+ */
+class StubConsumer extends EventEmitter {
+  readonly events = { GROUP_JOIN: 'join', CRASH: 'crash', REBALANCING: 'rebalancing', STOP: 'stop' };
+  connected = false;
+  constructor(private readonly onRun: (c: StubConsumer) => void) {
+    super();
+  }
+  async connect(): Promise<void> {
+    this.connected = true;
+  }
+  async subscribe(): Promise<void> {}
+  async run(): Promise<void> {
+    this.onRun(this);
+  }
+  async disconnect(): Promise<void> {
+    this.connected = false;
+  }
+  crash(): void {
+    this.emit('crash', { payload: { error: new Error('not authorized to join the group'), restart: false } });
+  }
+}
+
+function serverWith(onRun: (c: StubConsumer) => void, ensure: () => Promise<void> = async () => undefined) {
+  const consumers: StubConsumer[] = [];
+  const kafka = {
+    consumer: () => {
+      const c = new StubConsumer(onRun);
+      consumers.push(c);
+      return c as unknown as Consumer;
+    },
+  } as unknown as Kafka;
+  const server = new ModuleKafkaServer({
+    module: 'email',
+    kafka,
+    naming: new KafkaNaming('unit.', 'unit.'),
+    producer: {} as KafkaProducer,
+    topics: { ensure } as unknown as TopicProvisioner,
+    partitionsConsumedConcurrently: 1,
+    retries: 0,
+    retryBackoffMs: 10,
+    retryDelaysMs: [],
+    batchMaxEvents: 1,
+    batchMaxMs: 10,
+    batchLockTimeoutMs: 100,
+  });
+  return { server, consumers };
+}
+
+const listen = (server: ModuleKafkaServer) => new Promise<void>((resolve, reject) => server.listen((e) => (e ? reject(e as Error) : resolve())));
+
+describe(ModuleKafkaServer.name, () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('waits longer before each fresh consumer while every one crashes for good, with a stub kafkajs client', async () => {
+    jest.useFakeTimers();
+    let runs = 0;
+    // At most 20 crashes: without a wait, fresh consumers would follow each other without end.
+    const { server, consumers } = serverWith((c) => ++runs <= 20 && c.crash());
+    await listen(server);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(consumers).toHaveLength(1);
+    // 500 ms, then 1 s, then 2 s between fresh consumers; before, a new one followed each crash at once.
+    await jest.advanceTimersByTimeAsync(499);
+    expect(consumers).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(consumers).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(999);
+    expect(consumers).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(consumers).toHaveLength(3);
+    await server.close();
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(consumers).toHaveLength(3);
+    expect(consumers.some((c) => c.connected)).toBe(false);
+  });
+
+  it('starts over from 500 ms once a consumer joins its group, with a stub kafkajs client', async () => {
+    jest.useFakeTimers();
+    let runs = 0;
+    const { server, consumers } = serverWith((c) => {
+      if (++runs === 3) c.emit('join', { payload: { memberAssignment: {} } });
+      if (runs <= 20) c.crash();
+    });
+    await listen(server);
+    await jest.advanceTimersByTimeAsync(500 + 1000); // two crashes: the third consumer joins, then crashes
+    expect(consumers).toHaveLength(3);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(consumers).toHaveLength(4);
+    await server.close();
+  });
+
+  it('leaves no consumer connected when closed while its start waits for the topics, with a stub kafkajs client', async () => {
+    let topicsReady!: () => void;
+    const { server, consumers } = serverWith(
+      () => undefined,
+      () => new Promise<void>((resolve) => (topicsReady = resolve)),
+    );
+    await listen(server);
+    await server.close();
+    topicsReady();
+    await new Promise((r) => setImmediate(r));
+    expect(consumers.filter((c) => c.connected)).toEqual([]);
+    expect(server.consumerState).toBe('stopped');
+  });
+});
