@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     const env = validateEnvironment(process.env);
     const granted = await grantModuleAccess(admin, naming, [...MODULE_NAMES], {
       partitions: env.KAFKA_TOPIC_PARTITIONS,
+      retryPartitions: env.KAFKA_RETRY_TOPIC_PARTITIONS,
       retryLevels: env.KAFKA_RETRY_DELAYS_MS.length,
     });
     for (const a of granted) {

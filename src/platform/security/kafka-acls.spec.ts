@@ -3,7 +3,7 @@ import { PATTERN_EXTRAS_METADATA, PATTERN_METADATA } from '@nestjs/microservices
 import { FEATURE_MODULES } from '../../app.module';
 import { MODULE_NAMES, ModuleName } from '../config/environment';
 import { KafkaNaming } from '../kafka/kafka-naming';
-import { MODULE_CONSUMES, moduleAccess } from './kafka-acls';
+import { MODULE_CONSUMES, moduleAccess, topicPlan } from './kafka-acls';
 
 /** The event types a module's handlers subscribe to, read from their decorators. */
 function handledTypes(module: ModuleName): string[] {
@@ -40,5 +40,21 @@ describe(moduleAccess.name, () => {
     expect(moduleAccess(new KafkaNaming(), 'warehouse').writes.sort()).toEqual(
       ['product.upserted', 'stock.rejected', 'stock.released', 'stock.reserved', 'warehouse.dlq'],
     );
+  });
+});
+
+describe(topicPlan.name, () => {
+  const naming = new KafkaNaming('p.', 'p.');
+
+  it("creates each module's first retry topic even without retry delays: the consumer subscribes to it, and redrives come back through it", () => {
+    const plan = topicPlan(naming, ['email'], { partitions: 6, retryPartitions: 1, retryLevels: 0 });
+    expect(plan).toContainEqual({ topic: 'p.email.retry.1', numPartitions: 1 });
+    expect(plan.filter((t) => t.topic.includes('.retry.'))).toHaveLength(1);
+  });
+
+  it('creates the retry topics with their own partition count and the others with the event topics\' count', () => {
+    const plan = topicPlan(naming, ['warehouse'], { partitions: 6, retryPartitions: 2, retryLevels: 2 });
+    const partitionsOf = Object.fromEntries(plan.map((t) => [t.topic, t.numPartitions]));
+    expect(partitionsOf).toMatchObject({ 'p.warehouse.retry.1': 2, 'p.warehouse.retry.2': 2, 'p.order.placed': 6, 'p.warehouse.dlq': 6 });
   });
 });

@@ -61,6 +61,30 @@ export function moduleAccess(naming: KafkaNaming, module: ModuleName): ModuleAcc
   };
 }
 
+export interface TopicPlanOptions {
+  /** Partitions of the event and dead-letter topics (KAFKA_TOPIC_PARTITIONS). */
+  partitions?: number;
+  /** Partitions of the retry topics (KAFKA_RETRY_TOPIC_PARTITIONS). */
+  retryPartitions?: number;
+  /** Retry topics per module (KAFKA_RETRY_DELAYS_MS' length); `.retry.1` always, where a redrive comes back. */
+  retryLevels?: number;
+}
+
+/** The topics the modules use, with the partitions the app would create them with. */
+export function topicPlan(
+  naming: KafkaNaming,
+  modules: ModuleName[],
+  { partitions = 6, retryPartitions = 1, retryLevels = 2 }: TopicPlanOptions,
+): { topic: string; numPartitions: number }[] {
+  const access = modules.map((m) => moduleAccess(naming, m));
+  const retryTopics = new Set(modules.flatMap((m) => Array.from({ length: Math.max(1, retryLevels) }, (_, i) => naming.retryTopic(m, i + 1))));
+  const others = [...new Set(access.flatMap((a) => [...a.reads, ...a.writes]))].filter((t) => !retryTopics.has(t));
+  return [
+    ...others.map((topic) => ({ topic, numPartitions: partitions })),
+    ...[...retryTopics].map((topic) => ({ topic, numPartitions: retryPartitions })),
+  ];
+}
+
 /**
  * Creates every topic the modules use (as the admin principal: modules get no Create right) and
  * grants each module its access. Idempotent. Used by `kafka.sh acls` and the security e2e.
@@ -69,16 +93,12 @@ export async function grantModuleAccess(
   admin: Admin,
   naming: KafkaNaming,
   modules: ModuleName[],
-  { partitions = 6, retryLevels = 2 }: { partitions?: number; retryLevels?: number } = {},
+  options: TopicPlanOptions = {},
 ): Promise<ModuleAccess[]> {
   const access = modules.map((m) => moduleAccess(naming, m));
-  const retryTopics = modules.flatMap((m) => Array.from({ length: retryLevels }, (_, i) => naming.retryTopic(m, i + 1)));
-  const topics = [...new Set([...access.flatMap((a) => [...a.reads, ...a.writes]), ...retryTopics])];
   const existing = new Set(await admin.listTopics());
-  const missing = topics.filter((t) => !existing.has(t));
-  if (missing.length > 0) {
-    await admin.createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ topic: t, numPartitions: partitions })) });
-  }
+  const missing = topicPlan(naming, modules, options).filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) await admin.createTopics({ waitForLeaders: true, topics: missing });
   const allow = { host: '*', permissionType: AclPermissionTypes.ALLOW };
   await admin.createAcls({
     acl: access.flatMap((a) => [
