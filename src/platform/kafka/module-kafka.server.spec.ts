@@ -11,7 +11,7 @@ import { TopicProvisioner } from './topic-provisioner';
  * how many consumers the server makes, and which of them it leaves connected.
  */
 class StubConsumer extends EventEmitter {
-  readonly events = { GROUP_JOIN: 'join', CRASH: 'crash', REBALANCING: 'rebalancing', STOP: 'stop' };
+  readonly events = { GROUP_JOIN: 'join', CRASH: 'crash', REBALANCING: 'rebalancing', STOP: 'stop', FETCH_START: 'fetch_start', HEARTBEAT: 'heartbeat' };
   connected = false;
   constructor(private readonly onRun: (c: StubConsumer) => void) {
     super();

@@ -82,7 +82,11 @@ export interface KafkaEventContext {
   attempt: number;
 }
 
-export type ConsumerState = 'starting' | 'joined' | 'rebalancing' | 'crashed' | 'stopped';
+/**
+ * `stalled`: joined, but no fetch and no heartbeat for longer than the session timeout: a handler is
+ * blocked (a lock wait, a hung query) and the group has put this member out without an event saying so.
+ */
+export type ConsumerState = 'starting' | 'joined' | 'stalled' | 'rebalancing' | 'crashed' | 'stopped';
 
 /**
  * A Nest transport that gives one module one kafkajs consumer in its own group, bound only to
@@ -116,6 +120,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   /** Wait before a fresh consumer replaces one that crashed for good; doubles until a join succeeds. */
   private restartDelayMs = RESTART_DELAY_MS;
   private restartTimer?: NodeJS.Timeout;
+  /** When kafkajs last fetched, sent a heartbeat or joined: it does neither while a handler is blocked. */
+  private lastSignOfLife = 0;
 
   constructor(private readonly options: ModuleKafkaServerOptions) {
     super();
@@ -129,11 +135,18 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   get consumerState(): ConsumerState {
-    return this.state;
+    return this.state === 'joined' && this.silentForMs() > SESSION_TIMEOUT_MS ? 'stalled' : this.state;
   }
 
   get consumerError(): string | undefined {
+    if (this.consumerState === 'stalled') {
+      return `no fetch or heartbeat for ${this.silentForMs()} ms: a handler is blocked, and the group has put this member out`;
+    }
     return this.lastError;
+  }
+
+  private silentForMs(): number {
+    return Date.now() - this.lastSignOfLife;
   }
 
   /** The event types this module handles (its subscriptions). */
@@ -235,7 +248,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         if (await stopped()) return;
         const consumer = this.options.kafka.consumer({
           groupId: this.groupId,
-          sessionTimeout: 10_000,
+          sessionTimeout: SESSION_TIMEOUT_MS,
           heartbeatInterval: 1_000,
           maxWaitTimeInMs: 500,
           allowAutoTopicCreation: false,
@@ -270,8 +283,12 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   private watch(consumer: Consumer): void {
-    const { GROUP_JOIN, CRASH, REBALANCING, STOP } = consumer.events;
+    const { GROUP_JOIN, CRASH, REBALANCING, STOP, FETCH_START, HEARTBEAT } = consumer.events;
+    const alive = () => (this.lastSignOfLife = Date.now());
+    consumer.on(FETCH_START, alive);
+    consumer.on(HEARTBEAT, alive);
     consumer.on(GROUP_JOIN, ({ payload }) => {
+      alive();
       this.state = 'joined';
       this.lastError = undefined;
       this.restartDelayMs = RESTART_DELAY_MS;
@@ -831,6 +848,9 @@ const HEARTBEAT_CHECK_MS = 100;
 
 /** How long close() lets the batches in flight finish before it commits their offsets and disconnects. */
 const CLOSE_WAIT_MS = 5000;
+
+/** A member silent (no heartbeat) for this long is put out of its group by the broker. */
+const SESSION_TIMEOUT_MS = 10_000;
 
 /** The first wait before a fresh consumer replaces one that crashed for good, and the longest. */
 const RESTART_DELAY_MS = 500;
