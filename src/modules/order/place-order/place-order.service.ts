@@ -53,8 +53,8 @@ export class PlaceOrderService {
 
   /**
    * One order, one transaction: the path every order took before group commit, and its fallback.
-   * When the connection is lost with the order written, the transaction's status (`txid_status`)
-   * tells whether COMMIT got through before the 201 or the failure is answered, as for a batch.
+   * When the connection is lost after the order was written, the transaction's status
+   * (`txid_status`) says whether COMMIT got through: if it did, the answer is 201, as for a batch.
    */
   private async placeAlone(dto: PlaceOrderDto, requestId: string, idempotencyKey?: string): Promise<PlaceOrderResult> {
     let attempted: { xid: string; body?: OrderView } | undefined;
