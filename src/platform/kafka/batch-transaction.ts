@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { LogContext } from '../observability/log-context';
+import { isInfrastructureError } from './errors';
 
 /** A uuid in its text form (event ids, and message keys that are aggregate ids). */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -26,6 +27,8 @@ export class BatchTransaction {
   /** The managers of the transactions that have begun, by data source (see begun). */
   private readonly open = new Map<DataSource, EntityManager>();
   private readonly afterCommit: (() => void)[] = [];
+  /** Run instead of afterCommit when the connection is lost during COMMIT: it may have committed or not. */
+  private readonly ifCommitUnknown: (() => void)[] = [];
   private readonly hooks = new Map<string, { manager: EntityManager; state: unknown; flush: (m: EntityManager, state: never) => Promise<void> }>();
   /** `keys` that are aggregate ids, lower case, each once (derived on first use). */
   private keyIds?: Set<string>;
@@ -122,6 +125,14 @@ export class BatchTransaction {
   }
 
   /**
+   * Runs `fn` when the connection is lost during COMMIT, so the run may have committed or not: its
+   * events are handled again and the inbox finds them done if it did, and no afterCommit runs then.
+   */
+  onCommitUnknown(fn: () => void): void {
+    this.ifCommitUnknown.push(LogContext.bind(fn));
+  }
+
+  /**
    * Work shared by every event of the transaction, done once just before it commits: effects add to
    * `state` (created on first use under `key`) and `flush` writes it. Hot rows (counters, a version)
    * are then updated once per run and locked only for the end of it. Hooks run in key order, so
@@ -144,6 +155,7 @@ export class BatchTransaction {
    * in one order. A hook's check that fails (a claim found taken) fails the run before COMMIT.
    */
   async commit(): Promise<void> {
+    let committing = false;
     try {
       const hooks = [...this.hooks.keys()].sort().map((key) => this.hooks.get(key)!);
       if (hooks.every((h) => pipelined(h.manager))) {
@@ -154,9 +166,12 @@ export class BatchTransaction {
         // node-postgres queues a statement sent while another runs (and deprecates doing so): one at a time.
         for (const h of hooks) await h.flush(h.manager, h.state as never);
       }
+      committing = true;
       for (const runner of this.runners.values()) await (await runner).commitTransaction();
     } catch (e) {
+      const unknown = committing && isInfrastructureError(e) ? this.ifCommitUnknown.splice(0) : [];
       await this.rollback(); // never hand a client back to the pool inside a transaction
+      for (const fn of unknown) fn();
       throw e;
     }
     this.hooks.clear();
@@ -167,6 +182,7 @@ export class BatchTransaction {
   /** Rolls every transaction of the run back; never throws (a dead connection rolls back anyway). */
   async rollback(): Promise<void> {
     this.afterCommit.length = 0;
+    this.ifCommitUnknown.length = 0;
     this.hooks.clear();
     for (const runner of this.runners.values()) {
       await runner.then((r) => (r.isTransactionActive ? r.rollbackTransaction() : undefined)).catch(() => undefined);

@@ -40,9 +40,17 @@ export class Inbox {
    * by the transport after the run's last event: so anything that must only follow a commit (a
    * live update, waking a delivery loop) goes in `afterCommit`, never after `once` returns.
    */
-  once(envelope: EventEnvelope, handler: string, effect: (manager: EntityManager) => Promise<void>, afterCommit?: () => void): Promise<boolean> {
+  once(
+    envelope: EventEnvelope,
+    handler: string,
+    effect: (manager: EntityManager) => Promise<void>,
+    afterCommit?: () => void,
+    ifCommitUnknown?: () => void,
+  ): Promise<boolean> {
     const run = BatchTransaction.current();
-    return run ? this.within(run, envelope, handler, effect, afterCommit) : this.alone(envelope, handler, effect, afterCommit);
+    return run
+      ? this.within(run, envelope, handler, effect, afterCommit, ifCommitUnknown)
+      : this.alone(envelope, handler, effect, afterCommit, ifCommitUnknown);
   }
 
   /** A transaction of one event, with the same before/after-commit behaviour as a run. */
@@ -51,10 +59,11 @@ export class Inbox {
     handler: string,
     effect: (manager: EntityManager) => Promise<void>,
     afterCommit?: () => void,
+    ifCommitUnknown?: () => void,
   ): Promise<boolean> {
     const own = new BatchTransaction();
     try {
-      const done = await own.run(() => this.within(own, envelope, handler, effect, afterCommit));
+      const done = await own.run(() => this.within(own, envelope, handler, effect, afterCommit, ifCommitUnknown));
       await (done ? own.commit() : own.rollback());
       return done;
     } catch (e) {
@@ -69,6 +78,7 @@ export class Inbox {
     handler: string,
     effect: (manager: EntityManager) => Promise<void>,
     afterCommit?: () => void,
+    ifCommitUnknown?: () => void,
   ): Promise<boolean> {
     // Without an await where the answer is already here (the run's later events): under async hooks
     // each await costs a promise and its hooks, and a run's events paid for a dozen.
@@ -79,6 +89,7 @@ export class Inbox {
     if (!(typeof fresh === 'boolean' ? fresh : await fresh)) return false;
     await effect(manager);
     if (afterCommit) transaction.onCommit(afterCommit);
+    if (ifCommitUnknown) transaction.onCommitUnknown(ifCommitUnknown);
     return true;
   }
 

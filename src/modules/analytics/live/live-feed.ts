@@ -16,6 +16,8 @@ export class LiveFeed {
   private held: Held[] = [];
   private nextSeq = 1;
   private droppedMaxVersion = 0;
+  /** The arrival position when a change was last lost (see lost). */
+  private lostAt = 0;
 
   constructor(
     private readonly historyMs: number,
@@ -35,6 +37,20 @@ export class LiveFeed {
   /** True when no change above `version` has been dropped, so a client synced at it can miss nothing. */
   covers(version: number): boolean {
     return version >= this.droppedMaxVersion;
+  }
+
+  /**
+   * A change of `version` may have committed without being published (the connection was lost
+   * during its COMMIT): it counts as dropped, so a client synced below it loads a new snapshot.
+   */
+  lost(version: number): void {
+    this.droppedMaxVersion = Math.max(this.droppedMaxVersion, version);
+    this.lostAt = this.nextSeq - 1;
+  }
+
+  /** True when a client whose cursor is at `cursor` may have missed a change: it fell out of the history, or one was lost after it. */
+  missedAfter(cursor: number): boolean {
+    return cursor < this.start || cursor < this.lostAt;
   }
 
   /** The changes that arrived after `cursor`, and the cursor after them. */

@@ -29,6 +29,18 @@ describe(LiveFeed.name, () => {
     expect(feed.covers(2)).toBe(true);
   });
 
+  it('treats a change lost at its COMMIT as dropped: clients synced below it, or reading from before it, load a new snapshot', () => {
+    const feed = new LiveFeed(60_000);
+    feed.publish(change(1));
+    const before = feed.start;
+    feed.lost(2);
+    expect([feed.covers(1), feed.covers(2)]).toEqual([false, true]);
+    expect(feed.missedAfter(before)).toBe(true);
+    feed.publish(change(3));
+    const { cursor } = feed.after(feed.start);
+    expect(feed.missedAfter(cursor)).toBe(false);
+  });
+
   it('holds at most maxHeld changes', () => {
     const feed = new LiveFeed(60_000, 3);
     for (let v = 1; v <= 5; v++) feed.publish(change(v));

@@ -75,8 +75,8 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
   flush(): void {
     for (const client of this.clients.values()) {
       if (client.since === undefined) continue;
-      if (client.cursor < this.feed.start && !this.feed.covers(client.since)) {
-        // Changes it has not seen were dropped from the history: only a new snapshot can be right.
+      if (this.feed.missedAfter(client.cursor) && !this.feed.covers(client.since)) {
+        // Changes it has not seen were dropped from the history (or lost): only a new snapshot can be right.
         client.since = undefined;
         client.socket.emit('resync', { reason: 'fell behind the live history' });
         continue;

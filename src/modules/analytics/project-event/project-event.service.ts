@@ -62,6 +62,9 @@ export class ProjectEventService {
       // Only after the commit: a dashboard never sees an effect that could still roll back. Events
       // committed together share the version (a snapshot holds all of them or none).
       () => change && committed && this.live.publish({ ...change, version: committed.version }),
+      // The COMMIT's answer was lost: it may be in without ever being published (its redelivery finds
+      // it done), so dashboards synced before it load a new snapshot.
+      () => committed && this.live.lost(committed.version),
     );
   }
 
