@@ -22,6 +22,12 @@ export class ConcurrentClaimError extends Error {
   }
 }
 
+/** What runs once the effect's transaction ends: after it commits, or when its COMMIT's outcome is unknown. */
+interface Then {
+  afterCommit?: () => void;
+  ifCommitUnknown?: () => void;
+}
+
 /**
  * A module's inbox: the ids of the events it has handled, written in the same transaction as
  * the handler's effect, so a redelivered or duplicated event changes nothing.
@@ -47,23 +53,16 @@ export class Inbox {
     afterCommit?: () => void,
     ifCommitUnknown?: () => void,
   ): Promise<boolean> {
+    const then: Then = { afterCommit, ifCommitUnknown };
     const run = BatchTransaction.current();
-    return run
-      ? this.within(run, envelope, handler, effect, afterCommit, ifCommitUnknown)
-      : this.alone(envelope, handler, effect, afterCommit, ifCommitUnknown);
+    return run ? this.within(run, envelope, handler, effect, then) : this.alone(envelope, handler, effect, then);
   }
 
   /** A transaction of one event, with the same before/after-commit behaviour as a run. */
-  private async alone(
-    envelope: EventEnvelope,
-    handler: string,
-    effect: (manager: EntityManager) => Promise<void>,
-    afterCommit?: () => void,
-    ifCommitUnknown?: () => void,
-  ): Promise<boolean> {
+  private async alone(envelope: EventEnvelope, handler: string, effect: (manager: EntityManager) => Promise<void>, then: Then): Promise<boolean> {
     const own = new BatchTransaction();
     try {
-      const done = await own.run(() => this.within(own, envelope, handler, effect, afterCommit, ifCommitUnknown));
+      const done = await own.run(() => this.within(own, envelope, handler, effect, then));
       await (done ? own.commit() : own.rollback());
       return done;
     } catch (e) {
@@ -77,8 +76,7 @@ export class Inbox {
     envelope: EventEnvelope,
     handler: string,
     effect: (manager: EntityManager) => Promise<void>,
-    afterCommit?: () => void,
-    ifCommitUnknown?: () => void,
+    { afterCommit, ifCommitUnknown }: Then,
   ): Promise<boolean> {
     // Without an await where the answer is already here (the run's later events): under async hooks
     // each await costs a promise and its hooks, and a run's events paid for a dozen.
