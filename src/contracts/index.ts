@@ -10,6 +10,7 @@ import { StockReserved, StockReservedPayload } from './warehouse/stock-reserved.
 
 export * from './envelope';
 export * from './event-definition';
+export * from './sku';
 export * from './order/order-line';
 export * from './order/order-placed.event';
 export * from './order/order-confirmed.event';

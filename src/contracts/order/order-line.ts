@@ -1,9 +1,10 @@
 import { Type } from 'class-transformer';
 import { IsArray, IsEmail, IsInt, IsISO8601, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { SKU_PATTERN } from '../sku';
 
 export class OrderLinePayload {
   @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/)
+  @Matches(SKU_PATTERN)
   sku: string;
 
   @IsInt()

@@ -1,8 +1,9 @@
 import { IsInt, IsISO8601, IsString, Matches, MaxLength, Min, MinLength } from 'class-validator';
 import { defineEvent } from '../event-definition';
+import { SKU_PATTERN } from '../sku';
 
 export class ProductUpsertedPayload {
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/)
+  @Matches(SKU_PATTERN)
   sku: string;
 
   @IsString()

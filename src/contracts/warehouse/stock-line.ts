@@ -1,7 +1,8 @@
 import { IsInt, Matches, Min } from 'class-validator';
+import { SKU_PATTERN } from '../sku';
 
 export class StockLinePayload {
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/)
+  @Matches(SKU_PATTERN)
   sku: string;
 
   @IsInt()

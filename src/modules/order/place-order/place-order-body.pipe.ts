@@ -2,11 +2,11 @@ import { ArgumentMetadata, Injectable, PipeTransform, ValidationPipe } from '@ne
 import { isEmail } from 'class-validator';
 import { strictValidationPipe } from '../../../platform/http/validation-pipe';
 import { PlaceOrderDto } from './place-order.dto';
+import { SKU_PATTERN } from '../../../contracts';
 
 /** What POST /orders accepts, once validated (the shape of PlaceOrderDto, as plain data). */
 export type PlaceOrderInput = Pick<PlaceOrderDto, 'customerEmail' | 'items'>;
 
-const SKU = /^[A-Za-z0-9._-]{1,64}$/;
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 
@@ -39,7 +39,7 @@ export function acceptPlaceOrder(v: unknown): PlaceOrderInput | undefined {
   for (const item of items) {
     if (!isPlain(item) || Object.keys(item).length !== 2) return undefined;
     const { sku, quantity } = item;
-    if (typeof sku !== 'string' || !SKU.test(sku) || skus.has(sku)) return undefined;
+    if (typeof sku !== 'string' || !SKU_PATTERN.test(sku) || skus.has(sku)) return undefined;
     if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1 || quantity > 1000) return undefined;
     skus.add(sku);
     out.push({ sku, quantity });

@@ -14,11 +14,12 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { SKU_PATTERN } from '../../../contracts';
 
 export class OrderItemDto {
   @ApiProperty({ example: 'SKU-1' })
   @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'sku must be 1-64 letters, digits, dot, dash or underscore' })
+  @Matches(SKU_PATTERN, { message: 'sku must be 1-64 letters, digits, dot, dash or underscore' })
   sku: string;
 
   @ApiProperty({ minimum: 1, maximum: 1000 })

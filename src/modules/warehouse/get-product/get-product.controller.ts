@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { ProductRow, ProductView, toProductView } from '../product.view';
 import { ProductNotFoundError } from '../warehouse.errors';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
+import { SKU_PATTERN } from '../../../contracts';
 
 export class ListProductsQuery {
   @IsOptional()
@@ -19,7 +20,7 @@ export class ListProductsQuery {
   /** The `nextCursor` of the page before (the last SKU it held). */
   @IsOptional()
   @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'cursor must be the nextCursor of an earlier page' })
+  @Matches(SKU_PATTERN, { message: 'cursor must be the nextCursor of an earlier page' })
   cursor?: string;
 }
 

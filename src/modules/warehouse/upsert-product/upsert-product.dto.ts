@@ -1,10 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { SKU_PATTERN } from '../../../contracts';
 
 export class UpsertProductDto {
   @ApiProperty({ example: 'SKU-1' })
   @IsString()
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'sku must be 1-64 letters, digits, dot, dash or underscore' })
+  @Matches(SKU_PATTERN, { message: 'sku must be 1-64 letters, digits, dot, dash or underscore' })
   sku: string;
 
   @ApiProperty({ example: 'Blue mug' })

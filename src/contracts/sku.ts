@@ -1,0 +1,2 @@
+/** A SKU as every module and event spells it: 1-64 letters, digits, dot, dash or underscore. */
+export const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
