@@ -30,7 +30,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     await ds.initialize();
     const runner = ds.createQueryRunner();
     try {
-      for (const schema of ['relayed', 'notified', 'bulky']) {
+      for (const schema of ['relayed', 'notified', 'bulky', 'raced']) {
         await runner.query(`CREATE SCHEMA ${schema}`);
         await createMessagingTables(runner, schema);
       }
@@ -54,7 +54,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
       [JSON.stringify(envelopes)],
     );
 
-  function relay(naming: KafkaNaming, { pollMs = 100, schema = 'relayed' } = {}): OutboxRelay {
+  function relay(naming: KafkaNaming, { pollMs = 100, schema = 'relayed', dataSource = ds } = {}): OutboxRelay {
     const values: Record<string, unknown> = {
       KAFKA_BROKERS: stack.brokers,
       KAFKA_CLIENT_ID: `relay-${relays.length}`,
@@ -62,7 +62,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
       KAFKA_REPLICATION_FACTOR: 1,
     };
     const config = { get: (k: string) => values[k] } as never;
-    const r = new OutboxRelay(ds, new KafkaProducer(config), naming, new TopicProvisioner(config, naming), {
+    const r = new OutboxRelay(dataSource, new KafkaProducer(config), naming, new TopicProvisioner(config, naming), {
       module: 'order',
       schema,
       batchSize: 40,
@@ -181,5 +181,69 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     }, 20_000);
     const read = await readTopics(kafka, [naming.topic(OrderPlaced.topic)], (ms) => ms.length >= envelopes.length, 30_000);
     expect(read.map((m) => m.message.headers?.['event-id']?.toString())).toEqual(envelopes.map((e) => e.eventId));
+  });
+
+  it('a relay granted the lock only after another relay published and deleted rows does not publish them again (the delay injected by a lock function that waits on a gate)', async () => {
+    const naming = new KafkaNaming(`${stack.prefix}raced.`, `${stack.prefix}raced.`);
+    const envelopes = Array.from({ length: 5 }, (_, i) =>
+      envelopeOf(OrderPlaced, {
+        orderId: randomUUID(),
+        customerEmail: `r${i}@example.com`,
+        items: [{ sku: 'SKU-1', quantity: 1, unitPriceCents: 100 }],
+        totalCents: 100,
+        placedAt: new Date().toISOString(),
+      }),
+    );
+    await enqueue('raced', envelopes);
+    // Found before pg_catalog's on the relay's connection only: it waits on a gate the test holds, then takes the lock.
+    await query(
+      stack.databaseUrl,
+      `CREATE SCHEMA relay_hooks;
+       CREATE FUNCTION relay_hooks.pg_try_advisory_xact_lock(key int) RETURNS boolean LANGUAGE plpgsql AS $$
+       BEGIN
+         PERFORM pg_catalog.pg_advisory_xact_lock(hashtext('relay-gate'));
+         RETURN pg_catalog.pg_try_advisory_xact_lock(key);
+       END $$`,
+    );
+    const hooked = new DataSource({
+      type: 'postgres',
+      url: `${stack.databaseUrl}?options=${encodeURIComponent('-c search_path=relay_hooks,pg_catalog,public')}`,
+    });
+    const gate = new Client({ connectionString: stack.databaseUrl });
+    const other = new Client({ connectionString: stack.databaseUrl });
+    await Promise.all([gate.connect(), other.connect()]);
+    try {
+      await gate.query('BEGIN');
+      await gate.query(`SELECT pg_advisory_xact_lock(hashtext('relay-gate'))`);
+      const late = relay(naming, { schema: 'raced', dataSource: hooked });
+      const attempts = jest.spyOn(late, 'publishBatch');
+      late.start();
+      // Its first batch has begun and waits at the gate, before it holds the relay lock.
+      await expectEventually(async () => {
+        const waiting = await query(
+          stack.databaseUrl,
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'shop:order:outbox-relay' AND wait_event = 'advisory'`,
+        );
+        expect(waiting).toHaveLength(1);
+      });
+      // Meanwhile another relay of the schema publishes the rows and deletes them, under the lock.
+      await other.query('BEGIN');
+      await other.query(`SELECT pg_advisory_xact_lock(hashtext('outbox:raced'))`);
+      expect((await other.query('DELETE FROM raced.outbox')).rowCount).toBe(envelopes.length);
+      await other.query('COMMIT');
+      await gate.query('COMMIT');
+
+      await expectEventually(() => expect(attempts.mock.results.length).toBeGreaterThanOrEqual(1));
+      expect(await attempts.mock.results[0].value).toBe(0);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        expect(await topicSize(admin, naming.topic(OrderPlaced.topic))).toBe(0);
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await Promise.all([gate.end(), other.end()]);
+    }
   });
 });

@@ -146,12 +146,15 @@ export class OutboxRelay {
     const client = await this.connection();
     const { schema, batchSize } = this.options;
     try {
-      const [, , selected] = (await client.query(
+      // The lock and the read are two statements: under READ COMMITTED each takes its own snapshot,
+      // so the read sees what a relay that held the lock before deleted. In one statement the
+      // snapshot came before the lock, and a batch another relay had just sent went out again.
+      const [, , , selected] = (await client.query(
         `BEGIN;
          SET LOCAL synchronous_commit = off;
-         WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext('outbox:${schema.replace(/'/g, "''")}')) AS locked)
+         SELECT set_config('outbox.locked', pg_try_advisory_xact_lock(hashtext('outbox:${schema.replace(/'/g, "''")}'))::text, true);
          SELECT o.id, o.topic, o.key, o.envelope FROM "${schema}".outbox o
-         WHERE (SELECT locked FROM lock) ORDER BY o.id LIMIT ${Math.floor(batchSize)}`,
+         WHERE current_setting('outbox.locked') = 'true' ORDER BY o.id LIMIT ${Math.floor(batchSize)}`,
       )) as unknown as QueryResult<OutboxRow>[];
       // Another relay of this schema holds the lock (its rows are not ours to send), or nothing waits.
       const rows = selected.rows;
