@@ -7,22 +7,21 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { Environment } from './platform/config/environment';
+import { pingDatabase } from './platform/health/indicators/database.indicator';
+import { HttpDrain } from './platform/http/http-drain';
 import { strictValidationPipe } from './platform/http/validation-pipe';
-import { createKafka } from './platform/kafka/kafka-client';
+import { createKafka, registerKafkaSecurity } from './platform/kafka/kafka-client';
 import { KafkaNaming } from './platform/kafka/kafka-naming';
 import { KafkaProducer } from './platform/kafka/kafka-producer';
 import { KafkaRegistry } from './platform/kafka/kafka-registry';
 import { ModuleKafkaServer } from './platform/kafka/module-kafka.server';
 import { TopicProvisioner } from './platform/kafka/topic-provisioner';
 import { setupApiDocs } from './platform/observability/api-docs';
-import { applyHttpSecurity } from './platform/security/http-security';
-import { verifyKafkaAccess } from './platform/security/kafka-startup-probe';
-import { registerKafkaSecurity } from './platform/kafka/kafka-client';
 import { installHttpObservability } from './platform/observability/http-observability';
-import { HttpDrain } from './platform/http/http-drain';
-import { withTimeout } from './platform/health/indicators/with-timeout';
 import { requestIdFromHeaders } from './platform/observability/logging';
 import { ObservabilityOptions } from './platform/observability/observability.module';
+import { applyHttpSecurity } from './platform/security/http-security';
+import { verifyKafkaAccess } from './platform/security/kafka-startup-probe';
 
 /**
  * Modules whose effects on one order commute across event types, so a consumer run may hold events
@@ -71,7 +70,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
       batchLockTimeoutMs: env.KAFKA_BATCH_LOCK_TIMEOUT_MS,
       commitIntervalMs: env.KAFKA_COMMIT_INTERVAL_MS,
       runsMixTopics: RUNS_MIX_TOPICS.has(module),
-      dependencyProbe: () => withTimeout(database.query('SELECT 1'), 2000, 'database did not answer'),
+      dependencyProbe: () => pingDatabase(database),
       observer: registry.observer,
     });
     registry.servers.set(module, server);

@@ -6,6 +6,11 @@ import { DataSource } from 'typeorm';
 import { ModuleName } from '../../config/environment';
 import { withTimeout } from './with-timeout';
 
+/** Rejects unless the module's database answers `SELECT 1` within `timeoutMs`: for health and the transport's probe. */
+export async function pingDatabase(ds: DataSource, timeoutMs = 2000): Promise<void> {
+  await withTimeout(ds.query('SELECT 1'), timeoutMs, 'database did not answer');
+}
+
 /** `db:<module>`: the module's own connection answers `SELECT 1` in time. */
 @Injectable()
 export class DatabaseHealthIndicator {
@@ -18,7 +23,7 @@ export class DatabaseHealthIndicator {
     const check = this.indicator.check(`db:${module}`);
     try {
       const ds = this.moduleRef.get<DataSource>(getDataSourceToken(module), { strict: false });
-      await withTimeout(ds.query('SELECT 1'), timeoutMs, 'database did not answer');
+      await pingDatabase(ds, timeoutMs);
       return check.up();
     } catch (e) {
       return check.down({ message: e instanceof Error ? e.message : String(e) });
