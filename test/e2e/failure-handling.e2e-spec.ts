@@ -106,7 +106,10 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     expect(after.body.items.find((i: { id: string }) => i.id === parked.id).redriven).toBe(true);
     const pending = await app.http.get('/admin/dlq/warehouse').query({ pending: 'true' }).set(app.admin).expect(200);
     expect(pending.body.items.map((i: { id: string }) => i.id)).not.toContain(parked.id);
+    expect(pending.body.nextCursor).toBeNull();
     await app.http.get('/admin/dlq/warehouse').query({ pending: 'yes' }).set(app.admin).expect(400);
+    const badCursor = await app.http.get('/admin/dlq/warehouse').query({ cursor: '0:1;DROP' }).set(app.admin).expect(400);
+    expect(JSON.stringify(badCursor.body)).toContain('cursor must be the nextCursor of an earlier page');
     // A second redrive of everything sends nothing: the mark moved past it.
     const again = await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).send({}).expect(200);
     expect(again.body.redriven).toEqual([]);
@@ -261,17 +264,17 @@ describe('failure handling: redriving every dead letter', () => {
     expect(redriven).toEqual(['0:0', '0:1']);
     expect(sent.map((m) => m.key)).toEqual(['order-1', 'order-2']);
     const after = await tools.list('email');
-    expect(after.map((l) => [l.id, l.redriven])).toEqual([
+    expect(after.items.map((l) => [l.id, l.redriven])).toEqual([
       ['0:0', true],
       ['0:1', true],
       ['0:2', false],
     ]);
     // What is still parked, read from the redrive mark on; the next redrive-all sends that alone.
-    expect((await tools.list('email', 1000, true)).map((l) => l.id)).toEqual(['0:2']);
+    expect((await tools.list('email', { pending: true })).items.map((l) => l.id)).toEqual(['0:2']);
     sent.length = 0;
     expect((await new DeadLetters(kafka, naming, async (messages) => void sent.push(...messages)).redrive('email')).redriven).toEqual(['0:2']);
     expect(sent.map((m) => m.key)).toEqual(['order-3']);
-    expect(await tools.list('email', 1000, true)).toEqual([]);
+    expect(await tools.list('email', { pending: true })).toEqual({ items: [], nextCursor: null });
   });
 
   it('redrives a long DLQ a page at a time, and a redrive that fails part way resumes after the pages it sent', async () => {
@@ -303,17 +306,42 @@ describe('failure handling: redriving every dead letter', () => {
     expect(pages).toHaveLength(1);
     expect(pages[0]).toHaveLength(3);
     // The page sent is behind the redrive mark; the four letters after it are still pending.
-    const pending = (await tools.list('analytics', 1000, true)).map((l) => l.key);
+    const pending = (await tools.list('analytics', { pending: true })).items.map((l) => l.key);
     expect(pending.sort()).toEqual(keys.filter((k) => !pages[0].includes(k)).sort());
 
     const { redriven } = await tools.redrive('analytics');
     expect(redriven).toHaveLength(4);
     expect(pages.slice(1).every((page) => page.length <= 3)).toBe(true);
     expect(pages.flat().sort()).toEqual([...keys].sort()); // each letter sent once
-    expect(await tools.list('analytics', 1000, true)).toEqual([]);
+    expect(await tools.list('analytics', { pending: true })).toEqual({ items: [], nextCursor: null });
     // Per partition, letters went back in the order they were parked.
     const sentOf = (prefix: string) => pages.flat().filter((k) => k.startsWith(prefix));
     expect(sentOf('a')).toEqual(['a1', 'a2', 'a3', 'a4']);
     expect(sentOf('b')).toEqual(['b1', 'b2', 'b3']);
+  });
+
+  it('lists a long DLQ a page at a time: each letter once across the pages, and the last page says there is no more', async () => {
+    const naming = new KafkaNaming(stack.prefix, stack.prefix);
+    const dlq = naming.deadLetterTopic('order');
+    await createTopic(kafka, dlq, 2);
+    const keys = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3'];
+    await publish(
+      kafka,
+      dlq,
+      keys.map((key, n) => ({ key, partition: key.startsWith('a') ? 0 : 1, value: { eventId: `00000000-0000-7000-8000-00000000002${n}`, type: 'order.placed' } })),
+    );
+    const tools = new DeadLetters(kafka, naming, async () => undefined);
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await tools.list('order', { limit: 3, cursor });
+      pages.push(page.items.map((l) => l.key ?? ''));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && pages.length < 10);
+    expect(pages.every((page) => page.length <= 3)).toBe(true);
+    expect(pages.flat().sort()).toEqual([...keys].sort());
+    expect(pages.length).toBeGreaterThanOrEqual(3);
+    // A cursor past the end reads nothing more.
+    expect(await tools.list('order', { cursor: '0:4,1:3' })).toEqual({ items: [], nextCursor: null });
   });
 });

@@ -1,10 +1,10 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, ParseEnumPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { MODULE_NAMES, ModuleName } from '../config/environment';
 import { AdminGuard } from '../http/admin.guard';
-import { DeadLetter, DeadLetters } from './dead-letters';
+import { DeadLetter, DeadLetters, DLQ_CURSOR_PATTERN } from './dead-letters';
 
 const moduleParam = new ParseEnumPipe(Object.fromEntries(MODULE_NAMES.map((m) => [m, m])), {
   exceptionFactory: () => new BadRequestException(`module must be one of: ${MODULE_NAMES.join(', ')}`),
@@ -22,6 +22,11 @@ export class ListDeadLettersQuery {
   @IsOptional()
   @IsIn(['true', 'false'], { message: 'pending must be true or false' })
   pending?: 'true' | 'false';
+
+  /** The `nextCursor` of the page before. */
+  @IsOptional()
+  @Matches(DLQ_CURSOR_PATTERN, { message: 'cursor must be the nextCursor of an earlier page' })
+  cursor?: string;
 }
 
 export class RedriveDto {
@@ -43,9 +48,12 @@ export class DeadLettersController {
   constructor(private readonly deadLetters: DeadLetters) {}
 
   @Get(':module')
-  async list(@Param('module', moduleParam) module: ModuleName, @Query() query: ListDeadLettersQuery): Promise<{ count: number; items: DeadLetter[] }> {
-    const items = await this.deadLetters.list(module, query.limit, query.pending === 'true');
-    return { count: items.length, items };
+  async list(
+    @Param('module', moduleParam) module: ModuleName,
+    @Query() query: ListDeadLettersQuery,
+  ): Promise<{ count: number; items: DeadLetter[]; nextCursor: string | null }> {
+    const { items, nextCursor } = await this.deadLetters.list(module, { limit: query.limit, pending: query.pending === 'true', cursor: query.cursor });
+    return { count: items.length, items, nextCursor };
   }
 
   @Post(':module/redrive')

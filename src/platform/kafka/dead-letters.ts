@@ -30,6 +30,24 @@ interface Entry {
 /** Where a scan has read to: the next offset of each partition it read. */
 type Reached = Map<number, bigint>;
 
+/** A page of dead letters, and where the next one starts (`null`: nothing more up to the topic's end when read). */
+export interface DeadLetterPage {
+  items: DeadLetter[];
+  nextCursor: string | null;
+}
+
+/** A list cursor: where each partition's next page starts, in the letters' own `<partition>:<offset>` notation. */
+export const DLQ_CURSOR_PATTERN = /^\d{1,6}:\d{1,19}(,\d{1,6}:\d{1,19}){0,9999}$/;
+
+function encodeCursor(positions: Reached): string {
+  return [...positions].sort(([a], [b]) => a - b).map(([p, o]) => `${p}:${o}`).join(',');
+}
+
+function decodeCursor(cursor: string): Reached {
+  if (!DLQ_CURSOR_PATTERN.test(cursor)) throw new Error(`not a dead-letter cursor: ${cursor.slice(0, 50)}`);
+  return new Map(cursor.split(',').map((pair) => pair.split(':')).map(([p, o]) => [Number(p), BigInt(o)]));
+}
+
 export interface DeadLettersOptions {
   /** Letters a redrive of everything sends at a time before it moves the redrive mark: it holds no more than this. */
   pageSize?: number;
@@ -62,14 +80,21 @@ export class DeadLetters {
     return `${this.naming.group(module)}.dlq-redrive`;
   }
 
-  /** A module's dead letters, oldest first; `pending`: only those not redriven yet (read from the redrive mark on). */
-  async list(module: ModuleName, limit = 1000, pending = false): Promise<DeadLetter[]> {
-    const out: DeadLetter[] = [];
-    await this.scan(module, { fromMarks: pending, pageSize: limit }, async (page) => {
-      out.push(...page.map((e) => e.letter));
-      return out.length < limit; // a page of large letters may hold fewer
+  /**
+   * A page of a module's dead letters, each partition's oldest first: at most `limit`, and fewer once
+   * their values reach 4 MB. `pending`: only those not redriven yet (read from the redrive mark on).
+   * `cursor`: the `nextCursor` of the page before.
+   */
+  async list(module: ModuleName, { limit = 1000, pending = false, cursor }: { limit?: number; pending?: boolean; cursor?: string } = {}): Promise<DeadLetterPage> {
+    const items: DeadLetter[] = [];
+    const stoppedAt = await this.scan(module, { fromMarks: pending, pageSize: limit, after: cursor ? decodeCursor(cursor) : undefined }, async (page) => {
+      items.push(...page.map((e) => e.letter));
+      return false;
     });
-    return out.slice(0, limit).sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }));
+    return {
+      items: items.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true })),
+      nextCursor: stoppedAt ? encodeCursor(stoppedAt) : null,
+    };
   }
 
   /**
@@ -126,9 +151,10 @@ export class DeadLetters {
 
   /**
    * Reads the letters up to each partition's end when the scan began (from the redrive mark on, when
-   * `fromMarks`; else from the earliest retained) and hands them over in pages of `pageSize` (fewer
-   * for large letters; the last page may be empty). `onPage` says whether to go on. Only a page is
-   * held at a time.
+   * `fromMarks`; else from the earliest retained; and not before `after`) and hands them over in
+   * pages of `pageSize` (fewer for large letters; the last page may be empty). `onPage` says whether
+   * to go on. Only a page is held at a time. Resolves with where each partition's read stopped when
+   * `onPage` stopped it before the ends, else with nothing.
    *
    * A throwaway group reads, or, `asRedriver`, the redrive group itself: it starts at the redrive mark
    * (its committed offsets) and commits how far it has read after each page, which moves the mark
@@ -137,15 +163,21 @@ export class DeadLetters {
    */
   private async scan(
     module: ModuleName,
-    { fromMarks, pageSize, keep, asRedriver = false }: { fromMarks: boolean; pageSize: number; keep?: (letter: DeadLetter) => boolean; asRedriver?: boolean },
+    {
+      fromMarks,
+      pageSize,
+      keep,
+      after,
+      asRedriver = false,
+    }: { fromMarks: boolean; pageSize: number; keep?: (letter: DeadLetter) => boolean; after?: Reached; asRedriver?: boolean },
     onPage: (page: Entry[]) => Promise<boolean>,
-  ): Promise<void> {
+  ): Promise<Reached | undefined> {
     const topic = this.naming.deadLetterTopic(module);
     // One admin connection for the whole read: offsets first, then the reader group's clean-up.
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      if (!(await admin.listTopics()).includes(topic)) return;
+      if (!(await admin.listTopics()).includes(topic)) return undefined;
       const ends = await admin.fetchTopicOffsets(topic);
       const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
       const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
@@ -153,27 +185,29 @@ export class DeadLetters {
         ends.map((p) => {
           const low = BigInt(p.low);
           const mark = marks.get(p.partition) ?? -1n;
-          return [p.partition, fromMarks && mark > low ? mark : low];
+          const from = fromMarks && mark > low ? mark : low;
+          const cursor = after?.get(p.partition) ?? -1n;
+          return [p.partition, cursor > from ? cursor : from];
         }),
       );
       const pending = new Map(ends.filter((p) => BigInt(p.high) > start.get(p.partition)!).map((p) => [p.partition, BigInt(p.high)]));
-      if (pending.size === 0) return;
+      if (pending.size === 0) return undefined;
 
       const groupId = asRedriver ? this.redriveGroup(module) : `${this.naming.group(module)}.dlq-reader-${randomUUID()}`;
       const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
       await consumer.connect();
       try {
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
-        await new Promise<void>((resolve, reject) => {
+        const reached: Reached = new Map();
+        const stoppedEarly = await new Promise<boolean>((resolve, reject) => {
           let page: Entry[] = [];
           let bytes = 0;
-          const reached: Reached = new Map();
           let finished = false;
           let idle: NodeJS.Timeout | undefined;
           const finish = (error?: unknown) => {
             finished = true;
             clearTimeout(idle);
-            if (error === undefined) resolve();
+            if (error === undefined) resolve(pending.size > 0);
             else reject(error instanceof Error ? error : new Error(String(error)));
           };
           const stillReading = () => {
@@ -223,6 +257,7 @@ export class DeadLetters {
             }
           }
         });
+        return stoppedEarly ? new Map(ends.map((p) => [p.partition, reached.get(p.partition) ?? start.get(p.partition)!])) : undefined;
       } finally {
         await consumer.disconnect();
         if (!asRedriver) await admin.deleteGroups([groupId]).catch(() => undefined);

@@ -1,6 +1,6 @@
 /**
  * Dead-letter tools from the command line (the same as GET/POST /admin/dlq):
- *   npm run dlq -- list <module> [--limit 100] [--pending]
+ *   npm run dlq -- list <module> [--limit 100] [--pending] [--cursor <nextCursor>]
  *   npm run dlq -- redrive <module> [--id <partition:offset|eventId> ...]
  * Reads KAFKA_BROKERS, KAFKA_CLIENT_ID and the prefixes from the environment or .env.
  */
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const env = validateEnvironment(process.env);
   const [command, module, ...rest] = process.argv.slice(2);
   if (!['list', 'redrive'].includes(command) || !MODULE_NAMES.includes(module as ModuleName)) {
-    throw new Error(`usage: npm run dlq -- list|redrive <${MODULE_NAMES.join('|')}> [--limit N] [--pending] [--id ID ...]`);
+    throw new Error(`usage: npm run dlq -- list|redrive <${MODULE_NAMES.join('|')}> [--limit N] [--pending] [--cursor C] [--id ID ...]`);
   }
   const flag = (name: string) => rest.flatMap((v, i) => (rest[i - 1] === name ? [v] : []));
   const limit = Number(flag('--limit')[0] ?? 1000);
@@ -33,11 +33,11 @@ async function main(): Promise<void> {
     });
     if (command === 'list') {
       // --pending: only what is not redriven yet, read from the redrive mark on.
-      const items = await tools.list(module as ModuleName, limit, rest.includes('--pending'));
+      const { items, nextCursor } = await tools.list(module as ModuleName, { limit, pending: rest.includes('--pending'), cursor: flag('--cursor')[0] });
       for (const d of items) {
         console.log(`${d.id}\t${d.redriven ? 'redriven' : 'parked  '}\t${d.type ?? '-'}\t${d.eventId ?? '-'}\t${d.attempts}x\t${d.errorCode}\t${d.error}`);
       }
-      console.error(`${items.length} dead letter(s) in ${module}`);
+      console.error(`${items.length} dead letter(s) in ${module}${nextCursor ? `; more with --cursor ${nextCursor}` : ''}`);
     } else {
       const ids = flag('--id');
       const { redriven } = await tools.redrive(module as ModuleName, ids.length > 0 ? ids : undefined);
