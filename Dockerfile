@@ -17,12 +17,14 @@ COPY --chown=node:node package.json ./
 COPY --chown=node:node docs ./docs
 USER node
 EXPOSE 3000
-HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:3000/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
 # The V8 heap is capped as `npm start` caps it: the live heap is ~80 MB under load, and without a
 # cap V8 lets garbage pile up to several hundred MB before collecting it (docs/performance.md).
 # The young generation is sized on its own (32 MB semi-spaces; Node 20's default is 16): most of
 # what the app allocates dies within a request or a consumer run, and with 16 MB the scavenger
 # took 15 % of its time under load (11 % with 32). Under Node 24 the explicit size also kept RSS
 # at 274-279 MB where its default reached 332-338 (docs/performance.md, sixth day).
-# Override with NODE_OPTIONS=--max-old-space-size=<MB> for a bigger catalogue or container.
-CMD ["node", "--max-old-space-size=256", "--max-semi-space-size=32", "dist/main"]
+# In NODE_OPTIONS, not on the command line, so `-e NODE_OPTIONS=--max-old-space-size=<MB>` can raise it
+# for a bigger catalogue or container (flags on the command line would win over NODE_OPTIONS).
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=32"
+CMD ["node", "dist/main"]

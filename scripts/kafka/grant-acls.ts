@@ -2,12 +2,14 @@
 // local secure broker, as its admin user (see src/platform/security/kafka-acls.ts for what each gets).
 import 'reflect-metadata';
 import { Kafka, logLevel } from 'kafkajs';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { MODULE_NAMES, validateEnvironment } from '../../src/platform/config/environment';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { grantModuleAccess } from '../../src/platform/security/kafka-acls';
 
 async function main(): Promise<void> {
+  // The prefixes and partition counts the app will use: it reads .env too.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const need = (name: string) => {
     const value = process.env[name];
     if (!value) throw new Error(`${name} is not set (run through: KAFKA_SECURE=1 kafka.sh acls)`);
@@ -23,8 +25,8 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const naming = new KafkaNaming(process.env.KAFKA_TOPIC_PREFIX ?? '', process.env.KAFKA_GROUP_PREFIX ?? '');
     const env = validateEnvironment(process.env);
+    const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
     const granted = await grantModuleAccess(admin, naming, [...MODULE_NAMES], {
       partitions: env.KAFKA_TOPIC_PARTITIONS,
       retryPartitions: env.KAFKA_RETRY_TOPIC_PARTITIONS,

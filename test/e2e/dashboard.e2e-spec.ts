@@ -21,7 +21,7 @@ describe('dashboard in a real browser', () => {
     app = await startTestApp(stack);
     await createProduct(app, stack, 'MUG', 1000, 1200);
     browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
+      executablePath: process.env.TEST_CHROMIUM_PATH || '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
       timeout: 30_000,
     });
