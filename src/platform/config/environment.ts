@@ -462,6 +462,17 @@ export class Environment {
   @Min(1)
   @Max(1000)
   ORDER_GROUP_COMMIT_MAX = 64;
+
+  /**
+   * POST /orders waiting in this process (for a transaction, a connection or a group-commit batch)
+   * beyond which a new one is answered 503 + Retry-After at once: under overload a client learns it
+   * in a millisecond instead of after seconds in a queue, and memory stays bounded.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  ORDER_MAX_PENDING = 1000;
 }
 
 /** Validates process.env for @nestjs/config; a bad variable stops start-up with its name. */

@@ -6,6 +6,7 @@ import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
 import { uuidV7 } from '../../../platform/database/uuid-v7';
 import { Cause } from '../../../platform/kafka/cause';
+import { OverloadedError } from '../../../platform/http/overloaded.error';
 import { isInfrastructureError } from '../../../platform/kafka/errors';
 import { event, Outbox, PendingEvent } from '../../../platform/kafka/outbox';
 import { OrderStatus } from '../order-status';
@@ -28,6 +29,9 @@ export interface PlaceOrderResult extends StoredResponse {
 @Injectable()
 export class PlaceOrderService {
   private readonly idempotencyTtlMs: number;
+  private readonly maxPending: number;
+  /** Orders being placed now: accepted, not answered yet. */
+  private pending = 0;
   private readonly group?: GroupCommit<PlaceOrderRequest, PlaceOrderResult>;
 
   constructor(
@@ -36,6 +40,7 @@ export class PlaceOrderService {
     config: ConfigService<Environment, true>,
   ) {
     this.idempotencyTtlMs = config.get('IDEMPOTENCY_KEY_TTL_MS', { infer: true });
+    this.maxPending = config.get('ORDER_MAX_PENDING', { infer: true });
     const windowMs = config.get('ORDER_GROUP_COMMIT_WINDOW_MS', { infer: true });
     if (windowMs > 0) {
       // Half the pool at most, so the module's consumer and relay always find a connection.
@@ -45,10 +50,23 @@ export class PlaceOrderService {
     }
   }
 
-  /** Concurrent orders share a transaction (group commit, docs/performance.md) unless it is turned off. */
+  /**
+   * Concurrent orders share a transaction (group commit, docs/performance.md) unless it is turned
+   * off. Once ORDER_MAX_PENDING are in progress, a new one is refused before anything is written.
+   */
   async place(dto: PlaceOrderDto, requestId: string, idempotencyKey?: string): Promise<PlaceOrderResult> {
-    if (!this.group) return this.placeAlone(dto, requestId, idempotencyKey);
-    return this.group.submit({ dto, requestId, idempotencyKey });
+    if (this.pending >= this.maxPending) {
+      throw new OverloadedError(
+        `${this.pending} orders are being placed, the most this process takes at once (ORDER_MAX_PENDING); retry shortly (the same Idempotency-Key places it once)`,
+      );
+    }
+    this.pending++;
+    try {
+      if (!this.group) return await this.placeAlone(dto, requestId, idempotencyKey);
+      return await this.group.submit({ dto, requestId, idempotencyKey });
+    } finally {
+      this.pending--;
+    }
   }
 
   /**
