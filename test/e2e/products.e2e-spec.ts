@@ -1,5 +1,8 @@
+import { Client } from 'pg';
+import { expectEventually } from '../support/eventually';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
+import { query } from '../support/test-database';
 
 /** The warehouse's admin API for products: what an update may and may not change. */
 describe('products: upsert and restock', () => {
@@ -67,5 +70,45 @@ describe('products: upsert and restock', () => {
     expect((await app.http.get('/products').query({ cursor: "x' OR 1=1" }).expect(400)).body.message.join()).toContain('cursor');
     await app.http.get('/products').query({ limit: '0' }).expect(400);
     await app.http.get('/products').query({ limit: '1001' }).expect(400);
+  });
+
+  it('keeps the price a product change committed last in the order catalogue, when it began before a restock that committed first (the delay injected by a trigger that waits on a gate)', async () => {
+    await createProduct(app, stack, 'RACE', 10, 100);
+    // A price change to 777 waits on the gate after its transaction began and before it locks the row.
+    await query(
+      stack.databaseUrl,
+      `CREATE FUNCTION warehouse.price_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.price_cents = 777 THEN PERFORM pg_advisory_xact_lock(hashtext('price-gate')); END IF;
+         RETURN NEW;
+       END $$;
+       CREATE TRIGGER price_gate BEFORE INSERT ON warehouse.products FOR EACH ROW EXECUTE FUNCTION warehouse.price_gate()`,
+    );
+    const gate = new Client({ connectionString: stack.databaseUrl });
+    await gate.connect();
+    try {
+      await gate.query('BEGIN');
+      await gate.query(`SELECT pg_advisory_xact_lock(hashtext('price-gate'))`);
+      const change = app.http.post('/products').set(app.admin).send({ sku: 'RACE', name: 'Race', priceCents: 777 }).then((r) => r);
+      await expectEventually(async () => {
+        expect(await query(stack.databaseUrl, `SELECT 1 FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%INSERT INTO "warehouse".products%'`)).toHaveLength(1);
+      });
+      // Meanwhile a restock begins, commits and publishes the old price first.
+      await app.http.patch('/products/RACE/stock').set(app.admin).send({ delta: 5 }).expect(200);
+      await gate.query('COMMIT');
+      expect((await change).status).toBe(200);
+    } finally {
+      await gate.end();
+      await query(stack.databaseUrl, 'DROP TRIGGER price_gate ON warehouse.products; DROP FUNCTION warehouse.price_gate()');
+    }
+    expect(await product('RACE')).toMatchObject({ priceCents: 777, available: 15 });
+    // Both events reach the order module, in commit order: the price change is the one it keeps.
+    await expectEventually(async () => {
+      const [row] = await query<{ price_cents: number; available: number }>(
+        stack.databaseUrl,
+        `SELECT c.price_cents, (SELECT available FROM warehouse.products WHERE sku = 'RACE') AS available FROM orders.catalogue c WHERE c.sku = 'RACE'`,
+      );
+      expect(row).toEqual({ price_cents: 777, available: 15 });
+    }, 10_000);
   });
 });

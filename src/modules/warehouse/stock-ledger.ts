@@ -83,7 +83,7 @@ async function write(m: EntityManager, changes: Map<string, Change>): Promise<vo
   // TypeORM answers an UPDATE with [rows, affected count].
   const [written]: [{ sku: string }[], number] = await m.query(
     `UPDATE "${S}".products p
-        SET available = p.available + d.available, reserved = p.reserved + d.reserved, updated_at = now()
+        SET available = p.available + d.available, reserved = p.reserved + d.reserved, updated_at = greatest(p.updated_at, now())
        FROM unnest($1::text[], $2::int[], $3::int[]) AS d(sku, available, reserved)
       WHERE p.sku = d.sku AND p.available + d.available >= 0 AND p.reserved + d.reserved >= 0
       RETURNING p.sku`,

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Cause } from '../../../platform/kafka/cause';
 import { Outbox } from '../../../platform/kafka/outbox';
-import { productUpserted } from '../product-events';
+import { NEXT_VERSION, productUpserted } from '../product-events';
 import { ProductRow, ProductView, toProductView } from '../product.view';
 import { MAX_UNITS, NegativeStockError, ProductNotFoundError, StockLimitError } from '../warehouse.errors';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
@@ -25,7 +25,7 @@ export class RestockProductService {
       if (current.available + current.reserved + delta > MAX_UNITS) throw new StockLimitError(sku, current.available + current.reserved, delta);
       // TypeORM returns [rows, count] for UPDATE.
       const [[row]]: [ProductRow[], number] = await m.query(
-        `UPDATE "${S}".products SET available = available + $2, updated_at = now() WHERE sku = $1 RETURNING *`,
+        `UPDATE "${S}".products p SET available = available + $2, updated_at = ${NEXT_VERSION} WHERE sku = $1 RETURNING *`,
         [sku, delta],
       );
       await this.outbox.add(m, Cause.fromRequest(requestId), productUpserted(row));
