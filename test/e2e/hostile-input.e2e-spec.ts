@@ -69,7 +69,7 @@ const malformedOrder: fc.Arbitrary<Body> = fc.oneof(
 
 const malformedProduct: fc.Arbitrary<Body> = fc.oneof(
   notASku.map((sku) => json({ ...validProduct, sku })),
-  fc.oneof(fc.constantFrom('', 'x'.repeat(201), null, 12, ['Mug'])).map((name) => json({ ...validProduct, name })),
+  fc.oneof(fc.constantFrom('', 'x'.repeat(201), null, 12, ['Mug'], 'Mug\u0000', 'Mug\u0007', '\u001b[31mMug', 'Mug\n')).map((name) => json({ ...validProduct, name })),
   notAQuantity.filter((v) => v !== 0).map((priceCents) => json({ ...validProduct, priceCents: typeof priceCents === 'number' && priceCents > 0 ? -priceCents : priceCents })),
   fc.oneof(fc.integer({ max: -1 }), fc.integer({ min: 100_000_001 }), fc.double({ min: 0.01, max: 10, noNaN: true }).filter((n) => !Number.isInteger(n)), fc.constantFrom('10', null)).map((stock) => json({ ...validProduct, stock })),
   fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => json({ ...validProduct, [k]: v })),
@@ -144,6 +144,26 @@ describe('hostile HTTP input and events', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { message: string[] }).message.join(' | ')).toContain(field);
     }
+  });
+
+  it('answers a SKU in a path that breaks the rule (a NUL, which Postgres refuses, included) and a NUL in a name or address with 400, not 500', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    for (const sku of ['SKU%00', 'a%00b', encodeURIComponent("MUG' OR 1=1 --"), encodeURIComponent('ＳＫＵ１'), 'x'.repeat(65)]) {
+      const read = await fetch(`${app.url}/products/${sku}`);
+      expect([sku, read.status]).toEqual([sku, 400]);
+      expect(((await read.json()) as { message: string }).message).toBe('sku must be 1-64 letters, digits, dot, dash or underscore');
+      const restock = await fetch(`${app.url}/products/${sku}/stock`, {
+        method: 'PATCH',
+        body: json({ delta: 1 }),
+        headers: { 'content-type': 'application/json', ...admin },
+      });
+      expect([sku, restock.status]).toEqual([sku, 400]);
+    }
+    const named = await post('/products', json({ ...validProduct, name: 'Mug\u0000' }), admin);
+    expect(named.status).toBe(400);
+    expect(JSON.stringify(await named.json())).toContain('name must not contain control characters');
+    const addressed = await post('/orders', json({ ...validOrder, customerEmail: 'ada\u0000@example.com' }));
+    expect(addressed.status).toBe(400);
   });
 
   it('answers 1,100 generated malformed bodies with 4xx, and stores and emits nothing', async () => {

@@ -14,12 +14,12 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { SKU_PATTERN } from '../../../contracts';
+import { SKU_PATTERN, SKU_RULE } from '../../../contracts';
 
 export class OrderItemDto {
   @ApiProperty({ example: 'SKU-1' })
   @IsString()
-  @Matches(SKU_PATTERN, { message: 'sku must be 1-64 letters, digits, dot, dash or underscore' })
+  @Matches(SKU_PATTERN, { message: SKU_RULE })
   sku: string;
 
   @ApiProperty({ minimum: 1, maximum: 1000 })

@@ -5,6 +5,7 @@ import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator'
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ProductRow, ProductView, toProductView } from '../product.view';
+import { SkuPipe } from '../sku.pipe';
 import { ProductNotFoundError } from '../warehouse.errors';
 import { WAREHOUSE_SCHEMA as S } from '../warehouse.schema';
 import { SKU_PATTERN } from '../../../contracts';
@@ -41,7 +42,7 @@ export class GetProductController {
   }
 
   @Get(':sku')
-  async get(@Param('sku') sku: string): Promise<ProductView> {
+  async get(@Param('sku', SkuPipe) sku: string): Promise<ProductView> {
     const [row]: ProductRow[] = await this.dataSource.query(`SELECT * FROM "${S}".products WHERE sku = $1`, [sku]);
     if (!row) throw new ProductNotFoundError(sku);
     return toProductView(row);

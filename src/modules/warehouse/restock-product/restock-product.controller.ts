@@ -4,6 +4,7 @@ import { IsInt, Max, Min, NotEquals } from 'class-validator';
 import { AdminGuard } from '../../../platform/http/admin.guard';
 import { RequestId } from '../../../platform/http/request-id';
 import { ProductView } from '../product.view';
+import { SkuPipe } from '../sku.pipe';
 import { RestockProductService } from './restock-product.service';
 
 export class RestockDto {
@@ -23,7 +24,7 @@ export class RestockProductController {
 
   @Patch(':sku/stock')
   @UseGuards(AdminGuard)
-  restock(@Param('sku') sku: string, @Body() dto: RestockDto, @RequestId() requestId: string): Promise<ProductView> {
+  restock(@Param('sku', SkuPipe) sku: string, @Body() dto: RestockDto, @RequestId() requestId: string): Promise<ProductView> {
     return this.service.restock(sku, dto.delta, requestId);
   }
 }

@@ -1,17 +1,19 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
-import { SKU_PATTERN } from '../../../contracts';
+import { SKU_PATTERN, SKU_RULE } from '../../../contracts';
 
 export class UpsertProductDto {
   @ApiProperty({ example: 'SKU-1' })
   @IsString()
-  @Matches(SKU_PATTERN, { message: 'sku must be 1-64 letters, digits, dot, dash or underscore' })
+  @Matches(SKU_PATTERN, { message: SKU_RULE })
   sku: string;
 
   @ApiProperty({ example: 'Blue mug' })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
+  // Control characters have no place in a name, and Postgres text cannot hold NUL at all (a 500 before).
+  @Matches(/^\P{Cc}*$/u, { message: 'name must not contain control characters' })
   name: string;
 
   @ApiProperty({ description: 'price in integer cents', example: 1299 })
