@@ -1,7 +1,8 @@
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { EXAMPLE_ORDER_ID as orderId, examples } from './contract-examples';
-import { EventEnvelopeSchema, EVENTS, EventType } from './index';
+import { validateContract } from '../platform/kafka/contract-validator';
+import { EventEnvelopeSchema, EVENTS, EventType, OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected } from './index';
 
 const fieldsOf = (cls: new () => object) =>
   [...new Set(getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false).map((m) => m.propertyName))].sort();
@@ -40,4 +41,17 @@ describe('event contracts', () => {
     });
     expect(fieldsOf(EventEnvelopeSchema)).toEqual(['causationId', 'correlationId', 'eventId', 'key', 'occurredAt', 'payload', 'producer', 'type', 'version']);
   });
+
+  it.each([OrderPlaced, OrderConfirmed, OrderRejected, OrderCancelled].map((d) => [d.type, d] as const))(
+    '%s refuses an order without lines, with more than 100, or naming a SKU on two lines',
+    (type, def) => {
+      const example = examples[type] as { items: { sku: string; quantity: number }[] };
+      const line = example.items[0];
+      const cases = [[], Array.from({ length: 101 }, (_, i) => ({ ...line, sku: `SKU-${i}` })), [line, line], [line, { ...line, quantity: line.quantity + 1 }]];
+      for (const items of cases) {
+        expect(validateContract(def.payload as new () => object, { ...example, items }).failed).toEqual(['items']);
+      }
+      expect(validateContract(def.payload as new () => object, example).failed).toEqual([]);
+    },
+  );
 });

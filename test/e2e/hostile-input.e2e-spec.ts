@@ -195,11 +195,17 @@ describe('hostile HTTP input and events', () => {
       'not json at all',
       deeplyNested(5000),
       json({ ...valid, eventId: 'a', payload: { ...valid.payload, items: [{ sku: "MUG' OR 1=1 --", quantity: -3, unitPriceCents: 0.5 }] } }),
+      // Well formed but for one SKU on two lines: the stock ledger nets one change per SKU.
+      json({ ...valid, eventId: '0192f7a0-0000-7000-8000-000000000003', payload: { ...valid.payload, items: [valid.payload.items[0], valid.payload.items[0]] } }),
     ];
     await publish(kafka, `${stack.prefix}order.placed`, hostile.map((value, i) => ({ key: `hostile-${i}`, value })));
 
     const parked = await readTopics(kafka, [`${stack.prefix}warehouse.dlq`], (m) => m.length >= hostile.length, 30_000);
-    expect(parked.map((m) => m.message.key?.toString()).sort()).toEqual(['hostile-0', 'hostile-1', 'hostile-2']);
+    expect(parked.map((m) => m.message.key?.toString()).sort()).toEqual(['hostile-0', 'hostile-1', 'hostile-2', 'hostile-3']);
+    // Each at once, as a permanent fault of the message (a stack overflow on the nested one included), not after retries.
+    expect(parked.map((m) => [m.message.headers?.['dlq-permanent']?.toString(), m.message.headers?.['dlq-attempts']?.toString()])).toEqual(
+      hostile.map(() => ['true', '1']),
+    );
     expect(parked.every((m) => m.message.headers?.['dlq-source-topic']?.toString() === `${stack.prefix}order.placed`)).toBe(true);
     const reservations = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM warehouse.reservations');
     expect(reservations[0].n).toBe(0);

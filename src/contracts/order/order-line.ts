@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsArray, IsEmail, IsInt, IsISO8601, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsEmail, IsInt, IsISO8601, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { SKU_PATTERN } from '../sku';
 
 export class OrderLinePayload {
@@ -31,6 +31,10 @@ export class OrderSnapshotPayload {
   @IsArray()
   @ValidateNested({ each: true })
   @Type(() => OrderLinePayload)
+  // 1-100 lines, one per SKU, as the order module accepts them: consumers net their effects per SKU.
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ArrayUnique((line: OrderLinePayload | null) => line?.sku, { message: 'items must name each sku once' })
   items: OrderLinePayload[];
 
   @IsInt()

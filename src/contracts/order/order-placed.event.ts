@@ -1,13 +1,9 @@
-import { ArrayMaxSize, ArrayMinSize } from 'class-validator';
 import { defineEvent } from '../event-definition';
-import { OrderLinePayload, OrderSnapshotPayload } from './order-line';
+import { OrderSnapshotPayload } from './order-line';
 
-export class OrderPlacedPayload extends OrderSnapshotPayload {
-  // An order has 1-100 lines (on top of the snapshot's rules for each line).
-  @ArrayMinSize(1)
-  @ArrayMaxSize(100)
-  override items: OrderLinePayload[] = [];
-}
+// Its lines' rules are the snapshot's: a subclass that decorated `items` again would drop them, as
+// class-validator keeps an inherited rule only when the subclass has none of its kind on the property.
+export class OrderPlacedPayload extends OrderSnapshotPayload {}
 
 export const OrderPlaced = defineEvent({
   type: 'order.placed',

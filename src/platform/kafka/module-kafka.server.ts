@@ -754,8 +754,21 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     this.observer.retried?.(module, envelope.type, level);
   }
 
-  /** Parses and validates an incoming message against the envelope and its contract. */
+  /**
+   * Parses and validates an incoming message against the envelope and its contract. Whatever fails
+   * here is the message's own fault, and so permanent: a value nested deep enough to overflow
+   * class-transformer's stack (a RangeError) included.
+   */
   private decode(topic: string, message: KafkaMessage): Decoded {
+    try {
+      return this.decodeOrThrow(topic, message);
+    } catch (e) {
+      if (e instanceof PermanentEventError) throw e;
+      throw new PermanentEventError(`message could not be decoded: ${describeError(e)}`, 'EVENT.UNDECODABLE');
+    }
+  }
+
+  private decodeOrThrow(topic: string, message: KafkaMessage): Decoded {
     if (!message.value) throw new PermanentEventError('empty message value', 'EVENT.EMPTY');
     let raw: unknown;
     try {
