@@ -35,6 +35,7 @@ describe(buildAsyncApi.name, () => {
       type: 'array',
       minItems: 1,
       maxItems: 100,
+      uniqueItems: true, // weaker than the rule (one line per SKU), which JSON Schema cannot say
       items: { $ref: '#/components/schemas/OrderLinePayload' },
     });
     expect(doc.components.schemas.OrderLinePayload.properties.quantity).toEqual({ type: 'integer', minimum: 1, maximum: 1000 });
