@@ -165,6 +165,7 @@ export class PlaceOrderService {
           `WITH claimed AS (
              INSERT INTO "${S}".idempotency_keys (key, request_hash, status_code, response, expires_at)
              SELECT k, h, 0, 'null', now() + $3 * interval '1 millisecond' FROM unnest($1::text[], $2::text[]) AS x(k, h)
+             ORDER BY k -- every batch takes its keys in one order: two holding the same keys cannot deadlock
              ON CONFLICT (key) DO NOTHING RETURNING key
            )
            SELECT 'key' AS kind, key AS name, '' AS value FROM claimed
@@ -274,12 +275,11 @@ export class PlaceOrderService {
       // The rest (or all, when nothing committed) is tried alone and answers for itself.
       alone = requests.map((_, i) => i).filter((i) => results[i] === undefined);
     }
-    await Promise.all(
-      alone.map(async (i) => {
-        const { dto, requestId, idempotencyKey } = requests[i];
-        results[i] = await this.placeAlone(dto, requestId, idempotencyKey).catch((error: unknown) => ({ error }));
-      }),
-    );
+    // One at a time, on the batch's slot: at most one connection per batch, as the batch itself took.
+    for (const i of alone) {
+      const { dto, requestId, idempotencyKey } = requests[i];
+      results[i] = await this.placeAlone(dto, requestId, idempotencyKey).catch((error: unknown) => ({ error }));
+    }
     return results as (PlaceOrderResult | { error: unknown })[];
   }
 
