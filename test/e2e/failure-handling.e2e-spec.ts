@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
+import { OrderPlaced } from '../../src/contracts';
 import { DeadLetters } from '../../src/platform/kafka/dead-letters';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { OutgoingMessage } from '../../src/platform/kafka/kafka-producer';
 import { expectEventually } from '../support/eventually';
-import { createTopic, publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { createTopic, envelopeOf, publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -67,6 +69,33 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     expect(second['retry-source-topic']!.toString()).toBe(`${stack.prefix}order.placed`);
     expect(second['retry-attempts']!.toString()).toBe('4');
     expect(second['retry-error']!.toString()).toContain('injected failure for FLAKY');
+  });
+
+  it('waits no longer than the level delay for a retry whose due time lies an hour ahead (a clock running fast, a bogus header)', async () => {
+    const early = envelopeOf(OrderPlaced, {
+      orderId: randomUUID(),
+      customerEmail: 'ada@example.com',
+      items: [{ sku: 'FINE', quantity: 1, unitPriceCents: 1000 }],
+      totalCents: 1000,
+      placedAt: new Date().toISOString(),
+    });
+    await publish(kafka, `${stack.prefix}warehouse.retry.1`, [
+      {
+        key: early.key,
+        value: early,
+        headers: {
+          'retry-level': '1',
+          'retry-due-at': String(Date.now() + 3_600_000),
+          'retry-attempts': '2',
+          'retry-source-topic': `${stack.prefix}order.placed`,
+          'retry-source-partition': '0',
+          'retry-source-offset': '0',
+        },
+      },
+    ]);
+    await expectEventually(async () => {
+      expect(await query(stack.databaseUrl, 'SELECT 1 FROM warehouse.inbox WHERE event_id = $1', [early.eventId])).toHaveLength(1);
+    }, 15_000);
   });
 
   it('parks an event that keeps failing in the DLQ with its history, then redrives it once the cause is fixed', async () => {

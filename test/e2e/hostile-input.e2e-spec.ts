@@ -1,6 +1,8 @@
 import fc from 'fast-check';
-import { Admin, Kafka } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { Admin, CompressionTypes, Kafka } from 'kafkajs';
 import { envelopeOf, publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { expectEventually } from '../support/eventually';
 import { OrderPlaced } from '../../src/contracts';
 import { ADMIN_TOKEN, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -209,5 +211,30 @@ describe('hostile HTTP input and events', () => {
     expect(parked.every((m) => m.message.headers?.['dlq-source-topic']?.toString() === `${stack.prefix}order.placed`)).toBe(true);
     const reservations = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM warehouse.reservations');
     expect(reservations[0].n).toBe(0);
+  });
+
+  it('parks an event the broker took compressed but refuses back uncompressed as a letter without its value, and its partition moves on', async () => {
+    const topic = `${stack.prefix}order.placed`;
+    // 2 MiB of text: ~2 KB gzipped, so the broker (1 MiB per message) accepts it; sent on as it is, it would not.
+    await publish(kafka, topic, [{ key: 'huge', partition: 0, value: 'x'.repeat(2 << 20) }], { compression: CompressionTypes.GZIP });
+    const after = envelopeOf(OrderPlaced, {
+      orderId: randomUUID(),
+      customerEmail: 'ada@example.com',
+      items: [{ sku: 'NO-SUCH-SKU', quantity: 1, unitPriceCents: 100 }],
+      totalCents: 100,
+      placedAt: new Date().toISOString(),
+    });
+    await publish(kafka, topic, [{ key: after.key, partition: 0, value: after }]);
+
+    const [letter] = await readTopics(kafka, [`${stack.prefix}warehouse.dlq`], (m) => m.some((x) => x.message.key?.toString() === 'huge'), 30_000).then((m) =>
+      m.filter((x) => x.message.key?.toString() === 'huge'),
+    );
+    expect(letter.message.value?.length ?? 0).toBe(0);
+    expect(letter.message.headers?.['dlq-value-dropped']?.toString()).toBe(String(2 << 20));
+    expect(letter.message.headers?.['dlq-error-code']?.toString()).toBe('EVENT.UNDECODABLE');
+    // The event behind it on the same partition is handled.
+    await expectEventually(async () => {
+      expect(await query(stack.databaseUrl, 'SELECT 1 FROM warehouse.inbox WHERE event_id = $1', [after.eventId])).toHaveLength(1);
+    }, 30_000);
   });
 });

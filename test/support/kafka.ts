@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Admin, Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
+import { Admin, CompressionTypes, Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
 import { EventDefinition, EventEnvelope } from '../../src/contracts';
 import { envelopeHeaders } from '../../src/platform/kafka/outbox-relay';
 
@@ -51,18 +51,24 @@ function headersOf(value: unknown): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(envelopeHeaders(env as EventEnvelope)).filter(([, v]) => v !== undefined && v !== 'undefined'));
 }
 
-export async function publish(kafka: Kafka, topic: string, messages: { key: string; value: unknown; partition?: number }[]): Promise<void> {
+export async function publish(
+  kafka: Kafka,
+  topic: string,
+  messages: { key: string; value: unknown; partition?: number; headers?: Record<string, string> }[],
+  { compression = CompressionTypes.None }: { compression?: CompressionTypes } = {},
+): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     await producer.send({
       topic,
       acks: -1,
+      compression,
       messages: messages.map((m) => ({
         key: m.key,
         partition: m.partition,
         value: typeof m.value === 'string' || Buffer.isBuffer(m.value) ? m.value : JSON.stringify(m.value),
-        headers: headersOf(m.value),
+        headers: { ...headersOf(m.value), ...m.headers },
       })),
     });
   } finally {

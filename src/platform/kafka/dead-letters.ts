@@ -20,6 +20,11 @@ export interface DeadLetter {
   parkedAt: string | null;
   /** Already sent back to its module (through its first retry topic) by a redrive. */
   redriven: boolean;
+  /**
+   * Set when the letter has no value: the broker refused it back at this size (it had come in
+   * compressed). Read it at `source` while that topic retains it; a redrive of the letter parks again.
+   */
+  valueDroppedBytes: number | null;
 }
 
 interface Entry {
@@ -296,6 +301,7 @@ export class DeadLetters {
       },
       parkedAt: header(h, 'dlq-at') ?? null,
       redriven: BigInt(message.offset) < mark,
+      valueDroppedBytes: header(h, 'dlq-value-dropped') === undefined ? null : Number(header(h, 'dlq-value-dropped')),
     };
   }
 }

@@ -31,6 +31,22 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
+/**
+ * The broker refused a produced message as larger than it takes (MESSAGE_TOO_LARGE, or
+ * RECORD_LIST_TOO_LARGE for its batch), however kafkajs wrapped the refusal.
+ */
+export function isMessageTooLarge(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown, depth: number): boolean => {
+    if (!e || typeof e !== 'object' || depth > 4 || seen.has(e)) return false;
+    seen.add(e);
+    const { type, cause, originalError, errors } = e as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
+    return visit(cause, depth + 1) || visit(originalError, depth + 1) || (Array.isArray(errors) && errors.some((x) => visit(x, depth + 1)));
+  };
+  return visit(error, 0);
+}
+
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**

@@ -4,7 +4,7 @@ import { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafka
 import { isObservable, lastValueFrom } from 'rxjs';
 import { EventEnvelope, EventEnvelopeSchema, EVENTS, isEventType } from '../../contracts';
 import { ModuleName } from '../config/environment';
-import { describeError, isInfrastructureError, isPermanent, PermanentEventError } from './errors';
+import { describeError, isInfrastructureError, isMessageTooLarge, isPermanent, PermanentEventError } from './errors';
 import { BatchTransaction, UUID } from './batch-transaction';
 import { validateContract } from './contract-validator';
 import { KafkaNaming } from './kafka-naming';
@@ -117,6 +117,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private assigned?: Set<string>;
   /** Retry partitions paused until their next event is due (see pauseUntilDue). */
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** The retry event each retry partition waits on, and when this member first read it (see dueAt). */
+  private readonly waitingSince = new Map<string, { offset: string; at: number }>();
   /** Wait before a fresh consumer replaces one that crashed for good; doubles until a join succeeds. */
   private restartDelayMs = RESTART_DELAY_MS;
   private restartTimer?: NodeJS.Timeout;
@@ -382,7 +384,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     let sinceCommit = 0;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.closing) break;
-      const waitMs = retryLevel > 0 ? Number(message.headers?.['retry-due-at']?.toString() ?? 0) - Date.now() : 0;
+      const waitMs = retryLevel > 0 ? this.dueAt(batch.topic, batch.partition, message, retryLevel) - Date.now() : 0;
       if (waitMs > 0) {
         this.pauseUntilDue(pause, waitMs);
         break;
@@ -639,6 +641,22 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   /**
+   * When a retry event is due: as its header says, but no later than the level's delay after this
+   * member first read it. A due time written by a clock running ahead (another host's, a redrive
+   * tool's) or a bogus header would otherwise hold every retry of the level behind it.
+   */
+  private dueAt(topic: string, partition: number, message: KafkaMessage, level: number): number {
+    const key = partitionKey(topic, partition);
+    let seen = this.waitingSince.get(key);
+    if (seen?.offset !== message.offset) {
+      seen = { offset: message.offset, at: Date.now() };
+      this.waitingSince.set(key, seen);
+    }
+    const written = Number(message.headers?.['retry-due-at']?.toString() ?? 0);
+    return Math.min(Number.isFinite(written) ? written : 0, seen.at + (this.options.retryDelaysMs[level - 1] ?? 0));
+  }
+
+  /**
    * A retry not yet due pauses its partition until it is, and leaves the rest of its batch unresolved
    * for the fetch after the resume (the events of one retry topic are due in order). Waiting in the
    * handler instead would hold up the module's other topics for the whole delay: kafkajs fetches
@@ -734,23 +752,24 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     const topic = naming.retryTopic(module, level);
     const delay = retryDelaysMs[level - 1];
     this.logger.warn(`${envelope.type} ${envelope.eventId} failed ${attempts} time(s); retry ${level} in ${delay} ms via ${topic}: ${describeError(error)}`);
-    await producer.send([
-      {
-        topic,
-        key: message.key?.toString('utf8') ?? envelope.key,
-        value: message.value ?? Buffer.alloc(0),
-        headers: {
-          ...withoutTransportHeaders(message.headers),
-          'retry-level': String(level),
-          'retry-due-at': String(Date.now() + delay),
-          'retry-attempts': String(attempts),
-          'retry-error': describeError(error).slice(0, 2000),
-          'retry-source-topic': source.topic,
-          'retry-source-partition': String(source.partition),
-          'retry-source-offset': source.offset,
-        },
-      },
-    ]);
+    const headers = {
+      ...withoutTransportHeaders(message.headers),
+      'retry-level': String(level),
+      'retry-due-at': String(Date.now() + delay),
+      'retry-attempts': String(attempts),
+      'retry-error': describeError(error).slice(0, 2000),
+      'retry-source-topic': source.topic,
+      'retry-source-partition': String(source.partition),
+      'retry-source-offset': source.offset,
+    };
+    try {
+      await producer.send([{ topic, key: message.key?.toString('utf8') ?? envelope.key, value: message.value ?? Buffer.alloc(0), headers }]);
+    } catch (e) {
+      if (!isMessageTooLarge(e)) throw e;
+      // It came in compressed, or the headers took it past the limit: it cannot move, so it parks (as a stub).
+      this.logger.warn(`${envelope.type} ${envelope.eventId} is too large for ${topic}: parking it instead`);
+      return this.park(source, message, error, attempts, envelope);
+    }
     this.observer.retried?.(module, envelope.type, level);
   }
 
@@ -811,25 +830,33 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       `parking ${envelope ? `${envelope.type} ${envelope.eventId}` : `message`} from ${source.topic}[${source.partition}]@${source.offset} ` +
         `in ${dlq} after ${attempts} attempt(s): ${reason}`,
     );
-    await this.options.producer.send([
-      {
-        topic: dlq,
-        key: message.key?.toString('utf8') ?? envelope?.key ?? '',
-        value: message.value ?? Buffer.alloc(0),
-        headers: {
-          ...withoutTransportHeaders(message.headers),
-          'dlq-error': reason.slice(0, 2000),
-          'dlq-error-code': String(code),
-          'dlq-permanent': String(isPermanent(error)),
-          'dlq-attempts': String(attempts),
-          'dlq-source-topic': source.topic,
-          'dlq-source-partition': String(source.partition),
-          'dlq-source-offset': source.offset,
-          'dlq-group': this.groupId,
-          'dlq-at': new Date().toISOString(),
-        },
+    const letter = {
+      topic: dlq,
+      key: message.key?.toString('utf8') ?? envelope?.key ?? '',
+      value: message.value ?? Buffer.alloc(0),
+      headers: {
+        ...withoutTransportHeaders(message.headers),
+        'dlq-error': reason.slice(0, 2000),
+        'dlq-error-code': String(code),
+        'dlq-permanent': String(isPermanent(error)),
+        'dlq-attempts': String(attempts),
+        'dlq-source-topic': source.topic,
+        'dlq-source-partition': String(source.partition),
+        'dlq-source-offset': source.offset,
+        'dlq-group': this.groupId,
+        'dlq-at': new Date().toISOString(),
       },
-    ]);
+    };
+    try {
+      await this.options.producer.send([letter]);
+    } catch (e) {
+      if (!isMessageTooLarge(e)) throw e;
+      // Accepted compressed, or near the limit before our headers: the broker refuses it again, and
+      // failing here would redeliver it forever. The letter goes without its value; the source
+      // coordinates say where to read it while the topic retains it.
+      this.logger.error(`${dlq} refused the ${letter.value.length}-byte value as too large: parking the letter without it`);
+      await this.options.producer.send([{ ...letter, value: Buffer.alloc(0), headers: { ...letter.headers, 'dlq-value-dropped': String(letter.value.length) } }]);
+    }
     this.observer.deadLettered(this.options.module, source.topic, String(code));
   }
 }
