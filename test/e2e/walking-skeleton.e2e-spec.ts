@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { Admin } from 'kafkajs';
 import { expectEventually } from '../support/eventually';
 import { topicSize, testKafka } from '../support/kafka';
@@ -56,6 +57,22 @@ describe('walking skeleton: one order through every module group', () => {
       const order = await app.http.get(`/orders/${res.body.id}`).expect(200);
       expect(order.body.status).toBe('CONFIRMED');
     });
+  });
+
+  it('keeps TCP keepalive on every connection it holds to Postgres (Linux: read with ss)', async () => {
+    const sockets = await query<{ name: string; port: number }>(
+      stack.databaseUrl,
+      `SELECT application_name AS name, client_port AS port FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'shop:%'`,
+    );
+    // The relays' LISTEN connections stay open: one per module at least, beside the pools'.
+    expect(sockets.filter((s) => s.name.endsWith(':outbox-relay'))).toHaveLength(4);
+    const found = sockets.flatMap(({ name, port }) => {
+      // The app's end of the connection (Postgres keeps keepalive on its own end anyway).
+      const line = execFileSync('ss', ['-tnoH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' }).trim();
+      return line ? [{ name, keepalive: /timer:\(keepalive/.test(line) }] : []; // a pool connection may close meanwhile
+    });
+    expect(found.length).toBeGreaterThanOrEqual(4);
+    expect(found.filter((f) => !f.keepalive)).toEqual([]);
   });
 
   it('has exactly one consumer group per module on the broker, named after the module', async () => {

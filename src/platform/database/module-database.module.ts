@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { Client } from 'pg';
 import { DataSource, DataSourceOptions, MixedList } from 'typeorm';
 import { Environment, ModuleName } from '../config/environment';
-import { databaseUrlFor } from './database-url';
+import { databaseUrlFor, KEEP_ALIVE } from './database-url';
 
 export interface ModuleDatabaseOptions {
   module: ModuleName;
@@ -46,6 +46,7 @@ export class ModuleDatabaseModule {
               max: config.get('DATABASE_POOL_SIZE', { infer: true }),
               pipeline: config.get('DATABASE_PIPELINE', { infer: true }),
               application_name: `shop:${options.module}`,
+              ...KEEP_ALIVE,
             },
           }),
           dataSourceFactory: async (dsOptions) => {
@@ -65,7 +66,7 @@ export class ModuleDatabaseModule {
  * processes starting together do not race. */
 async function migrate(ds: DataSource, options: ModuleDatabaseOptions, logger: Logger): Promise<void> {
   const url = (ds.options as { url: string }).url;
-  const lock = new Client({ connectionString: url });
+  const lock = new Client({ connectionString: url, ...KEEP_ALIVE });
   lock.on('error', () => undefined); // a cut connection rejects the pending query; no crash
   await lock.connect();
   try {

@@ -3,6 +3,7 @@ import { Client, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '../../contracts';
 import { ModuleName } from '../config/environment';
+import { KEEP_ALIVE } from '../database/database-url';
 import { describeError } from './errors';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer, OutgoingMessage } from './kafka-producer';
@@ -221,7 +222,7 @@ export class OutboxRelay {
     const url = (this.dataSource.options as { url?: string }).url;
     while (this.running) {
       // Named, so an operator tells the relay (LISTEN, and a batch in flight) apart in pg_stat_activity.
-      const client = new Client({ connectionString: url, application_name: `shop:${this.options.module}:outbox-relay` });
+      const client = new Client({ connectionString: url, application_name: `shop:${this.options.module}:outbox-relay`, ...KEEP_ALIVE });
       // Always listening: an 'error' without a listener would crash the process when Postgres
       // restarts or cuts connections (it can fire more than once per client).
       let lost: () => void = () => undefined;

@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { EVENTS } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
+import { KEEP_ALIVE } from '../../../platform/database/database-url';
 import { assertGroupIdle, PartitionReset, resetGroupOffsets } from '../../../platform/kafka/consumer-offsets';
 import { createKafka } from '../../../platform/kafka/kafka-client';
 import { KafkaNaming } from '../../../platform/kafka/kafka-naming';
@@ -42,7 +43,7 @@ export async function rebuildAnalytics(
 }
 
 async function truncateReadModels(databaseUrl: string): Promise<void> {
-  const db = new Client({ connectionString: databaseUrl, application_name: 'shop:analytics-rebuild' });
+  const db = new Client({ connectionString: databaseUrl, application_name: 'shop:analytics-rebuild', ...KEEP_ALIVE });
   await db.connect();
   try {
     await db.query('BEGIN');
