@@ -339,6 +339,23 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     expect(await committedOffsets(naming, topic)).toEqual([String(list.length)]);
   });
 
+  it('commits at once past an event it moved to the DLQ or a retry topic, whatever the interval: the inbox cannot absorb a second move', async () => {
+    const [failing, fine] = events(2);
+    await backlog('moved', ['not json at all', failing, fine]);
+    // An interval longer than the test: only a move commits before close().
+    const { topic, naming } = await consume('moved', 10, { commitIntervalMs: 600_000, fail: (e) => e.eventId === failing.eventId });
+    await waitForEffects('moved', 1);
+    // The poison at 0 parked, the failing event at 1 sent to retry.1: committed up to it, the rest waits for the interval.
+    await expectEventually(async () => expect(await committedOffsets(naming, topic)).toEqual(['2']), 10_000);
+    // On the retry topic it fails again and parks: committed there too.
+    await expectEventually(async () => {
+      const retried = await committedOffsets(naming, naming.retryTopic('email', 1));
+      expect(retried.filter((o) => o !== '-1')).toEqual(['1']); // on whichever partition its key went to
+    }, 10_000);
+    const letters = await readTopics(kafka, [naming.deadLetterTopic('email')], (m) => m.length >= 2);
+    expect(letters.map((m) => m.message.headers?.['dlq-source-offset']?.toString()).sort()).toEqual(['0', '1']);
+  });
+
   it('close() lets the run in flight finish and commits its offsets: exactly the handled events, none lost or left uncommitted', async () => {
     const list = events(40);
     await backlog('closing', list);

@@ -389,10 +389,13 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         this.pauseUntilDue(pause, waitMs);
         break;
       }
-      await this.handleAlone(batch.topic, batch.partition, message, retryLevel, heartbeat);
+      const moved = await this.handleAlone(batch.topic, batch.partition, message, retryLevel, heartbeat);
       resolveOffset(message.offset);
       lastDone = message.offset;
-      if (++sinceCommit >= 100) {
+      if (moved) {
+        await this.commitNow([{ topic: batch.topic, partition: batch.partition, offset: lastDone }]);
+        sinceCommit = 0;
+      } else if (++sinceCommit >= 100) {
         await this.commit([{ topic: batch.topic, partition: batch.partition, offset: lastDone }]);
         sinceCommit = 0;
       }
@@ -425,7 +428,11 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     };
     const alone = async (events: Item[]): Promise<void> => {
       for (const { from, message } of events) {
-        await this.handleAlone(from.batch.topic, from.batch.partition, message, 0, heartbeat);
+        if (await this.handleAlone(from.batch.topic, from.batch.partition, message, 0, heartbeat)) {
+          // Moved: committed now, up to it (what came before it is done too), not at the interval.
+          from.resolveOffset(message.offset);
+          await this.commitNow([{ topic: from.batch.topic, partition: from.batch.partition, offset: message.offset }]);
+        }
         await heartbeat();
       }
       await consumed(events);
@@ -543,8 +550,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     this.logger.log(`shared transaction failed at ${stage}; handling its ${events} event(s) one by one: ${describeError(error)}`);
   }
 
-  /** One event in its own transaction, with every log line naming its flow and event. */
-  private handleAlone(topic: string, partition: number, message: KafkaMessage, retryLevel: number, heartbeat: Heartbeat): Promise<void> {
+  /** One event in its own transaction, with every log line naming its flow and event; true when it was moved. */
+  private handleAlone(topic: string, partition: number, message: KafkaMessage, retryLevel: number, heartbeat: Heartbeat): Promise<boolean> {
     return LogContext.forMessage(this.options.module, message.headers, () => this.processMessage(topic, partition, message, retryLevel, heartbeat));
   }
 
@@ -585,6 +592,16 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
     if (this.commitsDeferred) this.commitLater();
     else await this.commitPending();
+  }
+
+  /**
+   * Commits at once, whatever the interval: past an event moved to a retry topic or the DLQ. The
+   * inbox absorbs a redelivered effect, not a second move (a duplicate letter, a second retry copy
+   * with its own budget). A commit that fails leaves the offsets pending for the next.
+   */
+  private async commitNow(done: { topic: string; partition: number; offset: string }[]): Promise<void> {
+    for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
+    await this.commitPending().catch((e: unknown) => this.logger.warn(`commit after a move failed, left for the next: ${describeError(e)}`));
   }
 
   /** Whether offsets wait for the commit interval (or go after every run, awaited). */
@@ -671,7 +688,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     this.resumeTimers.add(timer);
   }
 
-  private async processMessage(topic: string, partition: number, message: KafkaMessage, retryLevel: number, heartbeat: Heartbeat): Promise<void> {
+  /** Handles one event in its own transaction, with retries; true when it moved it (to a retry topic or the DLQ) instead. */
+  private async processMessage(topic: string, partition: number, message: KafkaMessage, retryLevel: number, heartbeat: Heartbeat): Promise<boolean> {
     const headers = message.headers ?? {};
     // A retried event keeps pointing at the topic it was first read from.
     const source: Source =
@@ -688,7 +706,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       decoded = this.decode(source.topic, message);
     } catch (e) {
       await this.park(source, message, e, source.attempts + 1);
-      return;
+      return true;
     }
     const { envelope, handler } = decoded;
     const maxAttempts = this.options.retries + 1;
@@ -699,7 +717,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         await this.invoke(handler, envelope, context);
         this.observer.handled(this.options.module, envelope.type, performance.now() - started);
         this.observer.endToEnd?.(this.options.module, envelope.type, Date.now() - Date.parse(envelope.occurredAt));
-        return;
+        return false;
       } catch (e) {
         const connectionLost = isInfrastructureError(e) && !this.closing;
         const dependencyAway = connectionLost && (await this.dependencyAway());
@@ -734,7 +752,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         } else {
           await this.park(source, message, e, source.attempts + attempt, envelope);
         }
-        return;
+        return true;
       }
     }
   }
