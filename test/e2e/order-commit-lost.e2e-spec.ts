@@ -48,6 +48,19 @@ describe.each([
     });
   });
 
+  it('answers 200 to a cancel whose COMMIT answer was lost, the order cancelled once, where it answered 503 and its retry 409', async () => {
+    const placed = await app.http.post('/orders').send({ customerEmail: `cancel-${randomUUID()}@example.com`, items: [{ sku: 'LOST', quantity: 1 }] }).expect(201);
+    await orderReaches(app, placed.body.id, 'CONFIRMED');
+    // The cancel's statement locks the order and sets its status in one.
+    proxy.loseNextCommitAnswer('"orders".orders o SET status = $2');
+    const lostBefore = proxy.lost;
+    const res = await app.http.post(`/orders/${placed.body.id}/cancel`);
+    expect(proxy.lost).toBe(lostBefore + 1);
+    expect({ status: res.status, order: res.body.status }).toEqual({ status: 200, order: 'CANCELLED' });
+    const history = await query<{ status: string }>(stack.databaseUrl, `SELECT status FROM orders.order_status_history WHERE order_id = $1 ORDER BY id`, [placed.body.id]);
+    expect(history.map((h) => h.status)).toEqual(['PENDING', 'CONFIRMED', 'CANCELLED']);
+  });
+
   it('answers 503 with Retry-After while the database is away, and places the order once when the client sends it again with its key', async () => {
     const customerEmail = `away-${randomUUID()}@example.com`;
     const body = { customerEmail, items: [{ sku: 'LOST', quantity: 1 }] };

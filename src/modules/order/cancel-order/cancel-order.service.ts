@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { transactionCommitted } from '../../../platform/database/transaction-status';
 import { Cause } from '../../../platform/kafka/cause';
+import { isInfrastructureError } from '../../../platform/kafka/errors';
 import { IllegalTransitionError, OrderNotFoundError } from '../order.errors';
 import { OrderTransitions } from '../order-transitions';
 
@@ -13,12 +15,26 @@ export class CancelOrderService {
     private readonly transitions: OrderTransitions,
   ) {}
 
+  /**
+   * When the connection is lost after the cancellation was written, the transaction's status says
+   * whether COMMIT got through: if it did, the cancel succeeded (a 503 would invite a retry, and the
+   * retry a 409 for an order that this very request cancelled).
+   */
   async cancel(orderId: string, requestId: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      const outcome = await this.transitions.apply(m, orderId, { to: 'CANCELLED' }, { ...Cause.fromRequest(requestId), eventId: null });
-      if (outcome.applied) return;
-      if (outcome.from === null) throw new OrderNotFoundError(orderId);
-      throw new IllegalTransitionError(orderId, outcome.from, 'CANCELLED');
-    });
+    let written: string | undefined; // the transaction's id, once the cancellation is in it
+    try {
+      await this.dataSource.transaction(async (m) => {
+        const [{ xid }]: { xid: string }[] = await m.query('SELECT txid_current()::text AS xid');
+        const outcome = await this.transitions.apply(m, orderId, { to: 'CANCELLED' }, { ...Cause.fromRequest(requestId), eventId: null });
+        if (outcome.applied) {
+          written = xid;
+          return;
+        }
+        if (outcome.from === null) throw new OrderNotFoundError(orderId);
+        throw new IllegalTransitionError(orderId, outcome.from, 'CANCELLED');
+      });
+    } catch (error) {
+      if (!written || !isInfrastructureError(error) || !(await transactionCommitted(this.dataSource, written).catch(() => undefined))) throw error;
+    }
   }
 }

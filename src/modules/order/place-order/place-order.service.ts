@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
+import { transactionCommitted } from '../../../platform/database/transaction-status';
 import { uuidV7 } from '../../../platform/database/uuid-v7';
 import { Cause } from '../../../platform/kafka/cause';
 import { OverloadedError } from '../../../platform/http/overloaded.error';
@@ -90,7 +91,7 @@ export class PlaceOrderService {
       });
     } catch (error) {
       const written = attempted?.body;
-      if (!written || !isInfrastructureError(error) || !(await this.committed(attempted!.xid).catch(() => undefined))) throw error;
+      if (!written || !isInfrastructureError(error) || !(await transactionCommitted(this.dataSource, attempted!.xid).catch(() => undefined))) throw error;
       return { statusCode: 201, body: written, replayed: false };
     }
   }
@@ -266,7 +267,7 @@ export class PlaceOrderService {
     } catch (error) {
       // The batch as a whole failed. If what got lost was COMMIT's answer, its orders are in: ask the
       // database before placing any again, or a request without an Idempotency-Key gets a second order.
-      const landed = attempted.length === 0 || xid === undefined ? false : await this.committed(xid).catch(() => undefined);
+      const landed = attempted.length === 0 || xid === undefined ? false : await transactionCommitted(this.dataSource, xid).catch(() => undefined);
       if (landed === undefined) {
         // The database cannot say (still away): the failure is the answer, not a possible second order.
         return requests.map(() => ({ error }));
@@ -281,22 +282,6 @@ export class PlaceOrderService {
       results[i] = await this.placeAlone(dto, requestId, idempotencyKey).catch((error: unknown) => ({ error }));
     }
     return results as (PlaceOrderResult | { error: unknown })[];
-  }
-
-  /**
-   * Whether a transaction whose COMMIT may have been lost committed, by its id (`txid_status`): a
-   * COMMIT that reached the server may still be flushing, so "in progress" is asked again for a while.
-   * Undefined when the database cannot say.
-   */
-  private async committed(xid: string): Promise<boolean | undefined> {
-    for (let wait = 10; wait <= 1280; wait *= 2) {
-      const [{ status }]: { status: string | null }[] = await this.dataSource.query(`SELECT txid_status($1::bigint) AS status`, [xid]);
-      if (status === 'committed') return true;
-      if (status === 'aborted') return false;
-      if (status === null) return undefined; // too old to tell: cannot happen seconds later
-      await new Promise((r) => setTimeout(r, wait));
-    }
-    return undefined;
   }
 }
 
