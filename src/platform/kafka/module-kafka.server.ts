@@ -393,7 +393,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       resolveOffset(message.offset);
       lastDone = message.offset;
       if (moved) {
-        await this.commitNow([{ topic: batch.topic, partition: batch.partition, offset: lastDone }]);
+        this.commitNow([{ topic: batch.topic, partition: batch.partition, offset: lastDone }]);
         sinceCommit = 0;
       } else if (++sinceCommit >= 100) {
         await this.commit([{ topic: batch.topic, partition: batch.partition, offset: lastDone }]);
@@ -431,7 +431,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         if (await this.handleAlone(from.batch.topic, from.batch.partition, message, 0, heartbeat)) {
           // Moved: committed now, up to it (what came before it is done too), not at the interval.
           from.resolveOffset(message.offset);
-          await this.commitNow([{ topic: from.batch.topic, partition: from.batch.partition, offset: message.offset }]);
+          this.commitNow([{ topic: from.batch.topic, partition: from.batch.partition, offset: message.offset }]);
         }
         await heartbeat();
       }
@@ -599,9 +599,11 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
    * inbox absorbs a redelivered effect, not a second move (a duplicate letter, a second retry copy
    * with its own budget). A commit that fails leaves the offsets pending for the next.
    */
-  private async commitNow(done: { topic: string; partition: number; offset: string }[]): Promise<void> {
+  private commitNow(done: { topic: string; partition: number; offset: string }[]): void {
     for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
-    await this.commitPending().catch((e: unknown) => this.logger.warn(`commit after a move failed, left for the next: ${describeError(e)}`));
+    // Started, not awaited: kafkajs retries a commit for up to a minute while the coordinator moves,
+    // and the run's next events need not wait for that.
+    void this.commitPending().catch((e: unknown) => this.logger.warn(`commit after a move failed, left for the next: ${describeError(e)}`));
   }
 
   /** Whether offsets wait for the commit interval (or go after every run, awaited). */
@@ -945,5 +947,6 @@ interface Source {
 
 /** The original message headers without our retry/DLQ bookkeeping (which is rewritten each hop). */
 export function withoutTransportHeaders(headers: IHeaders | undefined): IHeaders {
-  return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => !k.startsWith('retry-') && !k.startsWith('dlq-')));
+  // Except the mark of a value dropped for its size: a redriven stub parks again and must still say why it is empty.
+  return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => k === 'dlq-value-dropped' || (!k.startsWith('retry-') && !k.startsWith('dlq-'))));
 }
