@@ -306,16 +306,22 @@ describe('failure handling: redriving every dead letter', () => {
     expect(await tools.list('email', { pending: true })).toEqual({ items: [], nextCursor: null });
   });
 
-  it('redrives a long DLQ a page at a time, and a redrive that fails part way resumes after the pages it sent', async () => {
+  /** Seven letters in a module's two-partition DLQ: a1-a4 on partition 0, b1-b3 on 1 (event ids `…0000000000<digit><n>`). */
+  async function parkSevenLetters(module: 'analytics' | 'order', digit: string): Promise<{ naming: KafkaNaming; keys: string[] }> {
     const naming = new KafkaNaming(stack.prefix, stack.prefix);
-    const dlq = naming.deadLetterTopic('analytics');
+    const dlq = naming.deadLetterTopic(module);
     await createTopic(kafka, dlq, 2);
     const keys = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3'];
     await publish(
       kafka,
       dlq,
-      keys.map((key, n) => ({ key, partition: key.startsWith('a') ? 0 : 1, value: { eventId: `00000000-0000-7000-8000-00000000001${n}`, type: 'order.placed' } })),
+      keys.map((key, n) => ({ key, partition: key.startsWith('a') ? 0 : 1, value: { eventId: `00000000-0000-7000-8000-0000000000${digit}${n}`, type: 'order.placed' } })),
     );
+    return { naming, keys };
+  }
+
+  it('redrives a long DLQ a page at a time, and a redrive that fails part way resumes after the pages it sent', async () => {
+    const { naming, keys } = await parkSevenLetters('analytics', '1');
     const pages: string[][] = [];
     let refuseSecondPage = true;
     const tools = new DeadLetters(
@@ -350,15 +356,7 @@ describe('failure handling: redriving every dead letter', () => {
   });
 
   it('lists a long DLQ a page at a time: each letter once across the pages, and the last page says there is no more', async () => {
-    const naming = new KafkaNaming(stack.prefix, stack.prefix);
-    const dlq = naming.deadLetterTopic('order');
-    await createTopic(kafka, dlq, 2);
-    const keys = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3'];
-    await publish(
-      kafka,
-      dlq,
-      keys.map((key, n) => ({ key, partition: key.startsWith('a') ? 0 : 1, value: { eventId: `00000000-0000-7000-8000-00000000002${n}`, type: 'order.placed' } })),
-    );
+    const { naming, keys } = await parkSevenLetters('order', '2');
     const tools = new DeadLetters(kafka, naming, async () => undefined);
     const pages: string[][] = [];
     let cursor: string | undefined;
