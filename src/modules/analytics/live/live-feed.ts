@@ -45,7 +45,9 @@ export class LiveFeed {
    */
   lost(version: number): void {
     this.droppedMaxVersion = Math.max(this.droppedMaxVersion, version);
-    this.lostAt = this.nextSeq - 1;
+    // Its own arrival position, as if it had been published: a client that had read everything
+    // before it (its cursor at the last position) is behind it, and loads a new snapshot.
+    this.lostAt = this.nextSeq++;
   }
 
   /** True when a client whose cursor is at `cursor` may have missed a change: it fell out of the history, or one was lost after it. */

@@ -41,6 +41,17 @@ describe(LiveFeed.name, () => {
     expect(feed.missedAfter(cursor)).toBe(false);
   });
 
+  it('tells a client that had read everything about a change lost afterwards: the loss takes its own place in the arrival order', () => {
+    const feed = new LiveFeed(60_000);
+    feed.publish(change(1));
+    const caughtUp = feed.after(feed.start).cursor; // an idle feed, every change read
+    feed.lost(2);
+    // Synced at version 1 and read up to date: the gateway's test (missed, and not covered) says resync.
+    expect([feed.missedAfter(caughtUp), feed.covers(1)]).toEqual([true, false]);
+    // Reading on from there, it is not told again.
+    expect(feed.missedAfter(feed.after(caughtUp).cursor)).toBe(false);
+  });
+
   it('holds at most maxHeld changes', () => {
     const feed = new LiveFeed(60_000, 3);
     for (let v = 1; v <= 5; v++) feed.publish(change(v));

@@ -71,6 +71,7 @@
 
   function apply(batch) {
     if (!state.synced) return;
+    resyncsInARow = 0;
     stats.deltas++;
     for (const [metric, n] of Object.entries(batch.totals)) state.totals[metric] = (state.totals[metric] || 0) + n;
     for (const [minute, fields] of Object.entries(batch.minutes)) {
@@ -206,7 +207,14 @@
   }
 
   socket.on('connect', () => void resync());
-  socket.on('resync', () => void resync());
+  // Asked again and again with no delta between (a lost change whose snapshot has not caught up yet):
+  // the first at once, then 250 ms doubling to 5 s, not a snapshot request per answer.
+  let resyncsInARow = 0;
+  socket.on('resync', () => {
+    const delay = resyncsInARow === 0 ? 0 : Math.min(250 * 2 ** (resyncsInARow - 1), 5000);
+    resyncsInARow++;
+    setTimeout(() => socket.connected && void resync(), delay);
+  });
   socket.on('delta', apply);
   socket.on('disconnect', (reason) => {
     generation++;
