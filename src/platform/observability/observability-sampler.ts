@@ -20,7 +20,8 @@ export interface PartitionLag {
 
 /**
  * Lag of `groupId` on `topics`: the end offset minus the committed one, per partition. A partition
- * the group never committed counts from the earliest retained offset (the groups read from the beginning).
+ * the group never committed, or whose committed offset retention has since deleted, counts from the
+ * earliest retained offset: what the group will read next (the groups read from the beginning).
  */
 export async function consumerLag(reader: OffsetsReader, groupId: string, topics: string[]): Promise<PartitionLag[]> {
   if (topics.length === 0) return [];
@@ -34,7 +35,8 @@ export async function consumerLag(reader: OffsetsReader, groupId: string, topics
     for (const end of ends) {
       const high = BigInt(end.high);
       const done = byPartition.get(end.partition) ?? -1n;
-      const from = done < 0n ? BigInt(end.low) : done;
+      const low = BigInt(end.low);
+      const from = done < low ? low : done;
       lags.push({ topic, partition: end.partition, lag: Number(high > from ? high - from : 0n) });
     }
   }

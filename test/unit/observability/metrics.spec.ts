@@ -61,6 +61,11 @@ describe(consumerLag.name, () => {
     ]);
   });
 
+  it('counts from the earliest retained offset when retention deleted past the committed one', async () => {
+    const lag = await consumerLag(reader({ a: [[0, '5']] }, { a: [[0, '100', '110']] }), 'g', ['a']);
+    expect(lag).toEqual([{ topic: 'a', partition: 0, lag: 10 }]);
+  });
+
   it('asks a topic read by several groups for its offsets once per sample', async () => {
     const asked: string[] = [];
     const base = reader({ a: [[0, '1']] }, { a: [[0, '0', '3']], b: [[0, '0', '2']] });
