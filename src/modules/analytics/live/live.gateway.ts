@@ -81,10 +81,18 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
         client.socket.emit('resync', { reason: 'fell behind the live history' });
         continue;
       }
+      // Its last message still waits to be written (a client that stopped reading): no new one, and
+      // its cursor stays, so the next flush after it drains sends everything since as one delta.
+      if (unwritten(client.socket) > 0) continue;
       const { changes, cursor } = this.feed.after(client.cursor);
       client.cursor = cursor;
       const batch = batchOf(changes, client.since);
       if (batch) client.socket.emit('delta', batch);
     }
   }
+}
+
+/** Packets engine.io still holds for the socket's connection (its `writeBuffer`, private in its types). */
+function unwritten(socket: Socket): number {
+  return (socket.conn as unknown as { writeBuffer?: unknown[] } | undefined)?.writeBuffer?.length ?? 0;
 }
