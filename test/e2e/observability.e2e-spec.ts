@@ -179,6 +179,11 @@ describe('observability: metrics, logs and API docs while orders flow', () => {
     expect(await metric('kafka_handler_retries_total', labels)).toBe(retries + 3);
     expect(await metric('kafka_events_consumed_total', { module: 'warehouse', topic: 'order.placed', outcome: 'dead_lettered' })).toBeGreaterThanOrEqual(1);
     await expectEventually(async () => expect(await metric('kafka_dlq_messages', { module: 'warehouse' })).toBe(parked + 1));
+    // Not redriven yet: pending. A redrive moves the mark past it; the topic keeps the letter.
+    await expectEventually(async () => expect(await metric('kafka_dlq_pending_messages', { module: 'warehouse' })).toBe(parked + 1));
+    await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).send({}).expect(200);
+    await expectEventually(async () => expect(await metric('kafka_dlq_pending_messages', { module: 'warehouse' })).toBe(0));
+    expect(await metric('kafka_dlq_messages', { module: 'warehouse' })).toBe(parked + 1);
   });
 
   // Swagger UI itself needs @fastify/static, which jest's runtime cannot load (require of ESM); Node serves it.

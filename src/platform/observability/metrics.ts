@@ -99,6 +99,12 @@ export class Metrics implements TransportObserver {
     labelNames: ['module'] as const,
     registers: [this.registry],
   });
+  readonly deadLetterPending = new Gauge({
+    name: 'kafka_dlq_pending_messages',
+    help: 'Dead letters of a module not redriven yet: past its redrive mark (sampled from the admin API).',
+    labelNames: ['module'] as const,
+    registers: [this.registry],
+  });
   readonly samplerErrors = new Counter({
     name: 'observability_sample_errors_total',
     help: 'Failed background samples (consumer lag, DLQ size, outbox backlog), by what was sampled.',

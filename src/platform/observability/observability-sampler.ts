@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Admin, Kafka, logLevel } from 'kafkajs';
-import { EVENTS, isEventType } from '../../contracts';
 import { Environment, ModuleName } from '../config/environment';
 import { describeError } from '../kafka/errors';
 import { kafkaClientConfig } from '../kafka/kafka-client';
@@ -131,14 +130,15 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
         this.admin = admin;
       }
       const lags: { module: ModuleName; group: string; lag: PartitionLag }[] = [];
-      const dlq: { module: ModuleName; depth: number }[] = [];
+      const dlq: { module: ModuleName; depth: number; pending: number }[] = [];
       const reader = oncePerTopic(this.admin);
       for (const [module, server] of this.registry.servers) {
-        const topics = [
-          ...new Set(server.handledTypes().filter(isEventType).map((t) => this.naming.topic(EVENTS[t].topic))),
-        ];
-        for (const lag of await consumerLag(reader, server.groupId, topics)) lags.push({ module, group: server.groupId, lag });
-        dlq.push({ module, depth: await topicDepth(reader, this.naming.deadLetterTopic(module)) });
+        // Its event topics and its retry topics: a stuck retry (or a redrive waiting) is lag too.
+        for (const lag of await consumerLag(reader, server.groupId, server.subscriptions())) lags.push({ module, group: server.groupId, lag });
+        const dead = this.naming.deadLetterTopic(module);
+        // What is not redriven yet is the redrive group's lag on the DLQ (DeadLetters keeps its mark there).
+        const pending = (await consumerLag(reader, `${server.groupId}.dlq-redrive`, [dead])).reduce((sum, p) => sum + p.lag, 0);
+        dlq.push({ module, depth: await topicDepth(reader, dead), pending });
       }
       this.metrics.consumerLag.reset();
       for (const { module, group, lag } of lags) {
@@ -146,11 +146,16 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
         this.metrics.consumerLag.set({ module, group, topic, partition: String(lag.partition) }, lag.lag);
       }
       this.metrics.deadLetterSize.reset();
-      for (const { module, depth } of dlq) this.metrics.deadLetterSize.set({ module }, depth);
+      this.metrics.deadLetterPending.reset();
+      for (const { module, depth, pending } of dlq) {
+        this.metrics.deadLetterSize.set({ module }, depth);
+        this.metrics.deadLetterPending.set({ module }, pending);
+      }
     } catch (e) {
       this.metrics.samplerErrors.inc({ sample: 'kafka' });
       this.metrics.consumerLag.reset();
       this.metrics.deadLetterSize.reset();
+      this.metrics.deadLetterPending.reset();
       this.logger.debug(`consumer lag sample failed: ${describeError(e)}`);
       // A fresh admin next time: kafkajs does not always recover a client whose broker went away.
       const admin = this.admin;
