@@ -229,6 +229,8 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
       // "same statements" consumer always gets, and compare different work.
       batchMaxMs: new Environment().KAFKA_BATCH_MAX_MS,
       batchLockTimeoutMs: new Environment().KAFKA_BATCH_LOCK_TIMEOUT_MS,
+      // Offsets committed as the app commits them (bootstrap.ts): in the background, at most every interval.
+      commitIntervalMs: new Environment().KAFKA_COMMIT_INTERVAL_MS,
     });
     const effect = perEventEffect(ds, schema);
     server.addHandler(OrderPlaced.type, (e: Envelope) => effect(e), true, { module: 'email' });
@@ -238,7 +240,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   };
   /**
    * A raw kafkajs eachBatch consumer in its own group and schema: `handle` gets the decoded events of
-   * each batch, whole or in slices of `slice`, and the offset is committed after each, like ours.
+   * each batch, whole or in slices of `slice`, and the offset is resolved after each and committed at most every interval, like ours.
    */
   const rawConsumer = async (name: string, label: string, slice: number, handle: (schema: string) => (events: Envelope[]) => Promise<void>) => {
     if (!wanted(name)) return;
@@ -250,14 +252,17 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
-      autoCommit: false,
+      // The commit policy ours has (KAFKA_COMMIT_INTERVAL_MS): resolved after each slice, committed at most every interval.
+      autoCommit: true,
+      autoCommitInterval: new Environment().KAFKA_COMMIT_INTERVAL_MS,
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: o.concurrency,
-      eachBatch: async ({ batch, heartbeat }: EachBatchPayload) => {
+      eachBatch: async ({ batch, heartbeat, resolveOffset, commitOffsetsIfNecessary }: EachBatchPayload) => {
         for (let i = 0; i < batch.messages.length; i += slice) {
           const part = batch.messages.slice(i, i + slice);
           await run(part.map((m) => JSON.parse(m.value!.toString('utf8')) as Envelope));
-          // Committed explicitly (commitOffsetsIfNecessary ignores its argument without autoCommit).
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(part.at(-1)!.offset) + 1n).toString() }]);
+          resolveOffset(part.at(-1)!.offset);
+          await commitOffsetsIfNecessary();
           await heartbeat();
         }
       },
@@ -269,7 +274,7 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
   for (; round <= o.rounds; round++) {
     await ourTransport('transport', 1, 'our transport, one tx per event (KAFKA_BATCH_MAX_EVENTS=1)', 'raw');
 
-    // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed per batch.
+    // 2. Raw kafkajs eachBatch, the same per-event transaction, offsets committed at most every interval.
     await rawConsumer('raw', 'raw kafkajs eachBatch, one tx per event', Infinity, (schema) => {
       const effect = perEventEffect(ds, schema);
       return async (events) => {
@@ -320,10 +325,14 @@ export async function runConsumerBench(o: ConsumerBenchOptions): Promise<{ produ
         client: { clientId: 'bench-nest', brokers: o.brokers.split(','), logLevel: logLevel.NOTHING },
         consumer: { groupId: `${o.prefix}${own('nest')}` },
         subscribe: { fromBeginning: true },
+        // The same partitions at once as the other contenders: the comparison is of the handling, not of concurrency.
+        run: { partitionsConsumedConcurrently: o.concurrency },
       });
       server.addHandler(topic, (e: Envelope) => effect(e), true);
       await new Promise<void>((resolve, reject) => server.listen((err?: unknown) => (err ? reject(err as Error) : resolve())));
-      results.push(await measure(ds, 'nest', round, schema, 'Nest stock ServerKafka (eachMessage, one at a time)', o.messages, o.timeoutS, cpuFrom));
+      results.push(
+        await measure(ds, 'nest', round, schema, `Nest stock ServerKafka (eachMessage, one at a time per partition, ${o.concurrency} partitions at once)`, o.messages, o.timeoutS, cpuFrom),
+      );
       await server.close();
     }
   }

@@ -181,7 +181,7 @@ export class HeapSampler {
 }
 
 /** Mean of each figure per minute of samples (the soak's "is it flat?" table). */
-export function perMinute(samples: HeapSample[]): (HeapSample & { rssMaxMb: number })[] {
+export function perMinute(samples: HeapSample[]): (HeapSample & { rssMaxMb: number; samples: number })[] {
   const minutes = new Map<number, HeapSample[]>();
   for (const s of samples) {
     const m = Math.floor(s.t / 60);
@@ -195,5 +195,6 @@ export function perMinute(samples: HeapSample[]): (HeapSample & { rssMaxMb: numb
     heapUsedMb: mean(xs, 'heapUsedMb'),
     heapTotalMb: mean(xs, 'heapTotalMb'),
     externalMb: mean(xs, 'externalMb'),
+    samples: xs.length,
   }));
 }
