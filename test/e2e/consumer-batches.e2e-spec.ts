@@ -71,6 +71,9 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     runs: number[];
     /** Event ids in the order the handler was first called with them. */
     order: string[];
+    /** Handler calls in progress now, and the most at once. */
+    active: number;
+    maxActive: number;
   }
 
   /** One consumer group on its own topic prefix; `fail` decides, per call, whether the effect throws. */
@@ -94,7 +97,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       commitIntervalMs?: number;
     } = {},
   ): Promise<{ calls: Calls; topic: string; naming: KafkaNaming }> {
-    const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [], runs: [], order: [] };
+    const calls: Calls = { attempts: new Map(), committed: new Map(), fallbacks: [], runs: [], order: [], active: 0, maxActive: 0 };
     const prefix = `${stack.prefix}${run}.`;
     const naming = new KafkaNaming(prefix, prefix);
     const values: Record<string, unknown> = {
@@ -127,9 +130,11 @@ describe('consumer runs: consecutive events share one transaction, failures fall
       observer,
     });
     const handler = async (e: Placed) => {
-        const attempt = (calls.attempts.get(e.eventId) ?? 0) + 1;
-        calls.attempts.set(e.eventId, attempt);
-        if (attempt === 1) calls.order.push(e.eventId);
+      const attempt = (calls.attempts.get(e.eventId) ?? 0) + 1;
+      calls.attempts.set(e.eventId, attempt);
+      if (attempt === 1) calls.order.push(e.eventId);
+      calls.maxActive = Math.max(calls.maxActive, ++calls.active);
+      try {
         await inbox.once(
           e,
           'test',
@@ -146,6 +151,9 @@ describe('consumer runs: consecutive events share one transaction, failures fall
             void observers.query(`SELECT 1 FROM b.effects WHERE event_id = $1`, [e.eventId]).then((r) => seen.push(r.rowCount === 1));
           },
         );
+      } finally {
+        calls.active--;
+      }
     };
     server.addHandler(OrderPlaced.type, handler, true, { module: 'email' });
     if (behaviour.confirmed) server.addHandler(OrderConfirmed.type, handler, true, { module: 'email' });
@@ -375,6 +383,17 @@ describe('consumer runs: consecutive events share one transaction, failures fall
     const rows = await waitForEffects('single', list.length);
     expect(new Set(rows.map((r) => r.tx)).size).toBe(list.length);
     expect(calls.fallbacks).toEqual([]);
+  });
+
+  it('with KAFKA_BATCH_MAX_EVENTS=1 handles no more partitions at once than KAFKA_PARTITIONS_CONCURRENCY', async () => {
+    const list = events(30);
+    const topic = `${stack.prefix}gated.${OrderPlaced.topic}`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: 1 }] });
+    await publish(kafka, topic, list.map((value, i) => ({ key: value.key, value, partition: i % 3 })));
+    // Slow effects, so the three partitions' batches of a fetch overlap unless something holds them apart.
+    const { calls } = await consume('gated', 1, { partitions: 3, concurrency: 1, slowMs: 30 });
+    await waitForEffects('gated', list.length);
+    expect(calls.maxActive).toBe(1);
   });
 
   it('rolls a run back when one effect fails, applies every event once and announces none of the rolled-back work', async () => {

@@ -117,6 +117,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private assigned?: Set<string>;
   /** Retry partitions paused until their next event is due (see pauseUntilDue). */
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Event-topic batches being handled one event at a time, and those waiting for a slot (see inAloneSlot). */
+  private aloneActive = 0;
+  private readonly aloneWaiting: (() => void)[] = [];
   /** The retry event each retry partition waits on, and when this member first read it (see dueAt). */
   private readonly waitingSince = new Map<string, { offset: string; at: number }>();
   /** Wait before a fresh consumer replaces one that crashed for good; doubles until a join succeeds. */
@@ -333,7 +336,12 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
 
   private eachBatch(payload: EachBatchPayload): Promise<void> {
     const retryLevel = this.retryLevelOf(payload.batch.topic);
-    const handled = retryLevel > 0 || this.options.batchMaxEvents <= 1 ? this.eachMessageAlone(payload, retryLevel) : this.gather(payload);
+    const handled =
+      retryLevel > 0
+        ? this.eachMessageAlone(payload, retryLevel)
+        : this.options.batchMaxEvents <= 1
+          ? this.inAloneSlot(() => this.eachMessageAlone(payload, 0))
+          : this.gather(payload);
     const tracked = handled.catch(() => undefined);
     this.inFlight.add(tracked);
     void tracked.then(() => this.inFlight.delete(tracked));
@@ -376,6 +384,22 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     }
     gathering.batches.push(payload);
     return gathering.done;
+  }
+
+  /**
+   * Event-topic partitions handled one event at a time (KAFKA_BATCH_MAX_EVENTS=1): no more at once
+   * than KAFKA_PARTITIONS_CONCURRENCY, as runs are. kafkajs hands over a fetch's batches together
+   * (BATCHES_PER_DELIVERY), so without it every partition of a fetch took a connection at once.
+   */
+  private async inAloneSlot(work: () => Promise<void>): Promise<void> {
+    while (this.aloneActive >= this.options.partitionsConsumedConcurrently) await new Promise<void>((r) => this.aloneWaiting.push(r));
+    this.aloneActive++;
+    try {
+      await work();
+    } finally {
+      this.aloneActive--;
+      this.aloneWaiting.shift()?.();
+    }
   }
 
   /** One transaction per event: retry topics (each event handled once due) and batchMaxEvents=1. */
