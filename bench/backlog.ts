@@ -6,6 +6,7 @@ const SCHEMAS = ['orders', 'warehouse', 'email', 'analytics'];
 
 export interface Backlog {
   outbox: number;
+  /** Per group; NaN while it cannot be read (the group rebalancing, or holding no partitions). */
   lag: Record<string, number>;
   /** Mails queued but not yet delivered (QUEUED or SENDING): the email module's own queue, after its group. */
   mails: number;
@@ -46,12 +47,15 @@ export class BacklogProbe {
         const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
         Object.keys(decoded?.assignment ?? {}).forEach((t) => topics.add(t));
       }
+      // Rebalancing, or a consumer restarting: no assignment to read, which is not the same as no lag.
+      if (g.state !== 'Stable' || topics.size === 0) {
+        lag[g.groupId.slice(this.prefix.length)] = Number.NaN;
+        continue;
+      }
       let total = 0;
-      if (topics.size > 0) {
-        for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId: g.groupId, topics: [...topics] })) {
-          const high = await endsOf(topic);
-          for (const p of partitions) total += Math.max(0, (high.get(p.partition) ?? 0) - Math.max(0, Number(p.offset)));
-        }
+      for (const { topic, partitions } of await this.admin.fetchOffsets({ groupId: g.groupId, topics: [...topics] })) {
+        const high = await endsOf(topic);
+        for (const p of partitions) total += Math.max(0, (high.get(p.partition) ?? 0) - Math.max(0, Number(p.offset)));
       }
       lag[g.groupId.slice(this.prefix.length)] = total;
     }
