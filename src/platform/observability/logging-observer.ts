@@ -4,7 +4,7 @@ import { describeError } from '../kafka/errors';
 import { TransportObserver } from '../kafka/transport-observer';
 
 /**
- * One log line per event a module handles (and per failed attempt), written inside the message's
+ * One log line per event a module handles (and, at debug, per failed attempt), written inside the message's
  * LogContext, so each line carries the correlation id, event id and module: `grep <id>` shows
  * an order's whole path. Parking is logged by the transport itself.
  */
@@ -16,7 +16,9 @@ export class LoggingObserver implements TransportObserver {
   }
 
   failed(module: ModuleName, type: string, error: unknown, willRetry: boolean): void {
-    this.logger.warn(`${module} failed ${type} (${willRetry ? 'will retry' : 'no retry'}): ${describeError(error)}`);
+    // Debug: the transport's own warning for the same attempt says more (attempt n of m, the wait,
+    // the retry topic or the DLQ); two warnings per failed attempt doubled the lines under a failure.
+    this.logger.debug(`${module} failed ${type} (${willRetry ? 'will retry' : 'no retry'}): ${describeError(error)}`);
   }
 
   deadLettered(): void {
