@@ -13,7 +13,9 @@ interface Held {
  * already dropped, it has to load a new snapshot.
  */
 export class LiveFeed {
+  /** What is held is `held[head..]`: trimming moves `head`, and the array is compacted now and then. */
   private held: Held[] = [];
+  private head = 0;
   private nextSeq = 1;
   private droppedMaxVersion = 0;
   /** The arrival position when a change was last lost (see lost). */
@@ -31,7 +33,7 @@ export class LiveFeed {
 
   /** The arrival position before everything held: a cursor there will read the whole history. */
   get start(): number {
-    return this.held.length > 0 ? this.held[0].seq - 1 : this.nextSeq - 1;
+    return this.head < this.held.length ? this.held[this.head].seq - 1 : this.nextSeq - 1;
   }
 
   /** True when no change above `version` has been dropped, so a client synced at it can miss nothing. */
@@ -57,21 +59,36 @@ export class LiveFeed {
 
   /** The changes that arrived after `cursor`, and the cursor after them. */
   after(cursor: number): { changes: LiveChange[]; cursor: number } {
-    const first = this.held.findIndex((h) => h.seq > cursor);
-    if (first < 0) return { changes: [], cursor: Math.max(cursor, this.nextSeq - 1) };
-    const slice = this.held.slice(first);
-    return { changes: slice.map((h) => h.change), cursor: slice[slice.length - 1].seq };
+    // The first held change past the cursor, by binary search: arrival positions only grow.
+    let lo = this.head;
+    let hi = this.held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.held[mid].seq > cursor) hi = mid;
+      else lo = mid + 1;
+    }
+    if (lo >= this.held.length) return { changes: [], cursor: Math.max(cursor, this.nextSeq - 1) };
+    const changes: LiveChange[] = new Array(this.held.length - lo);
+    for (let i = lo; i < this.held.length; i++) changes[i - lo] = this.held[i].change;
+    return { changes, cursor: this.held[this.held.length - 1].seq };
   }
 
+  /**
+   * Drops what is older than the history or past its size. At a steady rate nearly every publish
+   * drops one: moving `head` costs nothing, where copying the rest (up to 100k entries) per publish
+   * did. The array is compacted once the dropped part is its larger half (amortized O(1)).
+   */
   private trim(now: number): void {
-    let drop = 0;
     while (
-      drop < this.held.length &&
-      (this.held.length - drop > this.maxHeld || now - this.held[drop].receivedAt > this.historyMs)
+      this.head < this.held.length &&
+      (this.held.length - this.head > this.maxHeld || now - this.held[this.head].receivedAt > this.historyMs)
     ) {
-      this.droppedMaxVersion = Math.max(this.droppedMaxVersion, this.held[drop].change.version);
-      drop++;
+      this.droppedMaxVersion = Math.max(this.droppedMaxVersion, this.held[this.head].change.version);
+      this.head++;
     }
-    if (drop > 0) this.held = this.held.slice(drop);
+    if (this.head >= 1024 && this.head * 2 >= this.held.length) {
+      this.held = this.held.slice(this.head);
+      this.head = 0;
+    }
   }
 }
