@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { isInfrastructureError } from '../kafka/errors';
 
 /**
  * Whether a transaction whose COMMIT's answer was lost committed, by its id (`txid_status`): a
@@ -15,4 +16,14 @@ export async function transactionCommitted(dataSource: DataSource, xid: string):
     await new Promise((r) => setTimeout(r, wait));
   }
   return undefined;
+}
+
+/**
+ * Whether a transaction that failed with `error` committed all the same: the connection was lost
+ * during or after its COMMIT (an infrastructure error) and `txid_status` says it is in. False when
+ * it was not written (`xid` undefined), failed otherwise, or the database cannot say.
+ */
+export async function committedDespite(error: unknown, dataSource: DataSource, xid: string | undefined): Promise<boolean> {
+  if (xid === undefined || !isInfrastructureError(error)) return false;
+  return (await transactionCommitted(dataSource, xid).catch(() => undefined)) === true;
 }

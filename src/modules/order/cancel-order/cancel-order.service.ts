@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { transactionCommitted } from '../../../platform/database/transaction-status';
+import { committedDespite } from '../../../platform/database/transaction-status';
 import { Cause } from '../../../platform/kafka/cause';
-import { isInfrastructureError } from '../../../platform/kafka/errors';
 import { IllegalTransitionError, OrderNotFoundError } from '../order.errors';
 import { OrderTransitions } from '../order-transitions';
 
@@ -34,7 +33,7 @@ export class CancelOrderService {
         throw new IllegalTransitionError(orderId, outcome.from, 'CANCELLED');
       });
     } catch (error) {
-      if (!written || !isInfrastructureError(error) || !(await transactionCommitted(this.dataSource, written).catch(() => undefined))) throw error;
+      if (!(await committedDespite(error, this.dataSource, written))) throw error;
     }
   }
 }

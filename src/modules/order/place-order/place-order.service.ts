@@ -4,11 +4,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
-import { transactionCommitted } from '../../../platform/database/transaction-status';
+import { committedDespite, transactionCommitted } from '../../../platform/database/transaction-status';
 import { uuidV7 } from '../../../platform/database/uuid-v7';
 import { Cause } from '../../../platform/kafka/cause';
 import { OverloadedError } from '../../../platform/http/overloaded.error';
-import { isInfrastructureError } from '../../../platform/kafka/errors';
 import { event, Outbox, PendingEvent } from '../../../platform/kafka/outbox';
 import { OrderStatus } from '../order-status';
 import { UnknownSkuError } from '../order.errors';
@@ -91,7 +90,7 @@ export class PlaceOrderService {
       });
     } catch (error) {
       const written = attempted?.body;
-      if (!written || !isInfrastructureError(error) || !(await transactionCommitted(this.dataSource, attempted!.xid).catch(() => undefined))) throw error;
+      if (!written || !(await committedDespite(error, this.dataSource, attempted!.xid))) throw error;
       return { statusCode: 201, body: written, replayed: false };
     }
   }
