@@ -612,8 +612,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
    * Marks these offsets handled (their effects are committed): the next offsets to read are committed
    * to Kafka within commitIntervalMs, or now, awaited, with an interval of 0.
    */
-  private async commit(done: { topic: string; partition: number; offset: string }[]): Promise<void> {
-    for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
+  private async commit(done: Done[]): Promise<void> {
+    this.keepDone(done);
     if (this.commitsDeferred) this.commitLater();
     else await this.commitPending();
   }
@@ -623,8 +623,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
    * inbox absorbs a redelivered effect, not a second move (a duplicate letter, a second retry copy
    * with its own budget). A commit that fails leaves the offsets pending for the next.
    */
-  private commitNow(done: { topic: string; partition: number; offset: string }[]): void {
-    for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
+  private commitNow(done: Done[]): void {
+    this.keepDone(done);
     // Started, not awaited: kafkajs retries a commit for up to a minute while the coordinator moves,
     // and the run's next events need not wait for that.
     void this.commitPending().catch((e: unknown) => this.logger.warn(`commit after a move failed, left for the next: ${describeError(e)}`));
@@ -633,6 +633,11 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   /** Whether offsets wait for the commit interval (or go after every run, awaited). */
   private get commitsDeferred(): boolean {
     return (this.options.commitIntervalMs ?? 0) > 0;
+  }
+
+  /** Marks each partition handled up to and including `offset`: its next offset to read is pending. */
+  private keepDone(done: Done[]): void {
+    for (const { topic, partition, offset } of done) this.keepPending({ topic, partition, next: BigInt(offset) + 1n });
   }
 
   /** Pending offsets only move forward, and only for partitions the member holds. */
@@ -903,6 +908,13 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     }
     this.observer.deadLettered(this.options.module, source.topic, String(code));
   }
+}
+
+/** The last offset handled on a partition. */
+interface Done {
+  topic: string;
+  partition: number;
+  offset: string;
 }
 
 /** An incoming message checked against its contract, with the handler it goes to. */
