@@ -3,7 +3,7 @@ import { Kafka } from 'kafkajs';
 import { OrderConfirmed, OrderPlaced } from '../../src/contracts';
 import { orderRef } from '../../src/modules/analytics/live/live-change';
 import { expectEventually } from '../support/eventually';
-import { envelopeOf, publish, testKafka } from '../support/kafka';
+import { envelopeOf, placedPayload, publish, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -95,13 +95,7 @@ describe('analytics read models', () => {
   it('counts a redelivered or re-emitted event once and a late order.placed after its confirmation as one order', async () => {
     const before = await summary();
     const orderId = randomUUID();
-    const base = {
-      orderId,
-      customerEmail: 'late@example.com',
-      items: [{ sku: 'MUG', quantity: 1, unitPriceCents: 1200 }],
-      totalCents: 1200,
-      placedAt: new Date(Date.now() - 3000).toISOString(),
-    };
+    const base = placedPayload({ orderId, customerEmail: 'late@example.com', unitPriceCents: 1200, placedAt: new Date(Date.now() - 3000).toISOString() });
     const confirmed = envelopeOf(OrderConfirmed, { ...base, confirmedAt: new Date().toISOString() });
     const placed = envelopeOf(OrderPlaced, base);
     const reEmitted = { ...confirmed, eventId: randomUUID() };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Admin, Kafka } from 'kafkajs';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
@@ -13,7 +12,7 @@ import { event, Outbox } from '../../src/platform/kafka/outbox';
 import { TopicProvisioner } from '../../src/platform/kafka/topic-provisioner';
 import { noopObserver, TransportObserver } from '../../src/platform/kafka/transport-observer';
 import { expectEventually } from '../support/eventually';
-import { envelopeOf, publish, readTopics, testKafka } from '../support/kafka';
+import { envelopeOf, placedEnvelope, publish, readTopics, testKafka } from '../support/kafka';
 import { createTestStack, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
@@ -164,16 +163,7 @@ describe('consumer runs: consecutive events share one transaction, failures fall
   }
 
   function events(n: number): Placed[] {
-    return Array.from({ length: n }, (_, i) => {
-      const orderId = randomUUID();
-      return envelopeOf(OrderPlaced, {
-        orderId,
-        customerEmail: `c${i}@example.com`,
-        items: [{ sku: 'SKU-1', quantity: 1, unitPriceCents: 100 }],
-        totalCents: 100,
-        placedAt: new Date().toISOString(),
-      });
-    });
+    return Array.from({ length: n }, (_, i) => placedEnvelope({ customerEmail: `c${i}@example.com`, sku: 'SKU-1' }));
   }
 
   /** Everything is on one partition (one key), so the order and the runs are the test's to decide. */

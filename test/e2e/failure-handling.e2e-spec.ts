@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
-import { OrderPlaced } from '../../src/contracts';
 import { DeadLetters } from '../../src/platform/kafka/dead-letters';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { OutgoingMessage } from '../../src/platform/kafka/kafka-producer';
 import { expectEventually } from '../support/eventually';
-import { createTopic, envelopeOf, publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { createTopic, placedEnvelope, publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -72,13 +70,7 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
   });
 
   it('waits no longer than the level delay for a retry whose due time lies an hour ahead (a clock running fast, a bogus header)', async () => {
-    const early = envelopeOf(OrderPlaced, {
-      orderId: randomUUID(),
-      customerEmail: 'ada@example.com',
-      items: [{ sku: 'FINE', quantity: 1, unitPriceCents: 1000 }],
-      totalCents: 1000,
-      placedAt: new Date().toISOString(),
-    });
+    const early = placedEnvelope({ sku: 'FINE', unitPriceCents: 1000 });
     await publish(kafka, `${stack.prefix}warehouse.retry.1`, [
       {
         key: early.key,

@@ -1,9 +1,7 @@
 import fc from 'fast-check';
-import { randomUUID } from 'node:crypto';
 import { Admin, CompressionTypes, Kafka } from 'kafkajs';
-import { envelopeOf, publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { placedEnvelope, publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { expectEventually } from '../support/eventually';
-import { OrderPlaced } from '../../src/contracts';
 import { ADMIN_TOKEN, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
@@ -186,13 +184,7 @@ describe('hostile HTTP input and events', () => {
   });
 
   it('parks hostile events in the consumer’s dead-letter topic without touching its tables', async () => {
-    const valid = envelopeOf(OrderPlaced, {
-      orderId: '7f1d2c1e-2b9c-4b59-9f0b-1f5a3e2d4c6b',
-      customerEmail: 'ada@example.com',
-      items: [{ sku: 'MUG', quantity: 1, unitPriceCents: 100 }],
-      totalCents: 100,
-      placedAt: new Date().toISOString(),
-    } as never);
+    const valid = placedEnvelope({ orderId: '7f1d2c1e-2b9c-4b59-9f0b-1f5a3e2d4c6b' });
     const hostile = [
       'not json at all',
       deeplyNested(5000),
@@ -217,13 +209,7 @@ describe('hostile HTTP input and events', () => {
     const topic = `${stack.prefix}order.placed`;
     // 2 MiB of text: ~2 KB gzipped, so the broker (1 MiB per message) accepts it; sent on as it is, it would not.
     await publish(kafka, topic, [{ key: 'huge', partition: 0, value: 'x'.repeat(2 << 20) }], { compression: CompressionTypes.GZIP });
-    const after = envelopeOf(OrderPlaced, {
-      orderId: randomUUID(),
-      customerEmail: 'ada@example.com',
-      items: [{ sku: 'NO-SUCH-SKU', quantity: 1, unitPriceCents: 100 }],
-      totalCents: 100,
-      placedAt: new Date().toISOString(),
-    });
+    const after = placedEnvelope({ sku: 'NO-SUCH-SKU' });
     await publish(kafka, topic, [{ key: after.key, partition: 0, value: after }]);
 
     const [letter] = await readTopics(kafka, [`${stack.prefix}warehouse.dlq`], (m) => m.some((x) => x.message.key?.toString() === 'huge'), 30_000).then((m) =>

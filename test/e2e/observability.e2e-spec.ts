@@ -3,10 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Consumer } from 'kafkajs';
-import { OrderPlaced } from '../../src/contracts';
 import { KafkaRegistry } from '../../src/platform/kafka/kafka-registry';
 import { expectEventually } from '../support/eventually';
-import { envelopeOf, publish, testKafka } from '../support/kafka';
+import { placedEnvelope, publish, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { ADMIN_TOKEN, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -161,13 +160,7 @@ describe('observability: metrics, logs and API docs while orders flow', () => {
     await query(stack.databaseUrl, 'ALTER TABLE warehouse.inbox RENAME TO inbox_away');
     try {
       const orderId = randomUUID();
-      const event = envelopeOf(OrderPlaced, {
-        orderId,
-        customerEmail: 'ada@example.com',
-        items: [{ sku: 'OBS-MUG', quantity: 1, unitPriceCents: 1000 }],
-        totalCents: 1000,
-        placedAt: new Date().toISOString(),
-      });
+      const event = placedEnvelope({ orderId, sku: 'OBS-MUG', unitPriceCents: 1000 });
       await publish(testKafka(stack.brokers), `${stack.prefix}order.placed`, [{ key: orderId, value: event }]);
       await expectEventually(async () => {
         expect(await metric('kafka_dlq_writes_total', { module: 'warehouse', topic: 'order.placed', code: 'HANDLER.FAILED' })).toBe(parked + 1);

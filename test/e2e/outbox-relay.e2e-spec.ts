@@ -9,7 +9,7 @@ import { KafkaProducer } from '../../src/platform/kafka/kafka-producer';
 import { OutboxRelay } from '../../src/platform/kafka/outbox-relay';
 import { TopicProvisioner } from '../../src/platform/kafka/topic-provisioner';
 import { expectEventually } from '../support/eventually';
-import { envelopeOf, readTopics, testKafka, topicSize } from '../support/kafka';
+import { placedEnvelope, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createTestStack, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
@@ -76,13 +76,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     const naming = new KafkaNaming(`${stack.prefix}relay.`, `${stack.prefix}relay.`);
     const orders = Array.from({ length: 5 }, () => randomUUID());
     const envelopes = Array.from({ length: 200 }, (_, i) =>
-      envelopeOf(OrderPlaced, {
-        orderId: orders[i % orders.length],
-        customerEmail: `c${i}@example.com`,
-        items: [{ sku: 'SKU-1', quantity: 1, unitPriceCents: 100 }],
-        totalCents: 100,
-        placedAt: new Date().toISOString(),
-      }),
+      placedEnvelope({ orderId: orders[i % orders.length], customerEmail: `c${i}@example.com` }),
     );
     await enqueue('relayed', envelopes);
 
@@ -141,13 +135,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
 
     const orderId = randomUUID();
     const envelopes = [1, 2, 3].map((n) =>
-      envelopeOf(OrderPlaced, {
-        orderId,
-        customerEmail: `n${n}@example.com`,
-        items: [{ sku: 'SKU-1', quantity: n, unitPriceCents: 100 }],
-        totalCents: 100 * n,
-        placedAt: new Date().toISOString(),
-      }),
+      placedEnvelope({ orderId, customerEmail: `n${n}@example.com`, quantity: n }),
     );
     // Three statements, three commits: each wakes the relay (or finds it already awake).
     for (const e of envelopes) await enqueue('notified', [e]);
@@ -165,13 +153,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     const orderId = randomUUID();
     // Three events of one key (one partition) of ~600 KB each: 1.8 MB in one record batch was refused.
     const envelopes = [1, 2, 3].map((n) =>
-      envelopeOf(OrderPlaced, {
-        orderId,
-        customerEmail: `${'x'.repeat(600_000)}${n}@example.com`,
-        items: [{ sku: 'SKU-1', quantity: n, unitPriceCents: 100 }],
-        totalCents: 100 * n,
-        placedAt: new Date().toISOString(),
-      }),
+      placedEnvelope({ orderId, customerEmail: `${'x'.repeat(600_000)}${n}@example.com`, quantity: n }),
     );
     await enqueue('bulky', envelopes);
     relay(naming, { schema: 'bulky' }).start();
@@ -186,13 +168,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
   it('a relay granted the lock only after another relay published and deleted rows does not publish them again (the delay injected by a lock function that waits on a gate)', async () => {
     const naming = new KafkaNaming(`${stack.prefix}raced.`, `${stack.prefix}raced.`);
     const envelopes = Array.from({ length: 5 }, (_, i) =>
-      envelopeOf(OrderPlaced, {
-        orderId: randomUUID(),
-        customerEmail: `r${i}@example.com`,
-        items: [{ sku: 'SKU-1', quantity: 1, unitPriceCents: 100 }],
-        totalCents: 100,
-        placedAt: new Date().toISOString(),
-      }),
+      placedEnvelope({ customerEmail: `r${i}@example.com` }),
     );
     await enqueue('raced', envelopes);
     // Found before pg_catalog's on the relay's connection only: it waits on a gate the test holds, then takes the lock.

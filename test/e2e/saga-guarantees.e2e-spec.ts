@@ -1,19 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
-import { OrderCancelled, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { OrderCancelled, OrderPlaced } from '../../src/contracts';
 import { expectEventually } from '../support/eventually';
-import { envelopeOf, publish, readTopics, testKafka } from '../support/kafka';
+import { envelopeOf, placedEnvelope, placedPayload, publish, readTopics, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
-
-const placedPayload = (orderId: string, sku: string, quantity: number): OrderPlacedPayload => ({
-  orderId,
-  customerEmail: 'kafka@example.com',
-  items: [{ sku, quantity, unitPriceCents: 100 }],
-  totalCents: quantity * 100,
-  placedAt: new Date().toISOString(),
-});
 
 describe('saga guarantees on a real broker', () => {
   let stack: TestStack;
@@ -64,7 +56,7 @@ describe('saga guarantees on a real broker', () => {
 
     it('applies an event published twice straight to Kafka only once (inbox)', async () => {
       await createProduct(app, stack, 'DUP', 10);
-      const envelope = envelopeOf(OrderPlaced, placedPayload(randomUUID(), 'DUP', 3));
+      const envelope = placedEnvelope({ sku: 'DUP', quantity: 3 });
       await publish(kafka, `${stack.prefix}order.placed`, [
         { key: envelope.key, value: envelope },
         { key: envelope.key, value: envelope },
@@ -85,13 +77,13 @@ describe('saga guarantees on a real broker', () => {
     it('parks a poison message in each consuming group’s DLQ and keeps its partition moving', async () => {
       await createProduct(app, stack, 'AFTER', 5);
       const orderId = randomUUID();
-      const wrongVersion = envelopeOf(OrderPlaced, placedPayload(orderId, 'AFTER', 1), { version: 99 });
+      const wrongVersion = placedEnvelope({ orderId, sku: 'AFTER' }, { version: 99 });
       // Same key as the good order that follows, so both land on the same partition.
       await publish(kafka, `${stack.prefix}order.placed`, [
         { key: orderId, value: '{not json' },
         { key: orderId, value: wrongVersion },
       ]);
-      const good = envelopeOf(OrderPlaced, placedPayload(orderId, 'AFTER', 1));
+      const good = placedEnvelope({ orderId, sku: 'AFTER' });
       await publish(kafka, `${stack.prefix}order.placed`, [{ key: orderId, value: good }]);
       await expectEventually(async () => {
         const rows = await query(stack.databaseUrl, `SELECT status FROM warehouse.reservations WHERE order_id = $1`, [orderId]);
@@ -143,7 +135,7 @@ describe('saga guarantees on a real broker', () => {
     try {
       await warehouse.http.post('/products').set(warehouse.admin).send({ sku: 'LATE', name: 'Late', priceCents: 100, stock: 4 }).expect(201);
       const orderId = randomUUID();
-      const placed = placedPayload(orderId, 'LATE', 2);
+      const placed = placedPayload({ orderId, sku: 'LATE', quantity: 2 });
       const cancelled = envelopeOf(OrderCancelled, {
         orderId,
         customerEmail: placed.customerEmail,

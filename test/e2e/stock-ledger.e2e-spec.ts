@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { OrderCancelled, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
+import { OrderCancelled } from '../../src/contracts';
 import { ReleaseStockService } from '../../src/modules/warehouse/on-order-closed/release-stock.service';
 import { ReserveStockService } from '../../src/modules/warehouse/on-order-placed/reserve-stock.service';
 import { ReservationTakenError } from '../../src/modules/warehouse/reservation-claim';
@@ -10,7 +10,7 @@ import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
 import { Inbox } from '../../src/platform/kafka/inbox';
 import { Outbox } from '../../src/platform/kafka/outbox';
 import { expectEventually } from '../support/eventually';
-import { envelopeOf } from '../support/kafka';
+import { envelopeOf, placedEnvelope } from '../support/kafka';
 import { createModuleDatabase, query } from '../support/test-database';
 
 /**
@@ -111,14 +111,7 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
       const outbox = new Outbox('warehouse', 'warehouse');
       return { reserve: new ReserveStockService(inbox, outbox), release: new ReleaseStockService(inbox, outbox) };
     };
-    const placed = (orderId: string, sku: string, quantity: number) =>
-      envelopeOf(OrderPlaced, {
-        orderId,
-        customerEmail: 'race@example.com',
-        items: [{ sku, quantity, unitPriceCents: 100 }],
-        totalCents: quantity * 100,
-        placedAt: new Date().toISOString(),
-      } satisfies OrderPlacedPayload);
+    const placed = (orderId: string, sku: string, quantity: number) => placedEnvelope({ orderId, sku, quantity });
     const cancelled = (of: ReturnType<typeof placed>) =>
       envelopeOf(OrderCancelled, { ...of.payload, previousStatus: 'PENDING' as const, cancelledAt: new Date().toISOString() });
     const waitingOnLocks = async (n: number) =>

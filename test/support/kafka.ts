@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Admin, CompressionTypes, Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
-import { EventDefinition, EventEnvelope } from '../../src/contracts';
+import { EventDefinition, EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
 import { envelopeHeaders } from '../../src/platform/kafka/outbox-relay';
 
 export function testKafka(brokers: string): Kafka {
@@ -41,7 +41,26 @@ export function envelopeOf<T>(definition: EventDefinition<string, T>, payload: T
   };
 }
 
-/** Publishes raw values (envelopes are JSON-encoded) straight to a topic, acks=all. */
+/** An `order.placed` payload of one line, totalled from it and placed now; fields default to a 1 × MUG order at 100 cents. */
+export function placedPayload({
+  orderId = randomUUID(),
+  customerEmail = 'ada@example.com',
+  sku = 'MUG',
+  quantity = 1,
+  unitPriceCents = 100,
+  placedAt = new Date().toISOString(),
+}: { orderId?: string; customerEmail?: string; sku?: string; quantity?: number; unitPriceCents?: number; placedAt?: string } = {}): OrderPlacedPayload {
+  return { orderId, customerEmail, items: [{ sku, quantity, unitPriceCents }], totalCents: quantity * unitPriceCents, placedAt };
+}
+
+/** An `order.placed` envelope as the order module would write it (see placedPayload for the fields). */
+export function placedEnvelope(
+  fields: Parameters<typeof placedPayload>[0] = {},
+  overrides: Partial<EventEnvelope<OrderPlacedPayload>> = {},
+): EventEnvelope<OrderPlacedPayload> {
+  return envelopeOf(OrderPlaced, placedPayload(fields), overrides);
+}
+
 /** The headers the outbox relay writes for an envelope (none for raw text, bytes or a value without an event id). */
 function headersOf(value: unknown): Record<string, string> | undefined {
   if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return undefined;
@@ -51,6 +70,7 @@ function headersOf(value: unknown): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(envelopeHeaders(env as EventEnvelope)).filter(([, v]) => v !== undefined && v !== 'undefined'));
 }
 
+/** Publishes raw values (envelopes are JSON-encoded) straight to a topic, acks=all. */
 export async function publish(
   kafka: Kafka,
   topic: string,

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs';
-import { Environment } from '../config/environment';
 import { describeKafkaConnection, kafkaClientConfig, KafkaConnectionSettings, KafkaSecuritySettings } from '../kafka/kafka-client';
 
 /** Start-up stops with this error: the configuration cannot work, retrying would only loop. */
