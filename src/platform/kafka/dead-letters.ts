@@ -21,8 +21,9 @@ export interface DeadLetter {
   /** Already sent back to its module (through its first retry topic) by a redrive. */
   redriven: boolean;
   /**
-   * Set when the letter has no value: the broker refused it back at this size (it had come in
-   * compressed). Read it at `source` while that topic retains it; a redrive of the letter parks again.
+   * Set when the letter has no value: the broker refused it at this size even compressed (it was near
+   * the limit before the letter's headers, and incompressible). Read it at `source` while that topic
+   * retains it; a redrive of the letter parks again.
    */
   valueDroppedBytes: number | null;
 }

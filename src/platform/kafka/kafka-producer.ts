@@ -46,9 +46,14 @@ export function chunksOf(messages: OutgoingMessage[], maxBytes = MAX_REQUEST_BYT
   return chunks;
 }
 
-/** Sends `messages` with acks=all, in order, one request per chunk (see chunksOf). */
-export async function sendInRequests(producer: Producer, messages: OutgoingMessage[]): Promise<void> {
-  for (const chunk of chunksOf(messages)) {
+/**
+ * Sends `messages` with acks=all, in order, one request per chunk (see chunksOf). A message larger
+ * than a request goes alone and gzip-compressed: an event that came in compressed (a consumer sees it
+ * decompressed) moves on to a retry or dead-letter topic, or back by a redrive, at the size the broker
+ * took it; sent as it is, the broker would refuse it. Everything else goes uncompressed.
+ */
+export async function sendInRequests(producer: Producer, messages: OutgoingMessage[], maxBytes = MAX_REQUEST_BYTES): Promise<void> {
+  for (const chunk of chunksOf(messages, maxBytes)) {
     const byTopic = new Map<string, OutgoingMessage[]>();
     for (const m of chunk) {
       const list = byTopic.get(m.topic) ?? [];
@@ -57,7 +62,7 @@ export async function sendInRequests(producer: Producer, messages: OutgoingMessa
     }
     await producer.sendBatch({
       acks: -1,
-      compression: CompressionTypes.None,
+      compression: chunk.length === 1 && sizeOf(chunk[0]) > maxBytes ? CompressionTypes.GZIP : CompressionTypes.None,
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
         messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),

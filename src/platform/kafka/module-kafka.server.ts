@@ -815,7 +815,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       await producer.send([{ topic, key: message.key?.toString('utf8') ?? envelope.key, value: message.value ?? Buffer.alloc(0), headers }]);
     } catch (e) {
       if (!isMessageTooLarge(e)) throw e;
-      // It came in compressed, or the headers took it past the limit: it cannot move, so it parks (as a stub).
+      // Too large even compressed (sendInRequests compresses what exceeds a request): near the limit
+      // before the retry headers, and incompressible. It cannot move, so it parks (as a stub).
       this.logger.warn(`${envelope.type} ${envelope.eventId} is too large for ${topic}: parking it instead`);
       return this.park(source, message, error, attempts, envelope);
     }
@@ -900,9 +901,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       await this.options.producer.send([letter]);
     } catch (e) {
       if (!isMessageTooLarge(e)) throw e;
-      // Accepted compressed, or near the limit before our headers: the broker refuses it again, and
-      // failing here would redeliver it forever. The letter goes without its value; the source
-      // coordinates say where to read it while the topic retains it.
+      // Near the limit before our headers and incompressible (what came in compressed goes on
+      // compressed): the broker refuses it again, and failing here would redeliver it forever. The
+      // letter goes without its value; the source coordinates say where to read it while the topic
+      // retains it.
       this.logger.error(`${dlq} refused the ${letter.value.length}-byte value as too large: parking the letter without it`);
       await this.options.producer.send([{ ...letter, value: Buffer.alloc(0), headers: { ...letter.headers, 'dlq-value-dropped': String(letter.value.length) } }]);
     }
