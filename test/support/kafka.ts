@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Admin, CompressionTypes, Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
+import { Admin, CompressionTypes, Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
 import { EventDefinition, EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
 import { envelopeHeaders } from '../../src/platform/kafka/outbox-relay';
 
@@ -70,17 +70,17 @@ function headersOf(value: unknown): Record<string, string> | undefined {
   return Object.fromEntries(Object.entries(envelopeHeaders(env as EventEnvelope)).filter(([, v]) => v !== undefined && v !== 'undefined'));
 }
 
-/** Publishes raw values (envelopes are JSON-encoded) straight to a topic, acks=all. */
+/** Publishes raw values (envelopes are JSON-encoded) straight to a topic, acks=all; resolves with where they landed. */
 export async function publish(
   kafka: Kafka,
   topic: string,
   messages: { key: string; value: unknown; partition?: number; headers?: Record<string, string> }[],
   { compression = CompressionTypes.None }: { compression?: CompressionTypes } = {},
-): Promise<void> {
+): Promise<RecordMetadata[]> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
-    await producer.send({
+    return await producer.send({
       topic,
       acks: -1,
       compression,
@@ -102,32 +102,62 @@ export interface ReadMessage {
   message: KafkaMessage;
 }
 
-/** Reads every message of the given topics from the beginning, until `until` holds or the time runs out. */
+/**
+ * Reads every message of the given topics from the beginning, until `until` holds or the time runs
+ * out. The reader commits nothing, so its throwaway group leaves no offsets on the broker; an error
+ * in `until` or in the consumer fails the read with that error.
+ */
 export async function readTopics(
   kafka: Kafka,
   topics: string[],
   until: (messages: ReadMessage[]) => boolean,
   timeoutMs = 20_000,
 ): Promise<ReadMessage[]> {
-  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
+  const consumer = kafka.consumer({ groupId: `e2e-reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
   const seen: ReadMessage[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`read ${seen.length} message(s) from ${topics.join(', ')}; condition not met`)), timeoutMs);
-      void consumer.run({
-        eachMessage: async ({ topic, partition, message }) => {
-          seen.push({ topic, partition, message });
-          if (until(seen)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
+      const fail = (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      };
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ topic, partition, message }) => {
+            seen.push({ topic, partition, message });
+            let done: boolean;
+            try {
+              done = until(seen);
+            } catch (e) {
+              return fail(e);
+            }
+            if (done) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(fail);
     });
     return seen;
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** Every message the topics hold when called (up to their end offsets then). */
+export async function readToEnd(kafka: Kafka, topics: string[], timeoutMs = 20_000): Promise<ReadMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let held = 0;
+  try {
+    for (const topic of topics) held += (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+  return held === 0 ? [] : readTopics(kafka, topics, (ms) => ms.length >= held, timeoutMs);
 }
