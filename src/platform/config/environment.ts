@@ -1,5 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  ArrayNotEmpty,
+  ArrayUnique,
   IsBoolean,
   IsIn,
   IsInt,
@@ -20,8 +22,10 @@ export type ModuleName = (typeof MODULE_NAMES)[number];
 
 // validateEnvironment drops empty values first, so these see a set value or none.
 const toInt = ({ value }: { value: unknown }) => (value === undefined ? undefined : Number(value));
-const toBool = ({ value }: { value: unknown }) =>
-  value === undefined ? undefined : value === true || value === 'true' || value === '1';
+// true/false, 1/0, yes/no, on/off in any case; anything else stays as it was and fails @IsBoolean, so a
+// typo (`KAFKA_SSL=ture`) stops start-up instead of quietly meaning false.
+const BOOLEANS = new Map([...['true', '1', 'yes', 'on'].map((s) => [s, true] as const), ...['false', '0', 'no', 'off'].map((s) => [s, false] as const)]);
+const toBool = ({ value }: { value: unknown }) => (typeof value === 'string' ? (BOOLEANS.get(value.trim().toLowerCase()) ?? value) : value);
 const toList = ({ value }: { value: unknown }) =>
   typeof value === 'string'
     ? value
@@ -58,6 +62,8 @@ export class Environment {
 
   @Transform(toList)
   @IsIn(MODULE_NAMES, { each: true, message: `MODULES must be a comma list of: ${MODULE_NAMES.join(', ')}` })
+  @ArrayNotEmpty({ message: 'MODULES must name at least one module (unset: all of them)' })
+  @ArrayUnique({ message: 'MODULES must name each module once' })
   MODULES: ModuleName[] = [...MODULE_NAMES];
 
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
@@ -221,10 +227,12 @@ export class Environment {
 
   @IsOptional()
   @Rule('readable', readableFile, 'KAFKA_SSL_CA_FILE must name an existing PEM file')
+  @Rule('with-tls', (_, env) => env.KAFKA_SSL === true, 'KAFKA_SSL_CA_FILE is only used with KAFKA_SSL=true: set it, or unset the file')
   KAFKA_SSL_CA_FILE?: string;
 
   @ValidateIf((env: Environment) => env.KAFKA_SSL_CERT_FILE !== undefined || env.KAFKA_SSL_KEY_FILE !== undefined)
   @Rule('readable', readableFile, 'KAFKA_SSL_CERT_FILE must name an existing PEM file, and is required with KAFKA_SSL_KEY_FILE')
+  @Rule('with-tls', (_, env) => env.KAFKA_SSL === true, 'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are only used with KAFKA_SSL=true: set it, or unset them')
   KAFKA_SSL_CERT_FILE?: string;
 
   @ValidateIf((env: Environment) => env.KAFKA_SSL_CERT_FILE !== undefined || env.KAFKA_SSL_KEY_FILE !== undefined)
@@ -249,11 +257,17 @@ export class Environment {
   @ValidateIf((env: Environment) => env.KAFKA_SASL_MECHANISM !== undefined || env.KAFKA_SASL_USERNAME !== undefined)
   @IsString({ message: 'KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set' })
   @MinLength(1)
+  @Rule(
+    'with-mechanism',
+    (_, env) => env.KAFKA_SASL_MECHANISM !== undefined,
+    'KAFKA_SASL_USERNAME is only used with KAFKA_SASL_MECHANISM: set it, or unset the username (else the app connects unauthenticated)',
+  )
   KAFKA_SASL_USERNAME?: string;
 
   @ValidateIf((env: Environment) => env.KAFKA_SASL_MECHANISM !== undefined || env.KAFKA_SASL_PASSWORD !== undefined)
   @IsString({ message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
   @MinLength(1, { message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
+  @Rule('with-mechanism', (_, env) => env.KAFKA_SASL_MECHANISM !== undefined, 'KAFKA_SASL_PASSWORD is only used with KAFKA_SASL_MECHANISM: set it, or unset the password')
   KAFKA_SASL_PASSWORD?: string;
 
   /**
@@ -343,6 +357,7 @@ export class Environment {
 
   @IsString()
   @MinLength(8, { message: 'ADMIN_TOKEN must be at least 8 characters' })
+  @Matches(/^\S+$/, { message: 'ADMIN_TOKEN must not contain whitespace (a trailing newline from a secret file?): no Authorization header could carry it' })
   @Rule(
     'production-secret',
     (v, env) => !isProduction(env) || (typeof v === 'string' && v.length >= 24 && !v.startsWith('change-me')),
@@ -400,6 +415,7 @@ export class Environment {
 
   @Transform(toBool)
   @IsBoolean()
+  @Rule('verified', (v, env) => v === true || !isProduction(env), 'SMTP_TLS_REJECT_UNAUTHORIZED=false is refused when NODE_ENV=production')
   SMTP_TLS_REJECT_UNAUTHORIZED = true;
 
   @Transform(toInt)

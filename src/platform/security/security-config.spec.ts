@@ -49,6 +49,40 @@ describe('security configuration', () => {
     expect(() => validateEnvironment({ KAFKA_SSL_CERT_FILE: join(dir, 'cert.pem') })).toThrow(/KAFKA_SSL_KEY_FILE must name an existing/);
   });
 
+  it('reads true/false, 1/0, yes/no and on/off in any case, and stops on anything else, naming the variable', () => {
+    expect(validateEnvironment({ KAFKA_SSL: 'TRUE' }).KAFKA_SSL).toBe(true);
+    expect(validateEnvironment({ KAFKA_SSL: ' On ' }).KAFKA_SSL).toBe(true);
+    expect(validateEnvironment({ DATABASE_PIPELINE: 'No' }).DATABASE_PIPELINE).toBe(false);
+    expect(validateEnvironment({ SMTP_TLS_REJECT_UNAUTHORIZED: '0' }).SMTP_TLS_REJECT_UNAUTHORIZED).toBe(false);
+    expect(() => validateEnvironment({ KAFKA_SSL: 'ture' })).toThrow(/KAFKA_SSL: .*boolean/);
+    expect(() => validateEnvironment({ SMTP_TLS_REJECT_UNAUTHORIZED: 'True!' })).toThrow(/SMTP_TLS_REJECT_UNAUTHORIZED/);
+  });
+
+  it('refuses TLS files without KAFKA_SSL, and SASL credentials without a mechanism (they would be ignored)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+    writeFileSync(join(dir, 'ca.pem'), 'CA');
+    expect(() => validateEnvironment({ KAFKA_SSL_CA_FILE: join(dir, 'ca.pem') })).toThrow(/KAFKA_SSL_CA_FILE is only used with KAFKA_SSL=true/);
+    expect(validateEnvironment({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: join(dir, 'ca.pem') }).KAFKA_SSL_CA_FILE).toBe(join(dir, 'ca.pem'));
+    expect(() => validateEnvironment({ ...production, KAFKA_SASL_USERNAME: 'order', KAFKA_SASL_PASSWORD: 'x' })).toThrow(
+      /KAFKA_SASL_USERNAME is only used with KAFKA_SASL_MECHANISM/,
+    );
+    expect(() => validateEnvironment({ KAFKA_SASL_PASSWORD: 'x' })).toThrow(/KAFKA_SASL_PASSWORD is only used with KAFKA_SASL_MECHANISM/);
+  });
+
+  it('refuses unverified SMTP TLS in production, and an ADMIN_TOKEN no Authorization header can carry', () => {
+    expect(() => validateEnvironment({ ...production, SMTP_TLS_REJECT_UNAUTHORIZED: 'false' })).toThrow(/SMTP_TLS_REJECT_UNAUTHORIZED=false is refused/);
+    expect(() => validateEnvironment({ ...production, ADMIN_TOKEN: `${production.ADMIN_TOKEN}\n` })).toThrow(/ADMIN_TOKEN must not contain whitespace/);
+    expect(() => validateEnvironment({ ADMIN_TOKEN: 'two words here' })).toThrow(/ADMIN_TOKEN must not contain whitespace/);
+  });
+
+  it('refuses an empty MODULES (which would start a process running nothing, reported ready) and a module named twice', () => {
+    expect(() => validateEnvironment({ MODULES: '' })).toThrow(/MODULES must name at least one module/);
+    expect(() => validateEnvironment({ MODULES: ' , ' })).toThrow(/MODULES must name at least one module/);
+    expect(() => validateEnvironment({ MODULES: 'order,order' })).toThrow(/MODULES must name each module once/);
+    expect(validateEnvironment({}).MODULES).toEqual(['order', 'warehouse', 'email', 'analytics']);
+    expect(validateEnvironment({ MODULES: 'email, order' }).MODULES).toEqual(['email', 'order']);
+  });
+
   it('rejects CORS_ORIGINS that are not origins', () => {
     expect(validateEnvironment({ CORS_ORIGINS: 'https://shop.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual([
       'https://shop.example.com',
