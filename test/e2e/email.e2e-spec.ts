@@ -36,6 +36,8 @@ describe('email module: one mail per order event over SMTP', () => {
       SMTP_URL: sink.url,
       SMTP_FROM: 'Shop <orders@shop.test>',
       SMTP_TIMEOUT_MS: '2000',
+      // Every line, debug included, for the checks that no customer address reaches the log.
+      LOG_LEVEL: 'debug',
       EMAIL_RETRY_BASE_MS: '100',
       EMAIL_RETRY_MAX_MS: '500',
       // Ten minutes: every mail of this suite goes out because something woke delivery, never by the poll.
@@ -47,6 +49,7 @@ describe('email module: one mail per order event over SMTP', () => {
   afterEach(() => {
     sink.answer(() => 'accept');
     sink.answerSender(() => 'accept');
+    sink.answerConnect(() => 'accept');
     sink.hold(0);
   });
 
@@ -216,7 +219,7 @@ describe('email module: one mail per order event over SMTP', () => {
     expect(rows[0].error).toContain('550');
     const failed = logs.filter((l) => l.includes('FAILED for good') && l.includes(order.id));
     expect(failed).toHaveLength(2);
-    expect(failed[0]).toContain('[address]@');
+    expect(failed[0]).toContain('<[address]>');
     expect(logs.filter((l) => l.includes(email))).toEqual([]);
     expect(sink.mailsTo(email)).toHaveLength(0);
     expect(await topicSize(admin, `${stack.prefix}email.dlq`)).toBe(0);
@@ -224,6 +227,42 @@ describe('email module: one mail per order event over SMTP', () => {
     const next = customer('next');
     await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], next);
     await expectEventually(() => expect(sink.mailsTo(next)).toHaveLength(2));
+  });
+
+  it('keeps an address the address pattern cannot see whole (an apostrophe) out of the log, however the server quotes it', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const email = `${tag}'o@example.com`;
+    sink.answer((to) => (to === email ? { code: 550, message: `5.1.1 <${to.toUpperCase()}>: Recipient address rejected` } : 'accept'));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    await mailsReach(order.id, 'FAILED');
+    expect(logs.filter((l) => l.includes('FAILED for good') && l.includes(order.id))).toHaveLength(2);
+    expect(logs.filter((l) => l.toLowerCase().includes(tag))).toEqual([]);
+  });
+
+  it('waits for a slow answer to DATA (longer than SMTP_TIMEOUT_MS) instead of sending the mail the server already took a second time', async () => {
+    const email = customer('slow');
+    // The first mail's DATA is kept 3 s before the 250: past the suite's 2 s SMTP_TIMEOUT_MS.
+    sink.hold((to, attempt) => (to === email && attempt === 1 ? 3000 : 0));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    const rows = await expectEventually(async () => {
+      const r = await mailRows(order.id);
+      expect(r.map((m) => m.status)).toEqual(['SENT', 'SENT']);
+      return r;
+    }, 20_000);
+    expect(rows.map((r) => r.attempts)).toEqual([1, 1]);
+    expect(subjectsOf(sink.mailsTo(email))).toEqual([
+      `We received your order (order ${order.id.slice(-8)})`,
+      `Your order is confirmed (order ${order.id.slice(-8)})`,
+    ]);
+  });
+
+  it('keeps mails queued while the server turns our host away at the greeting (554: an allowlist), and sends them once it lets us in', async () => {
+    const email = customer('allowlist');
+    sink.answerConnect((attempt) => (attempt <= 3 ? { code: 554, message: '5.7.1 Client host rejected: access denied' } : 'accept'));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    const rows = await mailsReach(order.id, 'SENT');
+    expect(rows[0].attempts).toBe(4);
+    expect(sink.mailsTo(email)).toHaveLength(2);
   });
 
   it('keeps mails queued while the server refuses our sender (a 550 to MAIL FROM is our setup, not the mail), and sends them once it accepts', async () => {

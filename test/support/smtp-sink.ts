@@ -18,8 +18,14 @@ export interface SmtpSink {
   answer(verdict: (recipient: string, attempt: number) => SinkVerdict): void;
   /** Decides per MAIL FROM (1-based, over all mails) what the sink answers to the sender; default accepts. */
   answerSender(verdict: (attempt: number) => SinkVerdict): void;
-  /** Holds each mail's DATA this long before accepting it (a slow server); 0 answers at once. */
-  hold(ms: number): void;
+  /**
+   * Holds each mail's DATA this long before accepting it (a slow server); 0 answers at once. A
+   * function decides per recipient and attempt (the mail is kept either way, as a real server that
+   * queued it before answering late would).
+   */
+  hold(ms: number | ((recipient: string, attempt: number) => number)): void;
+  /** Decides per connection (1-based, counted from this call) what the greeting is; default the usual 220. */
+  answerConnect(verdict: (attempt: number) => SinkVerdict): void;
   /** The most mails in DATA at the same moment so far: over all recipients, and per recipient. */
   maxInFlight: { all: number; byRecipient: Map<string, number> };
   /** Stops listening (the SMTP server is down); `start()` listens again on the same port. */
@@ -37,7 +43,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   let verdict: (recipient: string, attempt: number) => SinkVerdict = () => 'accept';
   let senderVerdict: (attempt: number) => SinkVerdict = () => 'accept';
   let senderAttempts = 0;
-  let holdMs = 0;
+  let holdMs: (recipient: string, attempt: number) => number = () => 0;
+  let connectVerdict: (attempt: number) => SinkVerdict = () => 'accept';
+  let connects = 0;
   const inFlight = { all: 0, byRecipient: new Map<string, number>() };
   const maxInFlight = { all: 0, byRecipient: new Map<string, number>() };
   let server: SMTPServer;
@@ -50,6 +58,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         disabledCommands: ['STARTTLS'],
         allowInsecureAuth: true,
         logger: false,
+        onConnect(_session, callback) {
+          const answer = connectVerdict(++connects);
+          if (answer === 'accept') callback();
+          else callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
+        },
         onAuth(auth, _session, callback) {
           if (auth.username === SINK_USER && auth.password === SINK_PASSWORD) callback(null, { user: auth.username });
           else callback(Object.assign(new Error('bad credentials'), { responseCode: 535 }));
@@ -82,7 +95,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           };
           simpleParser(stream)
             .then(async (mail) => {
-              if (holdMs > 0) await new Promise((r) => setTimeout(r, holdMs));
+              const ms = holdMs(recipients[0], attempts.get(recipients[0]) ?? 0);
+              if (ms > 0) await new Promise((r) => setTimeout(r, ms));
               mails.push(mail);
               done();
             })
@@ -113,7 +127,11 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       senderAttempts = 0;
       senderVerdict = decide;
     },
-    hold: (ms) => (holdMs = ms),
+    hold: (ms) => (holdMs = typeof ms === 'number' ? () => ms : ms),
+    answerConnect: (decide) => {
+      connects = 0;
+      connectVerdict = decide;
+    },
     maxInFlight,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
     start: listen,

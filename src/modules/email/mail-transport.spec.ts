@@ -1,8 +1,9 @@
+import { AddressInfo, createServer, Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Environment, validateEnvironment } from '../../platform/config/environment';
 import { retryDelayMs } from './deliver-mail/mail-delivery.service';
-import { MailTransport, maskSmtpUrl } from './mail-transport';
+import { MailTransport, maskSmtpUrl, smtpTransportOptions } from './mail-transport';
 import { messageIdFor } from './sent-mail';
 
 describe(maskSmtpUrl.name, () => {
@@ -13,6 +14,26 @@ describe(maskSmtpUrl.name, () => {
   });
 
   it('leaves a URL without credentials as it is', () => expect(maskSmtpUrl('smtp://mailpit:1025')).toBe('smtp://mailpit:1025'));
+});
+
+describe(smtpTransportOptions.name, () => {
+  const env = { NODE_ENV: 'production' as const, SMTP_TLS_REJECT_UNAUTHORIZED: true, SMTP_TIMEOUT_MS: 10_000, SMTP_REPLY_TIMEOUT_MS: 600_000 };
+
+  it('requires STARTTLS in production for a login over smtp://, so the password never crosses in clear text', () => {
+    expect(smtpTransportOptions(env, 'smtp://mailer:secret@relay:587').requireTLS).toBe(true);
+    // smtps:// is TLS from the start; without a login there is no password to protect; outside production, a local catcher.
+    expect(smtpTransportOptions(env, 'smtps://mailer:secret@relay:465').requireTLS).toBe(false);
+    expect(smtpTransportOptions(env, 'smtp://relay:25').requireTLS).toBe(false);
+    expect(smtpTransportOptions({ ...env, NODE_ENV: 'development' }, 'smtp://mailer:secret@relay:587').requireTLS).toBe(false);
+  });
+
+  it('bounds connecting by SMTP_TIMEOUT_MS and waits SMTP_REPLY_TIMEOUT_MS for a reply (the end of DATA may take long)', () => {
+    expect(smtpTransportOptions({ ...env, SMTP_TIMEOUT_MS: 2000 }, 'smtp://relay:25')).toMatchObject({
+      connectionTimeout: 2000,
+      greetingTimeout: 2000,
+      socketTimeout: 600_000,
+    });
+  });
 });
 
 describe('SMTP configuration', () => {
@@ -83,4 +104,25 @@ describe(MailTransport.name, () => {
     await transport.send({ to: 'ada@example.com', messageId: '<e@shop.local>', subject: 'Hello', text: 'Total: 1.00', html: '<p/>' });
     expect(log).toHaveBeenCalledWith(expect.stringMatching(/<e@shop\.local> to ada@example\.com not sent[\s\S]*Total: 1\.00/));
   });
+
+  it('gives up on a server that never greets after SMTP_TIMEOUT_MS (a real TCP server on 127.0.0.1 that says nothing)', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    // nodemailer's own greeting timeout is 30 s: reached only if SMTP_TIMEOUT_MS was dropped on the way.
+    const transport = new MailTransport(configOf({ SMTP_URL: `smtp://127.0.0.1:${port}`, SMTP_TIMEOUT_MS: 300 }));
+    try {
+      const started = Date.now();
+      await expect(transport.send({ to: 'ada@example.com', messageId: '<g@shop.local>', subject: 'Hi', text: 'x', html: '<p/>' })).rejects.toMatchObject({
+        code: 'ETIMEDOUT',
+        message: expect.stringContaining('Greeting never received'),
+      });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      transport.onApplicationShutdown();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 15_000);
 });

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createTransport, Transporter } from 'nodemailer';
+import SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { Environment } from '../../platform/config/environment';
 import { RenderedMail } from './sent-mail';
 
@@ -21,9 +22,33 @@ export function maskSmtpUrl(raw: string): string {
 }
 
 /**
+ * nodemailer's SMTP options. Connecting and the greeting are bounded by SMTP_TIMEOUT_MS; every reply
+ * after that by SMTP_REPLY_TIMEOUT_MS (a mail given up on while the server is still answering its
+ * DATA may have been queued, and would go twice). In production, a login over `smtp://` requires
+ * STARTTLS: without it nodemailer would send the password and the mail in clear text to a server
+ * (or a man in the middle) that does not offer it.
+ */
+export function smtpTransportOptions(
+  env: Pick<Environment, 'SMTP_TLS_REJECT_UNAUTHORIZED' | 'SMTP_TIMEOUT_MS' | 'SMTP_REPLY_TIMEOUT_MS' | 'NODE_ENV'>,
+  smtpUrl: string,
+): SMTPTransport.Options & { url: string } {
+  const url = new URL(smtpUrl);
+  return {
+    url: smtpUrl,
+    tls: { rejectUnauthorized: env.SMTP_TLS_REJECT_UNAUTHORIZED },
+    requireTLS: env.NODE_ENV === 'production' && url.protocol === 'smtp:' && url.username !== '',
+    connectionTimeout: env.SMTP_TIMEOUT_MS,
+    greetingTimeout: env.SMTP_TIMEOUT_MS,
+    socketTimeout: env.SMTP_REPLY_TIMEOUT_MS,
+    // Mails are built from our own strings only: never let a template read files or URLs.
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
+
+/**
  * The email module's one way out: nodemailer over SMTP (`SMTP_URL`), or, without it outside
  * production, nodemailer's JSON transport, which renders the mail and hands it back for the log.
- * Every attempt is bounded by SMTP_TIMEOUT_MS, so a slow server cannot hold the delivery loop.
  */
 @Injectable()
 export class MailTransport implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -35,18 +60,21 @@ export class MailTransport implements OnApplicationBootstrap, OnApplicationShutd
   constructor(config: ConfigService<Environment, true>) {
     this.smtpUrl = config.get('SMTP_URL', { infer: true });
     this.from = config.get('SMTP_FROM', { infer: true });
-    const timeout = config.get('SMTP_TIMEOUT_MS', { infer: true });
-    this.transporter = this.smtpUrl
-      ? createTransport({
-          url: this.smtpUrl,
-          tls: { rejectUnauthorized: config.get('SMTP_TLS_REJECT_UNAUTHORIZED', { infer: true }) },
-          connectionTimeout: timeout,
-          greetingTimeout: timeout,
-          socketTimeout: timeout,
-          // Mails are built from our own strings only: never let a template read files or URLs.
-          disableFileAccess: true,
-          disableUrlAccess: true,
-        })
+    const smtp =
+      this.smtpUrl &&
+      smtpTransportOptions(
+        {
+          NODE_ENV: config.get('NODE_ENV', { infer: true }),
+          SMTP_TLS_REJECT_UNAUTHORIZED: config.get('SMTP_TLS_REJECT_UNAUTHORIZED', { infer: true }),
+          SMTP_TIMEOUT_MS: config.get('SMTP_TIMEOUT_MS', { infer: true }),
+          SMTP_REPLY_TIMEOUT_MS: config.get('SMTP_REPLY_TIMEOUT_MS', { infer: true }),
+        },
+        this.smtpUrl,
+      );
+    // An SMTPTransport of our own: createTransport({ url, ... }) reads the URL alone and drops every
+    // other option (timeouts, TLS checks, file access), where SMTPTransport merges the two.
+    this.transporter = smtp
+      ? createTransport(new SMTPTransport(smtp))
       : createTransport({ jsonTransport: true, disableFileAccess: true, disableUrlAccess: true });
   }
 

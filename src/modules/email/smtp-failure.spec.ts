@@ -38,6 +38,15 @@ describe(classifySmtpFailure.name, () => {
     expect(classifySmtpFailure(smtpError({ code: 'EMESSAGE', command: 'MAIL FROM' }))).toMatchObject({ permanent: true, configuration: false });
   });
 
+  it.each([
+    ['a 554 greeting (our host is not on the relay’s allowlist)', { code: 'EPROTOCOL', responseCode: 554, command: 'CONN', response: '554 5.7.1 Client host rejected' }],
+    ['a 550 to EHLO', { code: 'EPROTOCOL', responseCode: 550, command: 'EHLO' }],
+  ])('treats %s as our setup to fix, not this mail’s fault: kept owed, never failed', (_, fields) => {
+    const failure = classifySmtpFailure(smtpError(fields));
+    expect(failure).toMatchObject({ permanent: false, configuration: true });
+    expect(givesUp(failure, 1000, 30)).toBe(false);
+  });
+
   it('keeps the server reply in the reason', () => {
     expect(classifySmtpFailure(smtpError({ responseCode: 550, response: '550 5.1.1 no such user' })).reason).toContain(
       '550 5.1.1 no such user',

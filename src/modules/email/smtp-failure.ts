@@ -15,12 +15,15 @@ export interface SmtpFailure {
 const PERMANENT_CODES = new Set(['EENVELOPE', 'EMESSAGE']);
 /** Our own configuration is wrong (login, TLS): every mail would fail the same way, so keep them owed, not failed. */
 const CONFIGURATION_CODES = new Set(['EAUTH', 'ETLS', 'ENOAUTH', 'EOAUTH2']);
+/** nodemailer's `command` for a reply before MAIL FROM: the connection's greeting and the hello. */
+const BEFORE_ANY_MAIL = new Set(['CONN', 'EHLO', 'HELO', 'LHLO']);
 
 /**
  * Sorts a nodemailer failure into retry or give up. 5xx replies and rejected addresses are
  * permanent for that mail; 4xx replies, connection trouble and timeouts are transient. A refusal
- * of our login or TLS, a 530 (authentication required) and a refused sender (MAIL FROM: always
- * SMTP_FROM) are ours to fix, so the mail waits for the fix instead of being marked failed.
+ * of our login or TLS, a 530 (authentication required), a refused sender (MAIL FROM: always
+ * SMTP_FROM) and a 5xx to the greeting or EHLO (our host turned away: an allowlist) are ours to fix,
+ * so the mail waits for the fix instead of being marked failed.
  */
 export function classifySmtpFailure(error: unknown): SmtpFailure {
   const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; responseCode?: unknown; response?: unknown; command?: unknown };
@@ -31,7 +34,9 @@ export function classifySmtpFailure(error: unknown): SmtpFailure {
     .filter(Boolean)
     .join(' ');
   const senderRefused = code === 'EENVELOPE' && e.command === 'MAIL FROM';
-  if ((code && CONFIGURATION_CODES.has(code)) || responseCode === 530 || senderRefused) return { permanent: false, configuration: true, reason };
+  // Refused before any mail was named (the greeting, EHLO): the server turns our host away, not this mail.
+  const clientRefused = typeof e.command === 'string' && BEFORE_ANY_MAIL.has(e.command.toUpperCase()) && responseCode !== undefined && responseCode >= 500;
+  if ((code && CONFIGURATION_CODES.has(code)) || responseCode === 530 || senderRefused || clientRefused) return { permanent: false, configuration: true, reason };
   if (responseCode !== undefined) return { permanent: responseCode >= 500 && responseCode < 600, configuration: false, reason };
   return { permanent: code !== undefined && PERMANENT_CODES.has(code), configuration: false, reason };
 }

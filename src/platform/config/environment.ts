@@ -424,6 +424,18 @@ export class Environment {
   @Max(300_000)
   SMTP_TIMEOUT_MS = 10_000;
 
+  /**
+   * How long an SMTP attempt waits for any reply once connected, the reply to the end of a mail's
+   * DATA above all: RFC 5321 (4.5.3.2.6) says 10 minutes. A content-scanning relay can take longer
+   * than SMTP_TIMEOUT_MS to say 250 after it has queued the mail; giving up then and sending again
+   * would deliver it twice.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  SMTP_REPLY_TIMEOUT_MS = 600_000;
+
   @Transform(toInt)
   @IsInt()
   @Min(10)

@@ -61,9 +61,14 @@ export function scrub(text: string): string {
  * words (an SMTP server's reply repeats the recipient it refuses): customers' addresses stay out of
  * the logs. Not applied to every line: the development mail log names its recipient on purpose.
  */
-export function redactAddresses(text: string): string {
-  return text.replace(/[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g, '[address]@$1');
+export function redactAddresses(text: string, known: string[] = []): string {
+  // The addresses we know first, whole and in any case (a quoted local part has spaces); then anything
+  // shaped like one: the local part is everything up to the @ that cannot end an address in a reply.
+  const literal = known.filter(Boolean).reduce((t, address) => t.replace(new RegExp(escapeRegExp(address), 'gi'), '[address]'), text);
+  return literal.replace(/[^\s<>()[\],;:@"]+@([\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.[\p{L}]{2,})/gu, '[address]@$1');
 }
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const scrubError = (value: unknown): unknown => {
   const serialized = pino.stdSerializers.err(value as Error) as unknown as Record<string, unknown>;

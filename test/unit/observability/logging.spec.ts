@@ -57,6 +57,12 @@ describe('structured logs', () => {
       '550 5.1.1 <[address]@mail.example.co.uk>: Recipient address rejected',
     );
     expect(redactAddresses('421 try again later (order 01a24f9f-27f8)')).toBe('421 try again later (order 01a24f9f-27f8)');
+    // Local parts past plain ASCII: an apostrophe, letters with accents.
+    expect(redactAddresses("550 <o'brien@example.com> unknown")).toBe('550 <[address]@example.com> unknown');
+    expect(redactAddresses('550 ‹jürgen.müller@exämple.de› unknown')).toMatch(/^550 \S*\[address\]@exämple\.de› unknown$/);
+    expect(redactAddresses('550 ‹jürgen.müller@exämple.de› unknown')).not.toMatch(/jürgen|müller/);
+    // A quoted local part with a space only the address itself can find, in any case.
+    expect(redactAddresses('550 <"Ann Smith"@example.com> no such user', ['"ann smith"@example.com'])).toBe('550 <[address]> no such user');
   });
 
   it('honour LOG_LEVEL, and default to warn only under NODE_ENV=test', () => {

@@ -95,7 +95,8 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     this.pollMs = config.get('EMAIL_DELIVERY_POLL_MS', { infer: true });
     // Longer than any one attempt can take (connect + greeting + a few socket timeouts), so only an
     // attempt whose process died is ever taken over.
-    this.leaseMs = Math.max(10 * 60_000, 10 * config.get('SMTP_TIMEOUT_MS', { infer: true }));
+    // Longer than any attempt: connecting, then every reply within SMTP_REPLY_TIMEOUT_MS.
+    this.leaseMs = Math.max(10 * 60_000, 10 * config.get('SMTP_TIMEOUT_MS', { infer: true })) + config.get('SMTP_REPLY_TIMEOUT_MS', { infer: true });
   }
 
   onApplicationBootstrap(): void {
@@ -217,7 +218,7 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
         `UPDATE "${S}".sent_mails SET status = 'FAILED', error = $2, lease_until = NULL, updated_at = now() WHERE event_id = $1`,
         [mail.event_id, why.slice(0, 2000)],
       );
-      this.logger.error(`${label} FAILED for good, not retried: ${redactAddresses(why)}`);
+      this.logger.error(`${label} FAILED for good, not retried: ${redactAddresses(why, [mail.recipient])}`);
       return;
     }
     const delay = retryDelayMs(mail.attempts, this.baseMs, this.maxMs);
@@ -228,7 +229,7 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
       [mail.event_id, reason.slice(0, 2000), delay],
     );
     const attempt = failure.configuration ? `attempt ${mail.attempts}, the SMTP setup refused: kept until it is fixed` : `attempt ${mail.attempts}/${this.maxAttempts}`;
-    this.logger.warn(`${label} not sent (${attempt}), retrying in ${delay} ms: ${redactAddresses(reason)}`);
+    this.logger.warn(`${label} not sent (${attempt}), retrying in ${delay} ms: ${redactAddresses(reason, [mail.recipient])}`);
     setTimeout(() => this.wake(), delay).unref();
   }
 
