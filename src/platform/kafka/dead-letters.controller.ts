@@ -1,7 +1,7 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Param, ParseEnumPipe, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { MODULE_NAMES, ModuleName } from '../config/environment';
 import { AdminGuard } from '../http/admin.guard';
 import { DeadLetter, DeadLetters, DLQ_CURSOR_PATTERN } from './dead-letters';
@@ -30,9 +30,13 @@ export class ListDeadLettersQuery {
 }
 
 export class RedriveDto {
-  /** Dead letters to send back, by `<partition>:<offset>` or event id; omit for all not yet redriven. */
-  @IsOptional()
-  @IsArray()
+  /**
+   * Dead letters to send back, by `<partition>:<offset>` or event id; omit for all not yet redriven.
+   * `null` is refused, not read as "omitted": a script sending `{"ids": selected ?? null}` would
+   * otherwise redrive the whole topic, poison included.
+   */
+  @ValidateIf((dto: RedriveDto) => dto.ids !== undefined)
+  @IsArray({ message: 'ids must be an array of letter ids or event ids (omit it to redrive everything not redriven yet)' })
   @ArrayMaxSize(10_000)
   @IsString({ each: true })
   @MaxLength(100, { each: true })
