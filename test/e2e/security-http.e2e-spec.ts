@@ -55,6 +55,26 @@ describe('HTTP security: headers, CORS, rate limits and the admin token', () => 
     expect(limited.body.message).toContain('too many requests');
   });
 
+  it('ignores X-Forwarded-For from a peer not in TRUST_PROXY: a client cannot walk past its limit by naming another address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      // A route of its own: the window is per route, and the test before spent GET /orders/:id's.
+      statuses.push((await app.http.get('/products/NO-SUCH-SKU').set('X-Forwarded-For', `203.0.113.${i + 1}`)).status);
+    }
+    expect(statuses).toEqual([404, 404, 404, 404, 404, 429]);
+  });
+
+  it('keys the limit on the client X-Forwarded-For names when the peer is a trusted proxy (TRUST_PROXY), so customers behind an ingress do not share one window', async () => {
+    const proxied = await startTestApp(stack, { MODULES: 'order', RATE_LIMIT_MAX: '2', RATE_LIMIT_TTL_MS: '60000', TRUST_PROXY: '127.0.0.1' });
+    try {
+      const get = (client: string) => proxied.http.get('/orders/00000000-0000-4000-8000-000000000002').set('X-Forwarded-For', client);
+      expect([(await get('203.0.113.1')).status, (await get('203.0.113.1')).status, (await get('203.0.113.1')).status]).toEqual([404, 404, 429]);
+      expect((await get('203.0.113.2')).status).toBe(404);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('never limits health probes', async () => {
     for (let i = 0; i < 8; i++) await app.http.get('/health/live').expect(200);
   });

@@ -16,6 +16,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export const MODULE_NAMES = ['order', 'warehouse', 'email', 'analytics'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
@@ -39,6 +40,14 @@ const Rule = (name: string, check: (value: unknown, env: Environment) => boolean
   ValidateBy({ name, validator: { validate: (value, args) => check(value, args?.object as Environment), defaultMessage: () => message } });
 const isProduction = (env: Environment) => env.NODE_ENV === 'production';
 const readableFile = (value: unknown) => typeof value === 'string' && existsSync(value);
+/** An IPv4 or IPv6 address, or a CIDR range of either. */
+const isAddressOrRange = (value: unknown) => {
+  if (typeof value !== 'string') return false;
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+};
 /** The shipped ADMIN_TOKEN (and anything that still starts like it) is refused in production. */
 export const DEFAULT_ADMIN_TOKEN = 'change-me-admin-token';
 export const KAFKA_SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
@@ -378,6 +387,24 @@ export class Environment {
   @IsInt()
   @Min(1)
   RATE_LIMIT_MAX?: number;
+
+  /**
+   * The proxies in front of the app (an ingress, a load balancer) whose X-Forwarded-For names the
+   * client: a comma list of their addresses or CIDR ranges, or how many hops of them there are.
+   * Unset: none, and every request's client is the connection's peer, so behind an ingress all
+   * customers would share one rate-limit window. Never "trust everyone": any client could then pick
+   * its own address with the header, and walk past the rate limit.
+   */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value !== 'string' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : value.split(',').map((s) => s.trim()).filter(Boolean),
+  )
+  @IsOptional()
+  @Rule(
+    'proxies',
+    (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 10) || (Array.isArray(v) && v.length > 0 && v.every(isAddressOrRange)),
+    'TRUST_PROXY must be a comma list of proxy addresses or CIDR ranges (10.0.0.0/8, 127.0.0.1) or a number of proxy hops (1-10)',
+  )
+  TRUST_PROXY?: number | string[];
 
   // Browser origins allowed to call the API (CORS); empty: none (same-origin only).
   @Transform(toList)

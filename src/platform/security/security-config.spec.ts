@@ -83,6 +83,15 @@ describe('security configuration', () => {
     expect(validateEnvironment({ MODULES: 'email, order' }).MODULES).toEqual(['email', 'order']);
   });
 
+  it('reads TRUST_PROXY as proxy addresses and ranges or a hop count, and refuses "trust everyone"', () => {
+    expect(validateEnvironment({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    expect(validateEnvironment({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(validateEnvironment({}).TRUST_PROXY).toBeUndefined();
+    for (const bad of ['true', '*', '10.0.0.0/33', 'proxy.internal', '0']) {
+      expect(() => validateEnvironment({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be a comma list/);
+    }
+  });
+
   it('rejects CORS_ORIGINS that are not origins', () => {
     expect(validateEnvironment({ CORS_ORIGINS: 'https://shop.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual([
       'https://shop.example.com',
