@@ -4,6 +4,8 @@ import { ReadMessage, readTopics, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
+import { ExpireReservationsService } from '../../src/modules/order/expire-reservations/expire-reservations.service';
+import { KafkaRegistry } from '../../src/platform/kafka/kafka-registry';
 
 describe('order saga over Kafka', () => {
   let stack: TestStack;
@@ -182,6 +184,24 @@ describe('order saga over Kafka', () => {
     it('rejects a malformed key with 400', async () => {
       await app.http.post('/orders').set('Idempotency-Key', 'x'.repeat(201)).send(body).expect(400);
     });
+  });
+
+  it('stops the expiry sweep before the order outbox drains on shutdown, so no rejection waits in it for the next start', async () => {
+    const stopping = await startTestApp(stack, { MODULES: 'order', ORDER_EXPIRY_SWEEP_MS: '50' });
+    const relay = stopping.app.get(KafkaRegistry).relays.get('order')!;
+    const sweep = jest.spyOn(stopping.app.get(ExpireReservationsService), 'expireDue');
+    let sweepsWhileDraining: number | undefined;
+    const stop = relay.stop.bind(relay);
+    jest.spyOn(relay, 'stop').mockImplementation(async () => {
+      const sweepsBefore = sweep.mock.calls.length;
+      // Four sweep periods while the relay drains: a sweep still scheduled would run in them.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      sweepsWhileDraining = sweep.mock.calls.length - sweepsBefore;
+      return stop();
+    });
+    await expectEventually(() => expect(sweep).toHaveBeenCalled()); // the sweep was running
+    await stopping.close();
+    expect(sweepsWhileDraining).toBe(0);
   });
 
   it('lists orders only for the admin token: the list holds every customer address', async () => {

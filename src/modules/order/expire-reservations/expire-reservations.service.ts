@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -14,7 +14,7 @@ import { forgetExpiredKeys } from '../place-order/idempotency';
  * deletes Idempotency-Keys past their time to live.
  */
 @Injectable()
-export class ExpireReservationsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ExpireReservationsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ExpireReservationsService.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
@@ -48,7 +48,11 @@ export class ExpireReservationsService implements OnApplicationBootstrap, OnAppl
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Stops before the order outbox drains: Nest runs this module's hook before its messaging
+   * module's (which stops the relay), so no rejection is written after the last publish.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
   }
