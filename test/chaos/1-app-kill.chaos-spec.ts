@@ -1,4 +1,4 @@
-import { pause, Scenario } from './support/scenario';
+import { Scenario } from './support/scenario';
 
 describe('chaos 1: the app is killed with -9 mid-load', () => {
   let s: Scenario;
@@ -10,7 +10,7 @@ describe('chaos 1: the app is killed with -9 mid-load', () => {
   it('restarts and brings every acknowledged order to a final state with each effect exactly once', async () => {
     s = await Scenario.start('app-kill');
     const load = s.load({ count: 200, perSecond: 30 });
-    await pause(2500); // let the load run before the crash
+    await s.ordersFlowing(); // the load is running before the crash
     await s.app.kill9();
     await s.app.startReady();
     const restarted = Date.now();

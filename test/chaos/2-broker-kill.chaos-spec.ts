@@ -1,5 +1,5 @@
 import { expectEventually } from '../support/eventually';
-import { pause, Scenario } from './support/scenario';
+import { Scenario } from './support/scenario';
 
 describe('chaos 2: the broker is killed with -9 mid-load', () => {
   let s: Scenario;
@@ -11,7 +11,7 @@ describe('chaos 2: the broker is killed with -9 mid-load', () => {
   it('keeps taking orders while Kafka is away and catches up once it is back, each effect exactly once', async () => {
     s = await Scenario.start('broker-kill');
     const load = s.load({ count: 200, perSecond: 25 });
-    await pause(2000); // let the load run before the crash
+    await s.ordersFlowing(); // the load is running before the crash
     await s.broker.kill9();
     try {
       // Readiness notices the broker is gone while HTTP keeps answering.
@@ -19,7 +19,13 @@ describe('chaos 2: the broker is killed with -9 mid-load', () => {
         const res = await fetch(`${s.app.url}/health/ready`);
         expect(res.status).toBe(503);
       }, 30_000, 250);
-      await pause(3000); // keep the broker away a little longer while orders pile up in the outbox
+      // Orders are still accepted while the broker is away: their events wait in the outbox.
+      const stored = await s.ordersStored();
+      await expectEventually(async () => {
+        expect(await s.ordersStored()).toBeGreaterThanOrEqual(stored + 20);
+        const [{ n }] = await s.query<{ n: number }>('SELECT count(*)::int AS n FROM orders.outbox');
+        expect(n).toBeGreaterThanOrEqual(20);
+      }, 30_000, 250);
     } finally {
       s.broker.start();
     }

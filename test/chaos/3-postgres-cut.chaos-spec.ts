@@ -35,7 +35,7 @@ describe('chaos 3: Postgres connections are cut mid-load', () => {
   it('recovers from every session being terminated for 5 s without losing or doubling anything', async () => {
     s = await Scenario.start('postgres-cut');
     const load = s.load({ count: 200, perSecond: 25 });
-    await pause(2000); // let the load run before the cut
+    await s.ordersFlowing(); // the load is running before the cut
     const terminated = await cutConnections(s.databaseUrl, 5000);
     const reconnected = Date.now();
     const crashedDuringCut = s.app.exit;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Partitioners } from 'kafkajs';
 import { placedEnvelope, readTopics } from '../support/kafka';
-import { pause, Scenario } from './support/scenario';
+import { Scenario } from './support/scenario';
 
 const PARTITIONS = 3;
 const CONSUMERS = ['warehouse', 'email', 'analytics'] as const;
@@ -16,7 +16,7 @@ describe('chaos 4: poison messages in order.placed under load', () => {
   it('parks garbage bytes and a wrong version in each consuming group’s DLQ and keeps every partition moving', async () => {
     s = await Scenario.start('poison');
     const load = s.load({ count: 200, perSecond: 25 });
-    await pause(2000); // poison lands between orders already flowing and the ones still to come
+    await s.ordersFlowing(); // poison lands between orders already flowing and the ones still to come
     const producer = s.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const poisonKeys: string[] = [];

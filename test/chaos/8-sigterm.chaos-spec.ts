@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { pause, Scenario } from './support/scenario';
+import { Scenario } from './support/scenario';
 
 /** The app's own SHUTDOWN_TIMEOUT_MS (its default): past it, main.ts forces the exit and logs "still closing". */
 const SHUTDOWN_TIMEOUT_MS = 25_000;
@@ -14,7 +14,7 @@ describe('chaos 8: SIGTERM under load', () => {
   it('exits within the timeout, leaves its outbox published, and the restart loses nothing', async () => {
     s = await Scenario.start('sigterm');
     const load = s.load({ count: 200, perSecond: 30 });
-    await pause(2500); // let the load run before the stop
+    await s.ordersFlowing(); // the load is running before the stop
     const stopped = await s.app.stop('SIGTERM', SHUTDOWN_TIMEOUT_MS + 15_000);
     const forced = /still closing after/.test(readFileSync(s.app.settings.logFile, 'utf8'));
     const leftInOutbox = await s.query<{ n: number }>(

@@ -271,7 +271,7 @@ describe('failure handling: redriving every dead letter', () => {
     await stack?.drop();
   });
 
-  it('marks as redriven only the letters it sent, not one parked while it was sending, and lists and redrives what is left from the mark on', async () => {
+  it('marks as redriven only the letters it sent, not one parked while it was sending, and lists and redrives what is left from the mark on (the redrive sends to a recording stub)', async () => {
     const naming = new KafkaNaming(stack.prefix, stack.prefix);
     const dlq = naming.deadLetterTopic('email');
     await createTopic(kafka, dlq, 1);
@@ -314,7 +314,7 @@ describe('failure handling: redriving every dead letter', () => {
     return { naming, keys };
   }
 
-  it('redrives a long DLQ a page at a time, and a redrive that fails part way resumes after the pages it sent', async () => {
+  it('redrives a long DLQ a page at a time, and a redrive that fails part way resumes after the pages it sent (a stub send that refuses one page)', async () => {
     const { naming, keys } = await parkSevenLetters('analytics', '1');
     const pages: string[][] = [];
     let refuseSecondPage = true;

@@ -9,7 +9,7 @@ import { kafkaClientConfig } from '../../src/platform/kafka/kafka-client';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { KafkaRegistry } from '../../src/platform/kafka/kafka-registry';
 import { grantModuleAccess } from '../../src/platform/security/kafka-acls';
-import { expectEventually } from '../support/eventually';
+import { expectEventually, within } from '../support/eventually';
 import { placedEnvelope, publish } from '../support/kafka';
 import { SecureBroker, SecureUser, startSecureBroker } from '../support/secure-kafka';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
@@ -72,7 +72,7 @@ describe('Kafka over SASL_SSL with one least-privilege principal per module', ()
     try {
       await consumer.subscribe({ topics: [`${stack.prefix}stock.reserved`], fromBeginning: true });
       await consumer.run({ eachMessage: async ({ message }) => void read.push(String(message.value)) });
-      expect(String(await crashed)).toMatch(/Not authorized to access topics: \[Topic authorization failed\]/);
+      expect(String(await within(crashed, 30_000, () => `the consumer did not crash on the denied topic; it read ${JSON.stringify(read)}`))).toMatch(/Not authorized to access topics: \[Topic authorization failed\]/);
       expect(read).toEqual([]);
     } finally {
       await consumer.disconnect();
@@ -102,7 +102,8 @@ describe('Kafka over SASL_SSL with one least-privilege principal per module', ()
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    const exited = new Promise<number | null>((done) => child.on('exit', done));
+    const code = await within(exited, 80_000, () => `start-up did not stop; its output:\n${output}`).finally(() => child.kill('SIGKILL'));
 
     expect(code).toBe(1);
     const lines = output.split('\n').filter((l) => /error/i.test(l));

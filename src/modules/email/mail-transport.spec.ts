@@ -85,7 +85,7 @@ describe(MailTransport.name, () => {
 
   afterEach(() => jest.restoreAllMocks());
 
-  it('says at start-up where mail goes, with the SMTP password masked', () => {
+  it('says at start-up where mail goes, with the SMTP password masked (Nest Logger spied)', () => {
     const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const transport = new MailTransport(configOf({ SMTP_URL: 'smtp://mailer:hunter22@smtp.example.com:587' }));
     transport.onApplicationBootstrap();
@@ -95,7 +95,7 @@ describe(MailTransport.name, () => {
     expect(said).not.toContain('hunter22');
   });
 
-  it('says at start-up that mails are only logged when there is no SMTP_URL, and logs a rendered mail', async () => {
+  it('says at start-up that mails are only logged when there is no SMTP_URL, and logs a rendered mail (Nest Logger spied)', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     const transport = new MailTransport(configOf({}));

@@ -75,7 +75,7 @@ describe('kafkajs fixes', () => {
     expect(second.sent).toHaveLength(1);
   });
 
-  it('leaves any other kafkajs version unpatched', () => {
+  it('leaves any other kafkajs version unpatched (kafkajs/package.json mocked to another version)', () => {
     try {
       jest.isolateModules(() => {
         jest.doMock('kafkajs/package.json', () => ({ version: '2.2.5' }));

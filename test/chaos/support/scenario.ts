@@ -93,6 +93,20 @@ export class Scenario {
     }, 30_000, 200);
   }
 
+  /** How many orders the app has stored. */
+  async ordersStored(): Promise<number> {
+    const [{ n }] = await this.query<{ n: number }>('SELECT count(*)::int AS n FROM orders.orders');
+    return n;
+  }
+
+  /**
+   * Waits (bounded) until at least `n` orders are stored: a fault injected before the load is
+   * flowing would find nothing in flight, and the invariants would hold without proving anything.
+   */
+  async ordersFlowing(n = 20, timeoutMs = 30_000): Promise<void> {
+    await expectEventually(async () => expect(await this.ordersStored()).toBeGreaterThanOrEqual(n), timeoutMs, 100);
+  }
+
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     return query<T>(this.databaseUrl, sql, params);
   }

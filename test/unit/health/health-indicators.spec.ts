@@ -15,7 +15,7 @@ const indicators = new HealthIndicatorService();
 const config = (values: Partial<Environment>) =>
   ({ get: (key: keyof Environment) => values[key] }) as unknown as ConfigService<Environment, true>;
 
-describe(DatabaseHealthIndicator.name, () => {
+describe(`${DatabaseHealthIndicator.name} (stub data source)`, () => {
   const withDataSource = (query: () => Promise<unknown>) =>
     new DatabaseHealthIndicator(indicators, { get: () => ({ query }) } as unknown as ModuleRef);
 
@@ -34,7 +34,7 @@ describe(DatabaseHealthIndicator.name, () => {
   });
 });
 
-describe(KafkaProducerHealthIndicator.name, () => {
+describe(`${KafkaProducerHealthIndicator.name} (stub producer and cluster probe)`, () => {
   const probe = (describeCluster: ClusterProbe['describeCluster']): ClusterProbe & { disconnect: jest.Mock } => ({
     connect: async () => undefined,
     disconnect: jest.fn(async () => undefined),
@@ -70,7 +70,7 @@ describe(KafkaProducerHealthIndicator.name, () => {
   });
 });
 
-describe(ConsumerGroupHealthIndicator.name, () => {
+describe(`${ConsumerGroupHealthIndicator.name} (stub consumer servers)`, () => {
   const withServer = (state: ConsumerState, error?: string) => {
     const registry = new KafkaRegistry();
     registry.servers.set('email', { consumerState: state, consumerError: error, groupId: 'p.email' } as ModuleKafkaServer);
@@ -96,7 +96,7 @@ describe(ConsumerGroupHealthIndicator.name, () => {
   });
 });
 
-describe(OutboxBacklogHealthIndicator.name, () => {
+describe(`${OutboxBacklogHealthIndicator.name} (stub relays)`, () => {
   const withBacklog = (backlog: () => Promise<{ count: number; oldestAgeMs: number }>, error?: string) => {
     const registry = new KafkaRegistry();
     registry.relays.set('order', { backlog, error } as unknown as OutboxRelay);

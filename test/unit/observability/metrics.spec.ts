@@ -36,7 +36,7 @@ describe(Metrics.name, () => {
   });
 });
 
-describe(consumerLag.name, () => {
+describe(`${consumerLag.name} (stub offsets reader)`, () => {
   const reader = (committed: Record<string, [number, string][]>, ends: Record<string, [number, string, string][]>): OffsetsReader =>
     ({
       fetchOffsets: async ({ topics }: { topics: string[] }) =>
