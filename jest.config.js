@@ -2,7 +2,7 @@
 const ts = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
-  // Project configs cannot set it: e2e suites start apps and wait on a real broker.
+  // Project configs cannot set it: e2e suites start apps and wait on a real broker (unit specs get 10 s, test/support/unit-timeout.ts).
   testTimeout: 120_000,
   // Suites stop and restart real brokers; a kafkajs client of an already-closed app can keep a
   // reconnect timer to a broker that is gone (seen once in ~10 full runs). Results are final by then.
@@ -15,6 +15,7 @@ module.exports = {
       testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'],
       transform: ts,
       setupFiles: ['<rootDir>/test/support/setup-env.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/unit-timeout.ts'],
     },
     {
       displayName: 'e2e',
