@@ -4,7 +4,7 @@ import { ParsedMail } from 'mailparser';
 import { expectEventually } from '../support/eventually';
 import { readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
-import { SmtpSink, startSmtpSink } from '../support/smtp-sink';
+import { SinkVerdict, SmtpSink, startSmtpSink } from '../support/smtp-sink';
 import { claimStatement } from '../../src/modules/email/deliver-mail/mail-delivery.service';
 import { collectLogLines, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -256,18 +256,14 @@ describe('email module: one mail per order event over SMTP', () => {
     ]);
   });
 
-  it('keeps mails queued while the server turns our host away at the greeting (554: an allowlist), and sends them once it lets us in', async () => {
-    const email = customer('allowlist');
-    sink.answerConnect((attempt) => (attempt <= 3 ? { code: 554, message: '5.7.1 Client host rejected: access denied' } : 'accept'));
-    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
-    const rows = await mailsReach(order.id, 'SENT');
-    expect(rows[0].attempts).toBe(4);
-    expect(sink.mailsTo(email)).toHaveLength(2);
-  });
-
-  it('keeps mails queued while the server refuses our sender (a 550 to MAIL FROM is our setup, not the mail), and sends them once it accepts', async () => {
-    const email = customer('sender');
-    sink.answerSender((attempt) => (attempt <= 3 ? { code: 550, message: '5.7.1 Sender address rejected: not owned by user shop' } : 'accept'));
+  it.each([
+    ['turns our host away at the greeting (554: an allowlist)', 'connect', { code: 554, message: '5.7.1 Client host rejected: access denied' }],
+    ['refuses our sender at MAIL FROM (550)', 'sender', { code: 550, message: '5.7.1 Sender address rejected: not owned by user shop' }],
+  ] as const)('keeps mails queued while the server %s, our setup and not the mail; sends them once it accepts', async (_, stage, refusal) => {
+    const email = customer('setup');
+    const refuseThrice = (attempt: number): SinkVerdict => (attempt <= 3 ? refusal : 'accept');
+    if (stage === 'connect') sink.answerConnect(refuseThrice);
+    else sink.answerSender(refuseThrice);
     const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
     const rows = await mailsReach(order.id, 'SENT');
     expect(rows[0].attempts).toBe(4);
