@@ -9,8 +9,9 @@ const brokers = process.env.KAFKA_BROKERS || '127.0.0.1:9092';
 const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/shop';
 
 (async () => {
-  // Read as the app's Environment reads a boolean: unset or empty keeps the default (true), 'true'/'1' is true.
-  const autostart = [undefined, '', 'true', '1'].includes(process.env.KAFKA_AUTOSTART_LOCAL);
+  // Read as the app's Environment reads a switch: unset or empty keeps the default (true); true/1/yes/on
+  // in any case is true; anything else is false here (the app itself then stops, naming the variable).
+  const autostart = ['', 'true', '1', 'yes', 'on'].includes((process.env.KAFKA_AUTOSTART_LOCAL ?? '').trim().toLowerCase());
   if (autostart) await ensureKafka(brokers);
   await ensurePostgres(databaseUrl);
   await ensureDatabase(databaseUrl);

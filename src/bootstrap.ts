@@ -31,12 +31,6 @@ import { verifyKafkaAccess } from './platform/security/kafka-startup-probe';
  */
 const RUNS_MIX_TOPICS: ReadonlySet<string> = new Set(['analytics']);
 
-/** Fastify's trustProxy for TRUST_PROXY: the listed proxies, or the first `hops` addresses from the socket's end (as fastify's own number does). */
-function trustProxyOf(setting: Environment['TRUST_PROXY']): string[] | boolean | ((address: string, hop: number) => boolean) {
-  if (setting === undefined) return false;
-  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
-}
-
 /** Builds the app for `env`: HTTP for the chosen modules and one Kafka consumer group per module. */
 export async function createApp(env: Environment, observability: ObservabilityOptions = {}): Promise<NestFastifyApplication> {
   // Rejected credentials or an untrusted broker certificate stop here, before anything retries.
@@ -46,7 +40,7 @@ export async function createApp(env: Environment, observability: ObservabilityOp
     AppModule.forRoot(env, observability),
     // The request id (X-Request-Id or a new uuid) is the correlation id of everything it causes.
     // The client's address (rate limits key on it) from X-Forwarded-For only as far as TRUST_PROXY says.
-    new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: trustProxyOf(env.TRUST_PROXY), genReqId: requestIdFromHeaders }),
+    new FastifyAdapter({ bodyLimit: 256 * 1024, trustProxy: env.TRUST_PROXY ?? false, genReqId: requestIdFromHeaders }),
     { bufferLogs: true },
   );
   app.useLogger(app.get(PinoLogger));

@@ -1,8 +1,8 @@
 /**
  * Polls `probe` until it stops throwing (an `expect` inside it passes), within `timeoutMs`.
  * The last failure is rethrown, so the test says what was still wrong. A probe that hangs (a request
- * that never answers) is given up on at the deadline too, with that said, instead of running into
- * jest's own timeout.
+ * that never answers) is given up on at the deadline too (an attempt that starts just before it gets
+ * a second), with that said, instead of running into jest's own timeout.
  */
 export async function expectEventually<T>(probe: () => Promise<T> | T, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -18,7 +18,7 @@ export async function expectEventually<T>(probe: () => Promise<T> | T, timeoutMs
                 (lastError instanceof Error ? `; the attempt before failed with: ${lastError.message}` : ''),
             ),
           ),
-        Math.max(0, deadline - Date.now()),
+        Math.max(1000, deadline - Date.now()),
       );
     });
     try {

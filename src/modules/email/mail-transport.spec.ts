@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Environment, validateEnvironment } from '../../platform/config/environment';
 import { retryDelayMs } from './deliver-mail/mail-delivery.service';
+import SMTPTransport from 'nodemailer/lib/smtp-transport';
+import MailMessage from 'nodemailer/lib/mailer/mail-message';
 import { MailTransport, maskSmtpUrl, smtpTransportOptions } from './mail-transport';
 import { messageIdFor } from './sent-mail';
 
@@ -25,6 +27,14 @@ describe(smtpTransportOptions.name, () => {
     expect(smtpTransportOptions(env, 'smtps://mailer:secret@relay:465').requireTLS).toBe(false);
     expect(smtpTransportOptions(env, 'smtp://relay:25').requireTLS).toBe(false);
     expect(smtpTransportOptions({ ...env, NODE_ENV: 'development' }, 'smtp://mailer:secret@relay:587').requireTLS).toBe(false);
+  });
+
+  it('keeps its TLS rules and timeouts over what the URL’s query says (nodemailer would let the query undo them)', () => {
+    const options = smtpTransportOptions(env, 'smtp://mailer:secret@relay:587?requireTLS=false&ignoreTLS=true&tls.rejectUnauthorized=false&socketTimeout=5000&name=shop.example');
+    expect(options).toMatchObject({ requireTLS: true, ignoreTLS: false, tls: { rejectUnauthorized: true }, socketTimeout: 600_000, name: 'shop.example' });
+    expect(options.auth).toEqual({ user: 'mailer', pass: 'secret' });
+    // What the transport nodemailer builds from them ends up with.
+    expect(new SMTPTransport(options).options).toMatchObject({ host: 'relay', port: 587, requireTLS: true, ignoreTLS: false, tls: { rejectUnauthorized: true } });
   });
 
   it('bounds connecting by SMTP_TIMEOUT_MS and waits SMTP_REPLY_TIMEOUT_MS for a reply (the end of DATA may take long)', () => {
@@ -103,6 +113,15 @@ describe(MailTransport.name, () => {
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('SMTP_URL is not set'));
     await transport.send({ to: 'ada@example.com', messageId: '<e@shop.local>', subject: 'Hello', text: 'Total: 1.00', html: '<p/>' });
     expect(log).toHaveBeenCalledWith(expect.stringMatching(/<e@shop\.local> to ada@example\.com not sent[\s\S]*Total: 1\.00/));
+  });
+
+  it('never lets a mail read files or URLs, over SMTP or not', () => {
+    for (const values of [{ SMTP_URL: 'smtp://127.0.0.1:2525' }, {}]) {
+      const transport = new MailTransport(configOf(values));
+      const message = new MailMessage((transport as unknown as { transporter: ConstructorParameters<typeof MailMessage>[0] }).transporter, { text: 'x' });
+      expect(message.data).toMatchObject({ disableFileAccess: true, disableUrlAccess: true });
+      transport.onApplicationShutdown();
+    }
   });
 
   it('gives up on a server that never greets after SMTP_TIMEOUT_MS (a real TCP server on 127.0.0.1 that says nothing)', async () => {

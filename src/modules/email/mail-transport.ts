@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createTransport, Transporter } from 'nodemailer';
+import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { Environment } from '../../platform/config/environment';
 import { RenderedMail } from './sent-mail';
@@ -27,24 +28,30 @@ export function maskSmtpUrl(raw: string): string {
  * DATA may have been queued, and would go twice). In production, a login over `smtp://` requires
  * STARTTLS: without it nodemailer would send the password and the mail in clear text to a server
  * (or a man in the middle) that does not offer it.
+ *
+ * The URL is read here, and these options go on top of what it says: given the URL itself,
+ * nodemailer would let its query (`?requireTLS=false&tls.rejectUnauthorized=false`) undo them. Other
+ * query options (`?name=` for the EHLO name, say) still apply.
  */
 export function smtpTransportOptions(
   env: Pick<Environment, 'SMTP_TLS_REJECT_UNAUTHORIZED' | 'SMTP_TIMEOUT_MS' | 'SMTP_REPLY_TIMEOUT_MS' | 'NODE_ENV'>,
   smtpUrl: string,
-): SMTPTransport.Options & { url: string } {
-  const url = new URL(smtpUrl);
+): SMTPTransport.Options {
+  const fromUrl = parseConnectionUrl(smtpUrl);
+  const loginInClear = env.NODE_ENV === 'production' && new URL(smtpUrl).protocol === 'smtp:' && fromUrl.auth !== undefined;
   return {
-    url: smtpUrl,
-    tls: { rejectUnauthorized: env.SMTP_TLS_REJECT_UNAUTHORIZED },
-    requireTLS: env.NODE_ENV === 'production' && url.protocol === 'smtp:' && url.username !== '',
+    ...fromUrl,
+    tls: { ...fromUrl.tls, rejectUnauthorized: env.SMTP_TLS_REJECT_UNAUTHORIZED },
+    requireTLS: loginInClear || fromUrl.requireTLS === true,
+    ignoreTLS: loginInClear ? false : fromUrl.ignoreTLS,
     connectionTimeout: env.SMTP_TIMEOUT_MS,
     greetingTimeout: env.SMTP_TIMEOUT_MS,
     socketTimeout: env.SMTP_REPLY_TIMEOUT_MS,
-    // Mails are built from our own strings only: never let a template read files or URLs.
-    disableFileAccess: true,
-    disableUrlAccess: true,
   };
 }
+
+/** Mails are built from our own strings only: never let a template read files or URLs (message options, not the transport's). */
+const MESSAGE_DEFAULTS = { disableFileAccess: true, disableUrlAccess: true };
 
 /**
  * The email module's one way out: nodemailer over SMTP (`SMTP_URL`), or, without it outside
@@ -72,10 +79,10 @@ export class MailTransport implements OnApplicationBootstrap, OnApplicationShutd
         this.smtpUrl,
       );
     // An SMTPTransport of our own: createTransport({ url, ... }) reads the URL alone and drops every
-    // other option (timeouts, TLS checks, file access), where SMTPTransport merges the two.
+    // other option (timeouts, TLS checks).
     this.transporter = smtp
-      ? createTransport(new SMTPTransport(smtp))
-      : createTransport({ jsonTransport: true, disableFileAccess: true, disableUrlAccess: true });
+      ? createTransport(new SMTPTransport(smtp), MESSAGE_DEFAULTS)
+      : createTransport({ jsonTransport: true, ...MESSAGE_DEFAULTS });
   }
 
   get delivers(): boolean {

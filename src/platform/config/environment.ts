@@ -390,21 +390,19 @@ export class Environment {
 
   /**
    * The proxies in front of the app (an ingress, a load balancer) whose X-Forwarded-For names the
-   * client: a comma list of their addresses or CIDR ranges, or how many hops of them there are.
-   * Unset: none, and every request's client is the connection's peer, so behind an ingress all
-   * customers would share one rate-limit window. Never "trust everyone": any client could then pick
-   * its own address with the header, and walk past the rate limit.
+   * client: a comma list of their addresses or CIDR ranges. Unset: none, and every request's client
+   * is the connection's peer, so behind an ingress all customers would share one rate-limit window.
+   * Never "trust everyone", nor a hop count (which trusts whatever peer connects): a client reaching
+   * the app directly could then pick its own address with the header, and walk past the rate limit.
    */
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value !== 'string' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : value.split(',').map((s) => s.trim()).filter(Boolean),
-  )
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value))
   @IsOptional()
   @Rule(
     'proxies',
-    (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 10) || (Array.isArray(v) && v.length > 0 && v.every(isAddressOrRange)),
-    'TRUST_PROXY must be a comma list of proxy addresses or CIDR ranges (10.0.0.0/8, 127.0.0.1) or a number of proxy hops (1-10)',
+    (v) => Array.isArray(v) && v.length > 0 && v.every(isAddressOrRange),
+    'TRUST_PROXY must be a comma list of proxy addresses or CIDR ranges (10.0.0.0/8, 127.0.0.1): a hop count or "true" would trust any client that connects directly',
   )
-  TRUST_PROXY?: number | string[];
+  TRUST_PROXY?: string[];
 
   // Browser origins allowed to call the API (CORS); empty: none (same-origin only).
   @Transform(toList)
