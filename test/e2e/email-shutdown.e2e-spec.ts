@@ -59,3 +59,43 @@ describe('email module: stopping while a mail the server accepted waits to be re
     expect({ status: placed.status, attempts: placed.attempts }).toEqual({ status: 'SENT', attempts: 1 });
   });
 });
+
+describe('email module: stopping while the SMTP server sits on a mail', () => {
+  let stack: TestStack;
+  let sink: SmtpSink;
+  let app: TestApp | undefined;
+
+  beforeAll(async () => {
+    stack = await createTestStack('emailslow');
+    sink = await startSmtpSink();
+    app = await startTestApp(stack, {
+      SMTP_URL: sink.url,
+      SMTP_FROM: 'Shop <orders@shop.test>',
+      // The delivery loop waits a fifth of it for attempts in flight: 2 s.
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      EMAIL_DELIVERY_POLL_MS: '600000',
+    });
+    await createProduct(app, stack, 'MUG', 10, 1200);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await sink?.stop();
+    await stack?.drop();
+  });
+
+  it('stops waiting for the attempt after a fifth of SHUTDOWN_TIMEOUT_MS, so HTTP, consumers and outboxes still close in time', async () => {
+    const email = `slow-${randomBytes(3).toString('hex')}@example.com`;
+    sink.hold((to) => (to === email ? 8000 : 0)); // the server sits on the mail's DATA for 8 s
+    const order = await placeOrder(app!, [{ sku: 'MUG', quantity: 1 }], email);
+    await expectEventually(() => expect(sink.maxInFlight.byRecipient.get(email)).toBe(1));
+    const started = Date.now();
+    await app!.close();
+    app = undefined;
+    // 2 s for the mail, then the rest of the shutdown; waiting for the server would take the 8 s.
+    expect(Date.now() - started).toBeLessThan(6000);
+    // Still owed: it goes again, with the same Message-ID, once its lease runs out.
+    const [placed] = await query<{ status: string }>(stack.databaseUrl, `SELECT status FROM email.sent_mails WHERE order_id = $1 AND kind = 'ORDER_PLACED'`, [order.id]);
+    expect(placed.status).toBe('SENDING');
+  });
+});

@@ -73,6 +73,8 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   private readonly maxMs: number;
   private readonly maxAttempts: number;
   private readonly leaseMs: number;
+  /** How long shutdown waits for the attempts in flight: an SMTP server sitting on a reply must not hold up the rest. */
+  private readonly shutdownWaitMs: number;
   private readonly concurrency: number;
   /** Idle poll when nothing wakes the loop (another instance queued a mail, a lease ran out). */
   private readonly pollMs: number;
@@ -93,9 +95,9 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     this.maxAttempts = config.get('EMAIL_MAX_ATTEMPTS', { infer: true });
     this.concurrency = config.get('EMAIL_DELIVERY_CONCURRENCY', { infer: true });
     this.pollMs = config.get('EMAIL_DELIVERY_POLL_MS', { infer: true });
-    // Longer than any one attempt can take (connect + greeting + a few socket timeouts), so only an
-    // attempt whose process died is ever taken over.
-    // Longer than any attempt: connecting, then every reply within SMTP_REPLY_TIMEOUT_MS.
+    // Longer than an attempt with one slow reply (connecting, then a reply within SMTP_REPLY_TIMEOUT_MS),
+    // so only an attempt whose process died, or stopped waiting at shutdown, is taken over (ADR 0002).
+    this.shutdownWaitMs = Math.floor(config.get('SHUTDOWN_TIMEOUT_MS', { infer: true }) / 5);
     this.leaseMs = Math.max(10 * 60_000, 10 * config.get('SMTP_TIMEOUT_MS', { infer: true })) + config.get('SMTP_REPLY_TIMEOUT_MS', { infer: true });
   }
 
@@ -112,7 +114,19 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loop;
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      this.loop?.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.shutdownWaitMs))),
+    ]);
+    clearTimeout(timer);
+    if (stopped === false) {
+      // Nest waits for this hook before it closes HTTP, consumers and outboxes: stop waiting.
+      this.logger.warn(
+        `stopping while mail attempts still wait for the SMTP server (${this.shutdownWaitMs} ms, a fifth of SHUTDOWN_TIMEOUT_MS): ` +
+          'those mails stay SENDING and go again, with the same Message-ID, once their lease runs out',
+      );
+    }
     await this.recordUnrecorded().catch((e: unknown) =>
       this.logger.warn(
         `${this.unrecorded.size} mail(s) the SMTP server accepted could not be recorded as sent; they go again, with the same Message-ID, when their lease runs out: ${describeError(e)}`,
