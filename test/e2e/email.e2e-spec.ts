@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { Admin, Kafka, Partitioners } from 'kafkajs';
 import { ParsedMail } from 'mailparser';
 import { expectEventually } from '../support/eventually';
-import { readTopics, testKafka, topicSize } from '../support/kafka';
+import { envelopeOf, placedEnvelope, publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { SinkVerdict, SmtpSink, startSmtpSink } from '../support/smtp-sink';
-import { claimStatement } from '../../src/modules/email/deliver-mail/mail-delivery.service';
+import { AWAIT_PLACED_MAIL_MS, claimStatement } from '../../src/modules/email/deliver-mail/mail-delivery.service';
+import { OrderConfirmed } from '../../src/contracts';
 import { collectLogLines, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
@@ -159,6 +161,44 @@ describe('email module: one mail per order event over SMTP', () => {
       expect(probes.map((n) => n['Index Name'])).toContain('sent_mails_order_idx');
     } finally {
       await query(stack.databaseUrl, `DELETE FROM email.sent_mails WHERE message_id LIKE 'burst-%'`);
+    }
+  });
+
+  it('sends "We received your order" before "Your order is confirmed" when the confirmation is consumed first (a backlog: the two topics are read side by side)', async () => {
+    const email = customer('backlog');
+    const placed = placedEnvelope({ customerEmail: email, unitPriceCents: 1200 });
+    const confirmed = envelopeOf(OrderConfirmed, { ...placed.payload, confirmedAt: new Date().toISOString() });
+    await publish(kafka, `${stack.prefix}order.confirmed`, [{ key: placed.key, value: confirmed }]);
+    // The confirmation's mail is queued, and held: its order has no placed mail yet.
+    await expectEventually(async () => expect((await mailRows(placed.payload.orderId)).map((m) => [m.kind, m.status])).toEqual([['ORDER_CONFIRMED', 'QUEUED']]));
+    await publish(kafka, `${stack.prefix}order.placed`, [{ key: placed.key, value: placed }]);
+    const id = placed.payload.orderId.slice(-8);
+    await expectEventually(() =>
+      expect(subjectsOf(sink.mailsTo(email))).toEqual([`We received your order (order ${id})`, `Your order is confirmed (order ${id})`]),
+    );
+  });
+
+  it('lets a later mail whose order has no placed mail go once it has waited AWAIT_PLACED_MAIL_MS (the placed event may be parked)', async () => {
+    const client = new Client({ connectionString: stack.databaseUrl });
+    await client.connect();
+    try {
+      // In a transaction rolled back at the end: the suite's own delivery loop never sees these rows.
+      await client.query('BEGIN');
+      const insert = (orderId: string, waitedMs: number) =>
+        client.query(
+          `INSERT INTO email.sent_mails (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status, created_at)
+           VALUES (gen_random_uuid(), 'await-' || gen_random_uuid(), $1, 'ORDER_CONFIRMED', 'await@example.com', 's', 't', 'h', 'c', 'QUEUED', now() - $2 * interval '1 millisecond')`,
+          [orderId, waitedMs],
+        );
+      const [waited, fresh] = [randomUUID(), randomUUID()];
+      await insert(waited, AWAIT_PLACED_MAIL_MS + 1000);
+      await insert(fresh, 1000);
+      const claimed = await client.query<{ order_id: string }>(claimStatement('email'), [60_000, 100]);
+      // Other tests' mails due now may be claimed beside them (and are given back by the rollback).
+      expect(claimed.rows.map((r) => r.order_id).filter((id) => id === waited || id === fresh)).toEqual([waited]);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end();
     }
   });
 

@@ -33,9 +33,21 @@ export function retryDelayMs(attempt: number, baseMs: number, maxMs: number, ran
   return Math.round(exponential * (0.8 + 0.4 * random()));
 }
 
+/** Where a mail stands in its order's life: the placed mail first, then the decision, then a cancellation. */
+const rank = (alias: string) => `CASE ${alias}.kind WHEN 'ORDER_PLACED' THEN 0 WHEN 'ORDER_CANCELLED' THEN 2 ELSE 1 END`;
+
 /**
- * The claim: the next mails due, at most $2, each the first mail its order still owes, marked
- * SENDING with a lease of $1 ms. Its plan must not depend on the table's statistics: a queue that
+ * How long a later mail of an order waits for its order's placed mail to be queued at all. The
+ * events come on different topics, consumed side by side: after a backlog, "Your order is
+ * confirmed" could otherwise go out before "We received your order".
+ */
+export const AWAIT_PLACED_MAIL_MS = 60_000;
+
+/**
+ * The claim: the next mails due, at most $2, each the first mail its order still owes (in the
+ * order's life: placed, then confirmed or rejected, then cancelled; by queueing among equals), marked
+ * SENDING with a lease of $1 ms. A later mail whose order has no placed mail yet waits up to
+ * AWAIT_PLACED_MAIL_MS for it. Its plan must not depend on the table's statistics: a queue that
  * grew faster than autovacuum analyzes it (a burst of orders) looks nearly empty to the planner,
  * which then materialized every owed mail and compared each candidate with all of them (25 ms a
  * claim at 20,000 owed, so a burst's mails went out at ~400/s). `OFFSET 0` keeps the earlier-mail
@@ -48,20 +60,24 @@ export function claimStatement(schema: string): string {
        SELECT m.event_id, m.status AS was FROM "${schema}".sent_mails m
        WHERE ((m.status = 'QUEUED' AND m.next_attempt_at <= now()) OR (m.status = 'SENDING' AND m.lease_until < now()))
          AND NOT EXISTS (SELECT 1 FROM "${schema}".sent_mails e
-                         WHERE e.order_id = m.order_id AND e.seq < m.seq AND e.status NOT IN ('SENT', 'FAILED') OFFSET 0)
+                         WHERE e.order_id = m.order_id AND e.event_id <> m.event_id AND e.status NOT IN ('SENT', 'FAILED')
+                           AND (${rank('e')} < ${rank('m')} OR (${rank('e')} = ${rank('m')} AND e.seq < m.seq)) OFFSET 0)
+         AND (m.kind = 'ORDER_PLACED' OR m.created_at < now() - ${AWAIT_PLACED_MAIL_MS} * interval '1 millisecond'
+              OR EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = m.order_id AND p.kind = 'ORDER_PLACED' OFFSET 0))
        ORDER BY m.seq LIMIT $2 FOR UPDATE OF m SKIP LOCKED)
      UPDATE "${schema}".sent_mails s
      SET status = 'SENDING', attempts = s.attempts + 1, lease_until = now() + $1 * interval '1 millisecond', updated_at = now()
      FROM due WHERE s.event_id = due.event_id
      RETURNING s.event_id, s.message_id, s.order_id, s.kind, s.recipient, s.subject, s.text_body, s.html_body,
                s.correlation_id, s.attempts, due.was,
-               EXISTS (SELECT 1 FROM "${schema}".sent_mails l WHERE l.order_id = s.order_id AND l.seq > s.seq AND l.status NOT IN ('SENT', 'FAILED')) AS queued_behind`;
+               EXISTS (SELECT 1 FROM "${schema}".sent_mails l WHERE l.order_id = s.order_id AND l.event_id <> s.event_id AND l.status NOT IN ('SENT', 'FAILED')) AS queued_behind`;
 }
 
 /**
  * Sends the mails queued in `email.sent_mails`, oldest first, up to EMAIL_DELIVERY_CONCURRENCY at
- * once and never two of one order at once, so an order's mails go out in the order they were queued
- * (the order their events were consumed in: ADR 0002 says when that can differ). Each attempt is claimed (SENDING, committed) before SMTP sees it and recorded
+ * once and never two of one order at once, so an order's mails go out in the order's life (placed,
+ * then the decision, then a cancellation), whatever order their events were consumed in (ADR 0002).
+ * Each attempt is claimed (SENDING, committed) before SMTP sees it and recorded
  * (SENT / QUEUED with a backoff / FAILED) after, so a mail the server accepted is never sent
  * again, except when the process dies between the server's reply and that record (ADR 0002).
  * Several instances share the queue safely (SKIP LOCKED).
