@@ -1,4 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka } from 'kafkajs';
 import { resetGroupOffsets } from '../../src/platform/kafka/consumer-offsets';
 import { expectEventually } from '../support/eventually';
@@ -64,5 +68,41 @@ describe(resetGroupOffsets.name, () => {
     expect(await committed(groupId)).toEqual(['3']);
     await resetGroupOffsets(kafka, groupId, [topic], 'earliest');
     expect(await committed(groupId)).toEqual(['0']);
+  });
+});
+
+describe('the replay and rebuild command lines (real processes)', () => {
+  let stack: TestStack;
+  const root = join(__dirname, '../..');
+  /** Runs a CLI in a directory without a .env, with the stack's settings, bounded in time. */
+  const run = (script: string, args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), join(root, script), ...args], {
+      cwd: mkdtempSync(join(tmpdir(), 'cli-')),
+      env: { PATH: process.env.PATH, TS_NODE_PROJECT: join(root, 'tsconfig.json'), ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+
+  beforeAll(async () => {
+    stack = await createTestStack('replaycli');
+  });
+
+  afterAll(async () => {
+    await stack?.drop();
+  });
+
+  it('refuses a topic that does not exist instead of moving nothing and saying "start the module"', () => {
+    const result = run('src/platform/kafka/cli/replay.cli.ts', ['--group', 'email', '--to', 'earliest', '--topics', 'no.such.topic'], {
+      KAFKA_BROKERS: stack.brokers,
+      KAFKA_TOPIC_PREFIX: stack.prefix,
+      KAFKA_GROUP_PREFIX: stack.prefix,
+      DATABASE_URL: stack.databaseUrl,
+    });
+    expect([result.status, result.stderr]).toEqual([2, expect.stringContaining(`no such topic: ${stack.prefix}no.such.topic`)]);
+  });
+
+  it('runs no rebuild for an argument it does not take (--help, --dry-run)', () => {
+    const result = run('src/modules/analytics/rebuild/rebuild-analytics.cli.ts', ['--dry-run'], { DATABASE_URL: stack.databaseUrl, KAFKA_BROKERS: stack.brokers });
+    expect([result.status, result.stderr]).toEqual([2, expect.stringContaining('takes no arguments')]);
   });
 });

@@ -96,6 +96,9 @@ export async function resetGroupOffsets(
   return offsets;
 }
 
+/** The most moving a group's offsets may take: a join, a fetch and a commit. */
+const COMMIT_TIMEOUT_MS = 60_000;
+
 /**
  * Commits offsets for the group by joining it once, as its only member. (kafkajs'
  * `admin.setOffsets` does the same but joins once per topic, several seconds each.)
@@ -115,16 +118,26 @@ async function commitAsGroup(kafka: Kafka, groupId: string, offsets: PartitionRe
   try {
     await consumer.subscribe({ topics, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
+      // A join or first fetch that fails does not reject run(): kafkajs crashes the consumer (and,
+      // told not to restart, leaves it stopped). Without these the promise never settled and the
+      // CLI exited 0 with nothing committed.
+      const timer = setTimeout(() => reject(new Error(`moving ${groupId}'s offsets did not finish within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
+      const settle = (error?: unknown) => {
+        clearTimeout(timer);
+        if (error === undefined) resolve();
+        else reject(error instanceof Error ? error : new Error(String(error)));
+      };
+      consumer.on(consumer.events.CRASH, ({ payload }) => settle(new Error(`moving ${groupId}'s offsets failed: ${payload.error.message}`)));
       // After the first fetch the runner is up (a commit before that is silently dropped).
       let committed = false;
       consumer.on(consumer.events.FETCH, () => {
         if (committed) return;
         committed = true;
-        consumer.commitOffsets(offsets).then(resolve, reject);
+        consumer.commitOffsets(offsets).then(() => settle(), settle);
       });
       // Nothing is consumed: batches are dropped unresolved and never committed (pausing every
       // topic instead makes kafkajs 2.2.4 crash-loop with "No broker available").
-      consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(reject);
+      consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(settle);
     });
   } finally {
     await consumer.stop().catch(() => undefined);

@@ -5,6 +5,11 @@ import { rebuildAnalytics } from './rebuild-analytics';
 
 // npm run analytics:rebuild — with the analytics consumers stopped. See docs/adr/0003-analytics-projections.md.
 async function main(): Promise<void> {
+  // It takes no arguments: `--help` or `--dry-run` must not run the rebuild they look like they prevent.
+  if (process.argv.length > 2) {
+    process.stderr.write(`analytics:rebuild takes no arguments (got ${process.argv.slice(2).join(' ')}); it empties the analytics read models and replays them. See docs/adr/0003-analytics-projections.md\n`);
+    process.exit(2);
+  }
   if (existsSync('.env')) process.loadEnvFile('.env');
   const env = validateEnvironment(process.env);
   const report = await rebuildAnalytics(env);

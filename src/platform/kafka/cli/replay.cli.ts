@@ -37,7 +37,14 @@ async function main(): Promise<void> {
   const groupId = naming.group(module);
   const kafka = createKafka(env, 'replay');
   let topics = values.topics?.split(',').map((t) => naming.topic(t.trim()));
-  if (!topics) {
+  if (topics) {
+    // A typo (or a name given with its prefix) would otherwise move nothing and still say "start the module".
+    const admin = kafka.admin();
+    await admin.connect();
+    const existing = new Set(await admin.listTopics().finally(() => admin.disconnect()));
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) usage(`no such topic: ${missing.join(', ')} (--topics takes logical names; KAFKA_TOPIC_PREFIX is added)`);
+  } else {
     const admin = kafka.admin();
     await admin.connect();
     const committed = (await admin.fetchOffsets({ groupId }).finally(() => admin.disconnect())).map((t) => t.topic);
