@@ -61,7 +61,9 @@ export function claimStatement(schema: string): string {
        WHERE ((m.status = 'QUEUED' AND m.next_attempt_at <= now()) OR (m.status = 'SENDING' AND m.lease_until < now()))
          AND NOT EXISTS (SELECT 1 FROM "${schema}".sent_mails e
                          WHERE e.order_id = m.order_id AND e.event_id <> m.event_id AND e.status NOT IN ('SENT', 'FAILED')
-                           AND (${rank('e')} < ${rank('m')} OR (${rank('e')} = ${rank('m')} AND e.seq < m.seq)) OFFSET 0)
+                           AND (${rank('e')} < ${rank('m')} OR (${rank('e')} = ${rank('m')} AND e.seq < m.seq)
+                                -- one of its order's mails in flight (a later one that stopped waiting for this one): never two at once
+                                OR (e.status = 'SENDING' AND e.lease_until >= now())) OFFSET 0)
          AND (m.kind = 'ORDER_PLACED' OR m.created_at < now() - ${AWAIT_PLACED_MAIL_MS} * interval '1 millisecond'
               OR EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = m.order_id AND p.kind = 'ORDER_PLACED' OFFSET 0))
        ORDER BY m.seq LIMIT $2 FOR UPDATE OF m SKIP LOCKED)
@@ -139,8 +141,8 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     if (stopped === false) {
       // Nest waits for this hook before it closes HTTP, consumers and outboxes: stop waiting.
       this.logger.warn(
-        `stopping while mail attempts still wait for the SMTP server (${this.shutdownWaitMs} ms, a fifth of SHUTDOWN_TIMEOUT_MS): ` +
-          'those mails stay SENDING and go again, with the same Message-ID, once their lease runs out',
+        `stopping after ${this.shutdownWaitMs} ms (a fifth of SHUTDOWN_TIMEOUT_MS) with mail delivery still busy (an SMTP reply or the database): ` +
+          'a mail still SENDING goes again, with the same Message-ID, once its lease runs out',
       );
     }
     await this.recordUnrecorded().catch((e: unknown) =>
@@ -166,10 +168,11 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
         const { claimed, more } = await this.deliverNext();
         if (claimed > 0) backoff = 500;
         // A short batch took every mail due when it claimed, but for those queued behind one of its
-        // own (same order): unless it says so, the loop waits for a wake instead of claiming nothing
-        // in one more statement.
+        // own (same order) and those waiting for their order's placed mail: unless it says so, the
+        // loop waits for a wake instead of claiming nothing in one more statement. Nothing wakes it
+        // when a mail's wait for its placed mail ends, so it looks at least that often.
         if (more) continue;
-        await this.idle(this.pollMs);
+        await this.idle(Math.min(this.pollMs, AWAIT_PLACED_MAIL_MS));
       } catch (e) {
         this.logger.warn(`mail delivery paused ${backoff} ms: ${describeError(e)}`);
         await this.idle(backoff);
