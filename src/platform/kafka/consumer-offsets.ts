@@ -121,8 +121,8 @@ async function commitAsGroup(kafka: Kafka, groupId: string, offsets: PartitionRe
       // A join or first fetch that fails does not reject run(): kafkajs crashes the consumer (and,
       // told not to restart, leaves it stopped). Without these the promise never settled and the
       // CLI exited 0 with nothing committed.
-      const timer = setTimeout(() => reject(new Error(`moving ${groupId}'s offsets did not finish within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
-      const settle = (error?: unknown) => {
+      const timer = setTimeout(() => settle(new Error(`moving ${groupId}'s offsets did not finish within ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
+      const settle = (error?: unknown): void => {
         clearTimeout(timer);
         if (error === undefined) resolve();
         else reject(error instanceof Error ? error : new Error(String(error)));

@@ -31,24 +31,19 @@ export async function rebuildAnalytics(
   const kafka = createKafka(env, 'analytics-rebuild');
   const admin = kafka.admin();
   await admin.connect();
+  let partitions: PartitionReset[];
   try {
-    // Checked before truncating: a live consumer would refill the tables from its current offsets.
+    // Checked before anything moves: a live consumer would refill the tables from its current offsets.
     await assertGroupIdle(admin, groupId);
-  } finally {
-    await admin.disconnect();
-  }
-  // Offsets first: if moving them fails, nothing is emptied (and offsets moved without a truncate are
-  // harmless: the inbox skips what was applied). Emptied first, a failed move left the tables empty
-  // and the group reading on from where it was.
-  const partitions = await resetGroupOffsets(kafka, groupId, topics, 'earliest');
-  const again = kafka.admin();
-  await again.connect();
-  try {
-    await assertGroupIdle(again, groupId).catch((e: unknown) => {
+    // Offsets first: if moving them fails, nothing is emptied (and offsets moved without a truncate
+    // are harmless: the inbox skips what was applied). Emptied first, a failed move left the tables
+    // empty and the group reading on from where it was.
+    partitions = await resetGroupOffsets(kafka, groupId, topics, 'earliest');
+    await assertGroupIdle(admin, groupId).catch((e: unknown) => {
       throw new Error(`${e instanceof Error ? e.message : String(e)} (its offsets were moved to the earliest; nothing was emptied)`);
     });
   } finally {
-    await again.disconnect();
+    await admin.disconnect();
   }
   await truncateReadModels(env.ANALYTICS_DATABASE_URL ?? env.DATABASE_URL);
   return { groupId, truncated: READ_MODELS, partitions };
