@@ -5,14 +5,17 @@ import { rebuildAnalytics } from './rebuild-analytics';
 
 // npm run analytics:rebuild — with the analytics consumers stopped. See docs/adr/0003-analytics-projections.md.
 async function main(): Promise<void> {
-  // It takes no arguments: `--help` or `--dry-run` must not run the rebuild they look like they prevent.
-  if (process.argv.length > 2) {
-    process.stderr.write(`analytics:rebuild takes no arguments (got ${process.argv.slice(2).join(' ')}); it empties the analytics read models and replays them. See docs/adr/0003-analytics-projections.md\n`);
+  // One argument at most, --accept-partial: `--help` or `--dry-run` must not run the rebuild they look like they prevent.
+  const args = process.argv.slice(2);
+  if (args.length > 1 || (args.length === 1 && args[0] !== '--accept-partial')) {
+    process.stderr.write(
+      `analytics:rebuild takes no arguments but --accept-partial (got ${args.join(' ')}); it empties the analytics read models and replays them. See docs/adr/0003-analytics-projections.md\n`,
+    );
     process.exit(2);
   }
   if (existsSync('.env')) process.loadEnvFile('.env');
   const env = validateEnvironment(process.env);
-  const report = await rebuildAnalytics(env);
+  const report = await rebuildAnalytics(env, { acceptPartial: args[0] === '--accept-partial' });
   const partitions = report.partitions.map((p) => `${p.topic}[${p.partition}]@${p.offset}`).join(', ');
   process.stderr.write(
     `analytics read models emptied (${report.truncated.join(', ')}); group ${report.groupId} reset to earliest: ${partitions || 'no topics yet'}\n` +

@@ -24,6 +24,7 @@ export interface RebuildReport {
  */
 export async function rebuildAnalytics(
   env: Pick<Environment, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX' | 'KAFKA_GROUP_PREFIX' | 'DATABASE_URL' | 'ANALYTICS_DATABASE_URL'>,
+  { acceptPartial = false }: { acceptPartial?: boolean } = {},
 ): Promise<RebuildReport> {
   const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
   const groupId = naming.group('analytics');
@@ -35,6 +36,21 @@ export async function rebuildAnalytics(
   try {
     // Checked before anything moves: a live consumer would refill the tables from its current offsets.
     await assertGroupIdle(admin, groupId);
+    // The read models are rebuilt from what the topics still hold: once retention has deleted their
+    // start, a rebuild would lose every order before it, for good.
+    if (!acceptPartial) {
+      const existing = new Set(await admin.listTopics());
+      const trimmed: string[] = [];
+      for (const topic of topics.filter((t) => existing.has(t))) {
+        for (const p of await admin.fetchTopicOffsets(topic)) if (BigInt(p.low) > 0n) trimmed.push(`${topic}[${p.partition}] from offset ${p.low}`);
+      }
+      if (trimmed.length > 0) {
+        throw new Error(
+          `the topics no longer hold their whole history (retention deleted it): ${trimmed.join(', ')}. ` +
+            'A rebuild would keep only what is left; nothing was changed. Run with --accept-partial to do it anyway',
+        );
+      }
+    }
     // Offsets first: if moving them fails, nothing is emptied (and offsets moved without a truncate
     // are harmless: the inbox skips what was applied). Emptied first, a failed move left the tables
     // empty and the group reading on from where it was.
