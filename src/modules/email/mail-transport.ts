@@ -38,7 +38,8 @@ export function smtpTransportOptions(
   smtpUrl: string,
 ): SMTPTransport.Options {
   const fromUrl = parseConnectionUrl(smtpUrl);
-  const loginInClear = env.NODE_ENV === 'production' && new URL(smtpUrl).protocol === 'smtp:' && fromUrl.auth !== undefined;
+  // `secure`: TLS from the first byte (smtps://), so there is no STARTTLS to require.
+  const loginInClear = env.NODE_ENV === 'production' && !fromUrl.secure && fromUrl.auth !== undefined;
   return {
     ...fromUrl,
     tls: { ...fromUrl.tls, rejectUnauthorized: env.SMTP_TLS_REJECT_UNAUTHORIZED },
