@@ -6,7 +6,9 @@ import { expectEventually } from '../support/eventually';
 import { envelopeOf, placedEnvelope, publish, readTopics, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { SinkVerdict, SmtpSink, startSmtpSink } from '../support/smtp-sink';
-import { AWAIT_PLACED_MAIL_MS, claimStatement } from '../../src/modules/email/deliver-mail/mail-delivery.service';
+import { claimStatement, MailDeliveryService } from '../../src/modules/email/deliver-mail/mail-delivery.service';
+import { insertMails, MailRow } from '../../src/modules/email/on-order-event/queue-order-mail.service';
+import { MailKind } from '../../src/modules/email/sent-mail';
 import { OrderConfirmed } from '../../src/contracts';
 import { collectLogLines, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -151,7 +153,7 @@ describe('email module: one mail per order event over SMTP', () => {
        FROM generate_series(1, 20000) g`,
     );
     try {
-      const [{ 'QUERY PLAN': plan }] = await query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(stack.databaseUrl, `EXPLAIN (FORMAT JSON) ${claimStatement('email')}`, [60_000, 8]);
+      const [{ 'QUERY PLAN': plan }] = await query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(stack.databaseUrl, `EXPLAIN (FORMAT JSON) ${claimStatement('email')}`, [60_000, 8, []]);
       const nodes = flatten(plan[0].Plan);
       // Not every owed mail read and kept for each candidate (the plan that made a burst's mails crawl)…
       expect(nodes.map((n) => n['Node Type'])).not.toContain('Materialize');
@@ -178,36 +180,85 @@ describe('email module: one mail per order event over SMTP', () => {
     );
   });
 
-  it('lets a later mail whose order has no placed mail go once it has waited AWAIT_PLACED_MAIL_MS (the placed event may be parked)', async () => {
+  it('holds a later mail whose order has no placed mail, out of the claim, until its placed mail is queued or AWAIT_PLACED_MAIL_MS ran out', async () => {
     const client = new Client({ connectionString: stack.databaseUrl });
     await client.connect();
     try {
       // In a transaction rolled back at the end: the suite's own delivery loop never sees these rows.
       await client.query('BEGIN');
-      const insert = (orderId: string, waitedMs: number) =>
-        client.query(
-          `INSERT INTO email.sent_mails (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status, created_at)
-           VALUES (gen_random_uuid(), 'await-' || gen_random_uuid(), $1, 'ORDER_CONFIRMED', 'await@example.com', 's', 't', 'h', 'c', 'QUEUED', now() - $2 * interval '1 millisecond')`,
-          [orderId, waitedMs],
-        );
-      const [waited, fresh] = [randomUUID(), randomUUID()];
-      await insert(waited, AWAIT_PLACED_MAIL_MS + 1000);
-      await insert(fresh, 1000);
-      const ours = (rows: { order_id: string }[]) => rows.map((r) => r.order_id).filter((id) => id === waited || id === fresh);
-      const claimed = await client.query<{ order_id: string }>(claimStatement('email'), [60_000, 100]);
+      const mail = (orderId: string, kind: MailKind): MailRow => {
+        const eventId = randomUUID();
+        return [eventId, `<${eventId}@shop.test>`, orderId, kind, 'await@example.com', 's', 't', 'h', 'c'];
+      };
+      const pg = { query: (sql: string, params: unknown[]) => client.query(sql, params) };
+      const [waited, fresh, together]: string[] = [randomUUID(), randomUUID(), randomUUID()];
+      await insertMails(pg, [mail(waited, 'ORDER_CONFIRMED'), mail(fresh, 'ORDER_CONFIRMED')]);
+      // Queued with its placed mail in one statement: nothing to wait for.
+      await insertMails(pg, [mail(together, 'ORDER_CONFIRMED'), mail(together, 'ORDER_PLACED')]);
+      const held = async () =>
+        (await client.query<{ order_id: string; kind: string; held: boolean }>(
+          `SELECT order_id, kind, held_until IS NOT NULL AS held FROM email.sent_mails WHERE order_id = ANY($1) ORDER BY seq`,
+          [[waited, fresh, together]],
+        )).rows.map((r) => [r.order_id, r.kind, r.held]);
+      expect(await held()).toEqual([
+        [waited, 'ORDER_CONFIRMED', true],
+        [fresh, 'ORDER_CONFIRMED', true],
+        [together, 'ORDER_CONFIRMED', false],
+        [together, 'ORDER_PLACED', false],
+      ]);
+      const ours = (rows: { order_id: string | null; kind: string }[]) =>
+        rows.filter((r) => r.order_id !== null && [waited, fresh, together].includes(r.order_id)).map((r) => [r.order_id, r.kind]);
+      const claim = async (queuedOrders: string[] = []) => {
+        const { rows } = await client.query<{ order_id: string | null; kind: string; released: number }>(claimStatement('email'), [60_000, 100, queuedOrders]);
+        return { mails: ours(rows), released: rows[0].released };
+      };
       // Other tests' mails due now may be claimed beside them (and are given back by the rollback).
-      expect(ours(claimed.rows)).toEqual([waited]);
+      expect((await claim()).mails).toEqual([[together, 'ORDER_PLACED']]);
+
+      // One wait runs out; the other order's placed mail is queued, and the claim hears of that order.
+      await client.query(`UPDATE email.sent_mails SET held_until = now() - interval '1 second' WHERE order_id = $1`, [waited]);
+      await insertMails(pg, [mail(fresh, 'ORDER_PLACED')]);
+      const releasing = await claim([fresh]);
+      // It releases both, claimable from its next statement on (and says so, for the loop to claim again).
+      expect(releasing.mails).toEqual([[fresh, 'ORDER_PLACED']]);
+      expect(releasing.released).toBeGreaterThanOrEqual(2);
+      expect((await held()).filter(([, , h]) => h)).toEqual([]);
+      expect((await claim()).mails).toEqual([[waited, 'ORDER_CONFIRMED']]);
       // Its placed mail turns up while the confirmation is in flight: it waits, never two of an order at once.
-      await client.query(
-        `INSERT INTO email.sent_mails (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status)
-         VALUES (gen_random_uuid(), 'await-' || gen_random_uuid(), $1, 'ORDER_PLACED', 'await@example.com', 's', 't', 'h', 'c', 'QUEUED')`,
-        [waited],
-      );
-      expect(ours((await client.query<{ order_id: string }>(claimStatement('email'), [60_000, 100])).rows)).toEqual([]);
+      await insertMails(pg, [mail(waited, 'ORDER_PLACED')]);
+      expect((await claim()).mails).toEqual([]);
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
       await client.end();
     }
+  });
+
+  it('releases a confirmation held because its placed mail was queued by a transaction running beside its own (neither saw the other)', async () => {
+    const email = customer('race');
+    const placed = placedEnvelope({ customerEmail: email, unitPriceCents: 1200 });
+    const orderId = placed.payload.orderId;
+    const mail = (kind: MailKind, subject: string): MailRow => {
+      const eventId = randomUUID();
+      return [eventId, `<${eventId}@shop.test>`, orderId, kind, email, subject, 't', '<p>h</p>', 'race'];
+    };
+    const [one, two] = [new Client({ connectionString: stack.databaseUrl }), new Client({ connectionString: stack.databaseUrl })];
+    await Promise.all([one.connect(), two.connect()]);
+    try {
+      const pg = (c: Client) => ({ query: (sql: string, params: unknown[]) => c.query(sql, params) });
+      await Promise.all([one.query('BEGIN'), two.query('BEGIN')]);
+      await insertMails(pg(one), [mail('ORDER_CONFIRMED', 'second')]);
+      await insertMails(pg(two), [mail('ORDER_PLACED', 'first')]);
+      await two.query('COMMIT');
+      await one.query('COMMIT');
+      expect((await mailRows(orderId)).map((m) => m.kind)).toEqual(['ORDER_CONFIRMED', 'ORDER_PLACED']);
+      const [{ held }] = await query<{ held: boolean }>(stack.databaseUrl, `SELECT held_until IS NOT NULL AS held FROM email.sent_mails WHERE order_id = $1 AND kind = 'ORDER_CONFIRMED'`, [orderId]);
+      expect(held).toBe(true);
+    } finally {
+      await Promise.all([one.end(), two.end()]);
+    }
+    // What the handler does once its transaction committed; the hold (a minute) would outlast this wait.
+    app.app.get(MailDeliveryService).queued(orderId);
+    await expectEventually(() => expect(subjectsOf(sink.mailsTo(email))).toEqual(['first', 'second']), 15_000);
   });
 
   it('sends no second mail when order.confirmed is delivered again', async () => {

@@ -39,40 +39,62 @@ const rank = (alias: string) => `CASE ${alias}.kind WHEN 'ORDER_PLACED' THEN 0 W
 /**
  * How long a later mail of an order waits for its order's placed mail to be queued at all. The
  * events come on different topics, consumed side by side: after a backlog, "Your order is
- * confirmed" could otherwise go out before "We received your order".
+ * confirmed" could otherwise go out before "We received your order". Such a mail is queued held
+ * (`held_until`), out of the claim's index, and released when the placed mail is queued or the wait ends.
  */
 export const AWAIT_PLACED_MAIL_MS = 60_000;
 
 /**
- * The claim: the next mails due, at most $2, each the first mail its order still owes (in the
- * order's life: placed, then confirmed or rejected, then cancelled; by queueing among equals), marked
- * SENDING with a lease of $1 ms. A later mail whose order has no placed mail yet waits up to
- * AWAIT_PLACED_MAIL_MS for it. Its plan must not depend on the table's statistics: a queue that
- * grew faster than autovacuum analyzes it (a burst of orders) looks nearly empty to the planner,
- * which then materialized every owed mail and compared each candidate with all of them (25 ms a
- * claim at 20,000 owed, so a burst's mails went out at ~400/s). `OFFSET 0` keeps the earlier-mail
- * check a subplan, run for the few candidates the LIMIT takes, and "still owed" written as
- * NOT IN ('SENT', 'FAILED') keeps the partial index of owed mails out of it, so it probes the
+ * The claim, in one statement. First it releases held mails: those whose wait for their placed mail
+ * ended, and those of the orders $3 whose placed mail is queued now. It runs after the mails of $3
+ * were committed: a placed mail and its order's confirmation queued by two transactions at once each
+ * miss the other's row, so the confirmation is held, and only a statement that starts after both
+ * commits sees that it need not be. What it releases is claimable from the next statement on
+ * (`released` says how many).
+ *
+ * Then it takes the next mails due and not held, at most $2, each the first mail its order still
+ * owes (in the order's life: placed, then confirmed or rejected, then cancelled; by queueing among
+ * equals), and marks them SENDING with a lease of $1 ms. Its plan must not depend on the table's
+ * statistics: a queue that grew faster than autovacuum analyzes it (a burst of orders) looks nearly
+ * empty to the planner, which then materialized every owed mail and compared each candidate with all
+ * of them (25 ms a claim at 20,000 owed, so a burst's mails went out at ~400/s). `OFFSET 0` keeps the
+ * earlier-mail check a subplan, run for the few candidates the LIMIT takes, and "still owed" written
+ * as NOT IN ('SENT', 'FAILED') keeps the partial index of owed mails out of it, so it probes the
  * order's own mails by (order_id, seq).
+ *
+ * One row per mail claimed, or a single row with a null event_id when none was.
  */
 export function claimStatement(schema: string): string {
-  return `WITH due AS (
+  return `WITH released AS (
+       UPDATE "${schema}".sent_mails s SET held_until = NULL, updated_at = now()
+       FROM (SELECT event_id FROM "${schema}".sent_mails WHERE held_until <= now()
+             UNION
+             SELECT h.event_id FROM "${schema}".sent_mails h
+             WHERE h.order_id = ANY($3::uuid[]) AND h.held_until IS NOT NULL
+               AND EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = h.order_id AND p.kind = 'ORDER_PLACED')) r
+       WHERE s.event_id = r.event_id AND s.held_until IS NOT NULL
+       RETURNING s.event_id),
+     due AS (
        SELECT m.event_id, m.status AS was FROM "${schema}".sent_mails m
        WHERE ((m.status = 'QUEUED' AND m.next_attempt_at <= now()) OR (m.status = 'SENDING' AND m.lease_until < now()))
+         AND m.held_until IS NULL
          AND NOT EXISTS (SELECT 1 FROM "${schema}".sent_mails e
                          WHERE e.order_id = m.order_id AND e.event_id <> m.event_id AND e.status NOT IN ('SENT', 'FAILED')
                            AND (${rank('e')} < ${rank('m')} OR (${rank('e')} = ${rank('m')} AND e.seq < m.seq)
                                 -- one of its order's mails in flight (a later one that stopped waiting for this one): never two at once
                                 OR (e.status = 'SENDING' AND e.lease_until >= now())) OFFSET 0)
-         AND (m.kind = 'ORDER_PLACED' OR m.created_at < now() - ${AWAIT_PLACED_MAIL_MS} * interval '1 millisecond'
-              OR EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = m.order_id AND p.kind = 'ORDER_PLACED' OFFSET 0))
-       ORDER BY m.seq LIMIT $2 FOR UPDATE OF m SKIP LOCKED)
-     UPDATE "${schema}".sent_mails s
-     SET status = 'SENDING', attempts = s.attempts + 1, lease_until = now() + $1 * interval '1 millisecond', updated_at = now()
-     FROM due WHERE s.event_id = due.event_id
-     RETURNING s.event_id, s.message_id, s.order_id, s.kind, s.recipient, s.subject, s.text_body, s.html_body,
-               s.correlation_id, s.attempts, due.was,
-               EXISTS (SELECT 1 FROM "${schema}".sent_mails l WHERE l.order_id = s.order_id AND l.event_id <> s.event_id AND l.status NOT IN ('SENT', 'FAILED')) AS queued_behind`;
+       ORDER BY m.seq LIMIT $2 FOR UPDATE OF m SKIP LOCKED),
+     claimed AS (
+       UPDATE "${schema}".sent_mails s
+       SET status = 'SENDING', attempts = s.attempts + 1, lease_until = now() + $1 * interval '1 millisecond', updated_at = now()
+       FROM due WHERE s.event_id = due.event_id
+       RETURNING s.event_id, s.seq, s.message_id, s.order_id, s.kind, s.recipient, s.subject, s.text_body, s.html_body,
+                 s.correlation_id, s.attempts, due.was,
+                 EXISTS (SELECT 1 FROM "${schema}".sent_mails l WHERE l.order_id = s.order_id AND l.event_id <> s.event_id AND l.status NOT IN ('SENT', 'FAILED')) AS queued_behind)
+     SELECT c.event_id, c.message_id, c.order_id, c.kind, c.recipient, c.subject, c.text_body, c.html_body,
+            c.correlation_id, c.attempts, c.was, c.queued_behind, r.released
+     FROM (SELECT count(*)::int AS released FROM released) r LEFT JOIN claimed c ON true
+     ORDER BY c.seq`;
 }
 
 /**
@@ -100,6 +122,8 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   private loop?: Promise<void>;
   private wakeUp?: () => void;
   private pendingWake = false;
+  /** Orders whose mails were queued since the last release: a held mail among them may go now. */
+  private queuedOrders = new Set<string>();
   /** Accepted by SMTP but not yet recorded (the database was away): recorded before anything else is sent. */
   private readonly unrecorded = new Map<string, string>();
 
@@ -152,6 +176,12 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     );
   }
 
+  /** A mail of the order was queued (committed): release what it held, and look now. */
+  queued(orderId: string): void {
+    this.queuedOrders.add(orderId);
+    this.wake();
+  }
+
   /** A mail was queued or fell due: look now instead of at the next poll. */
   wake(): void {
     if (this.wakeUp) this.wakeUp();
@@ -185,16 +215,16 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
    * Claims the next mails due (one statement; at most one per order: a later mail of an order waits
    * for the earlier one to be SENT or FAILED), sends them at once and records the accepted ones
    * with one statement. Returns how many it claimed (0: none was due) and whether more may be due now
-   * (a full batch, or a mail queued behind one of this batch).
+   * (a full batch, a mail queued behind one of this batch, or held mails the claim released).
    */
   async deliverNext(): Promise<{ claimed: number; more: boolean }> {
-    const mails = await this.claim();
-    if (mails.length === 0) return { claimed: 0, more: false };
+    const { mails, released } = await this.claim();
+    if (mails.length === 0) return { claimed: 0, more: released > 0 };
     const attempts = await Promise.allSettled(mails.map((mail) => this.attempt(mail)));
     await this.recordUnrecorded();
     for (const a of attempts) if (a.status === 'rejected') throw a.reason; // a failure could not be recorded: pause
     for (const a of attempts) if (a.status === 'fulfilled' && a.value) this.logger.log(a.value);
-    return { claimed: mails.length, more: mails.length === this.concurrency || mails.some((m) => m.queued_behind) };
+    return { claimed: mails.length, more: released > 0 || mails.length === this.concurrency || mails.some((m) => m.queued_behind) };
   }
 
   /** Sends one claimed mail; the line to log once it is recorded as sent, or undefined when it was not accepted. */
@@ -220,12 +250,17 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     return `sent ${label} to the SMTP server on attempt ${mail.attempts}`;
   }
 
-  private async claim(): Promise<ClaimedMail[]> {
-    const [rows]: [ClaimedMail[], number] = await this.dataSource.query(
-      claimStatement(S),
-      [this.leaseMs, this.concurrency],
-    );
-    return rows;
+  /** Claims the next mails due, releasing held ones of the orders queued since the last claim (they are claimable next time). */
+  private async claim(): Promise<{ mails: ClaimedMail[]; released: number }> {
+    const orders = this.queuedOrders;
+    this.queuedOrders = new Set();
+    try {
+      const rows: (ClaimedMail & { released: number })[] = await this.dataSource.query(claimStatement(S), [this.leaseMs, this.concurrency, [...orders]]);
+      return { mails: rows.filter((r) => r.event_id !== null), released: rows[0].released };
+    } catch (e) {
+      for (const id of orders) this.queuedOrders.add(id);
+      throw e;
+    }
   }
 
   /** Records every accepted mail still only in memory, with one statement; throws (and keeps them) while the database is away. */

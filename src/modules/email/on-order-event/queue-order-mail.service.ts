@@ -1,9 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
 import { EventEnvelope, OrderLinePayload, OrderRejectionReason } from '../../../contracts';
 import { BatchTransaction } from '../../../platform/kafka/batch-transaction';
 import { Inbox } from '../../../platform/kafka/inbox';
-import { MailDeliveryService } from '../deliver-mail/mail-delivery.service';
+import { AWAIT_PLACED_MAIL_MS, MailDeliveryService } from '../deliver-mail/mail-delivery.service';
 import { EMAIL_SCHEMA as S } from '../email.schema';
 import { MailTransport } from '../mail-transport';
 import { MailKind, messageIdFor } from '../sent-mail';
@@ -19,14 +18,21 @@ export interface OrderMailPayload {
 }
 
 /** event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id */
-type MailRow = [string, string, string, MailKind, string, string, string, string, string];
+export type MailRow = [string, string, string, MailKind, string, string, string, string, string];
 
-/** Queues mails in the order given (their `seq`: the delivery loop keeps each order's mails in it). */
-async function insertMails(m: EntityManager, rows: MailRow[]): Promise<void> {
+/**
+ * Queues mails in the order given (their `seq`: the delivery loop keeps each order's mails in it).
+ * A later mail whose order has no placed mail, neither queued nor among these, is held for
+ * AWAIT_PLACED_MAIL_MS: the delivery loop releases it once the placed mail is queued (ADR 0002).
+ */
+export async function insertMails(m: { query(sql: string, params: unknown[]): Promise<unknown> }, rows: MailRow[]): Promise<void> {
   await m.query(
     `INSERT INTO "${S}".sent_mails
-       (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status)
-     SELECT e, mi, o, k, r, s, t, h, c, 'QUEUED'
+       (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status, held_until)
+     SELECT e, mi, o, k, r, s, t, h, c, 'QUEUED',
+            CASE WHEN k = 'ORDER_PLACED' OR bool_or(k = 'ORDER_PLACED') OVER (PARTITION BY o)
+                      OR EXISTS (SELECT 1 FROM "${S}".sent_mails p WHERE p.order_id = o AND p.kind = 'ORDER_PLACED')
+                 THEN NULL ELSE now() + ${AWAIT_PLACED_MAIL_MS} * interval '1 millisecond' END
        FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
             WITH ORDINALITY AS x(e, mi, o, k, r, s, t, h, c, n)
       ORDER BY n
@@ -71,7 +77,7 @@ export class QueueOrderMailService {
         this.logger.log(
           `queued ${kind} mail ${messageId} for order ${p.orderId} (event ${envelope.eventId}, correlation ${envelope.correlationId})`,
         );
-        this.delivery.wake();
+        this.delivery.queued(p.orderId);
       },
     );
     if (!queued) {
