@@ -8,6 +8,7 @@ import { StockRejected, StockRejectedPayload } from './warehouse/stock-rejected.
 import { StockReleased, StockReleasedPayload } from './warehouse/stock-released.event';
 import { StockReserved, StockReservedPayload } from './warehouse/stock-reserved.event';
 
+export * from './email-address';
 export * from './envelope';
 export * from './event-definition';
 export * from './sku';

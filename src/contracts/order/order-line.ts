@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsEmail, IsInt, IsISO8601, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsInt, IsISO8601, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsEmailAddress } from '../email-address';
 import { SKU_PATTERN } from '../sku';
 
 export class OrderLinePayload {
@@ -25,7 +26,7 @@ export class OrderSnapshotPayload {
   @IsUUID()
   orderId: string;
 
-  @IsEmail()
+  @IsEmailAddress()
   customerEmail: string;
 
   @IsArray()

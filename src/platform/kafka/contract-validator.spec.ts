@@ -102,6 +102,13 @@ describe('compiled contract validators', () => {
     expect(validateContract(EVENTS['order.placed'].payload as Cls, bad).failed.sort()).toEqual(['customerEmail', 'totalCents']);
   });
 
+  it('fails an address with half a surrogate pair (JSON can spell one) instead of throwing, so the event is parked at once', () => {
+    for (const customerEmail of ['a\ud800b@example.com', 'ada@b\udfff.example.com']) {
+      const bad = { ...examples['order.placed'], customerEmail };
+      expect(validateContract(EVENTS['order.placed'].payload as Cls, bad).failed).toEqual(['customerEmail']);
+    }
+  });
+
   it('leaves classes it does not fully understand to class-validator, and honours @IsOptional', () => {
     class Optional {
       @IsOptional()

@@ -102,6 +102,9 @@ describe(PlaceOrderBodyPipe.name, () => {
   it.each([
     [{ customerEmail: 'ada@example.com', items: [{ sku: 'A', quantity: 0 }] }, 'items.0.quantity must not be less than 1'],
     [{ customerEmail: 'nope', items: [{ sku: 'A', quantity: 1 }] }, 'customerEmail must be an email'],
+    // isEmail throws a URIError on half a surrogate pair: that was a 500 from both paths.
+    [{ customerEmail: 'a\ud800b@example.com', items: [{ sku: 'A', quantity: 1 }] }, 'customerEmail must be an email'],
+    [{ customerEmail: 'ada@b\udfff.example.com', items: [{ sku: 'A', quantity: 1 }] }, 'customerEmail must be an email'],
     [{ customerEmail: 'ada@example.com', items: [{ sku: 'A', quantity: 1 }], coupon: 'X' }, 'property coupon should not exist'],
     [{ customerEmail: 'ada@example.com', items: [{ sku: 'A', quantity: 1 }, { sku: 'A', quantity: 2 }] }, 'items must not repeat a sku'],
   ])('keeps the 400 message for %j', async (value, message) => {

@@ -1,8 +1,7 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationPipe } from '@nestjs/common';
-import { isEmail } from 'class-validator';
 import { strictValidationPipe } from '../../../platform/http/validation-pipe';
 import { PlaceOrderDto } from './place-order.dto';
-import { SKU_PATTERN } from '../../../contracts';
+import { isEmailAddress, SKU_PATTERN } from '../../../contracts';
 
 /** What POST /orders accepts, once validated (the shape of PlaceOrderDto, as plain data). */
 export type PlaceOrderInput = Pick<PlaceOrderDto, 'customerEmail' | 'items'>;
@@ -32,7 +31,7 @@ export class PlaceOrderBodyPipe implements PipeTransform<unknown, PlaceOrderInpu
 export function acceptPlaceOrder(v: unknown): PlaceOrderInput | undefined {
   if (!isPlain(v) || Object.keys(v).length !== 2) return undefined;
   const { customerEmail, items } = v;
-  if (typeof customerEmail !== 'string' || customerEmail.length > 254 || !isEmail(customerEmail)) return undefined;
+  if (typeof customerEmail !== 'string' || customerEmail.length > 254 || !isEmailAddress(customerEmail)) return undefined;
   if (!Array.isArray(items) || items.length < 1 || items.length > 100) return undefined;
   const skus = new Set<string>();
   const out: PlaceOrderInput['items'] = [];

@@ -5,7 +5,6 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
-  IsEmail,
   IsInt,
   IsString,
   Matches,
@@ -14,7 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { SKU_PATTERN, SKU_RULE } from '../../../contracts';
+import { IsEmailAddress, SKU_PATTERN, SKU_RULE } from '../../../contracts';
 
 export class OrderItemDto {
   @ApiProperty({ example: 'SKU-1' })
@@ -33,7 +32,7 @@ export class PlaceOrderDto {
   @ApiProperty({ example: 'ada@example.com' })
   @IsString()
   @MaxLength(254)
-  @IsEmail()
+  @IsEmailAddress()
   customerEmail: string;
 
   @ApiProperty({ type: [OrderItemDto], minItems: 1, maxItems: 100 })

@@ -12,8 +12,9 @@ export class UpsertProductDto {
   @IsString()
   @MinLength(1)
   @MaxLength(200)
-  // Control characters have no place in a name, and Postgres text cannot hold NUL at all (a 500 before).
-  @Matches(/^\P{Cc}*$/u, { message: 'name must not contain control characters' })
+  // Control characters have no place in a name, and Postgres text cannot hold NUL at all (a 500 before);
+  // nor can jsonb (the event's payload) hold half a surrogate pair (a 500 too).
+  @Matches(/^[^\p{Cc}\p{Cs}]*$/u, { message: 'name must not contain control characters or unpaired surrogates' })
   name: string;
 
   @ApiProperty({ description: 'price in integer cents', example: 1299 })
