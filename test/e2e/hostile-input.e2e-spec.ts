@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { Admin, CompressionTypes, Kafka } from 'kafkajs';
-import { placedEnvelope, publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { placedEnvelope, publish, publishWithNullHeaders, readTopics, ReadMessage, testKafka, topicSize } from '../support/kafka';
 import { expectEventually } from '../support/eventually';
 import { ADMIN_TOKEN, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -225,6 +225,23 @@ describe('hostile HTTP input and events', () => {
     ]);
     const reservations = await query<{ n: number }>(stack.databaseUrl, 'SELECT count(*)::int AS n FROM warehouse.reservations');
     expect(reservations[0].n).toBe(0);
+  });
+
+  it('parks a record with null-valued headers (Java clients and Kafka Connect write them) and handles the next one, instead of crashing its consumer over and over', async () => {
+    const topic = `${stack.prefix}order.placed`;
+    // Not JSON, with null headers: parked without them (kafkajs cannot write a null header back).
+    await publishWithNullHeaders(stack.brokers, topic, 'null-headers-poison', 'not json', ['trace', 'event-id']);
+    // A valid event with null headers, its event id among them: handled (no such product, so rejected).
+    const valid = placedEnvelope({ sku: 'NO-SUCH-SKU' });
+    await publishWithNullHeaders(stack.brokers, topic, valid.key, JSON.stringify(valid), ['trace', 'event-id', 'correlation-id']);
+
+    const parked = await readTopics(kafka, [`${stack.prefix}warehouse.dlq`], (m) => m.some((x) => x.message.key?.toString() === 'null-headers-poison'), 30_000);
+    const letter = parked.find((x) => x.message.key?.toString() === 'null-headers-poison')!;
+    expect(letter.message.headers?.['dlq-error-code']?.toString()).toBe('EVENT.UNDECODABLE');
+    expect(Object.keys(letter.message.headers ?? {}).filter((k) => !k.startsWith('dlq-'))).toEqual([]);
+    const isOurs = (m: ReadMessage) => JSON.parse(m.message.value!.toString()).payload.orderId === valid.payload.orderId;
+    const rejected = await readTopics(kafka, [`${stack.prefix}stock.rejected`], (m) => m.some(isOurs), 30_000);
+    expect(rejected.filter(isOurs)).toHaveLength(1);
   });
 
   it('parks an event the broker took compressed with its value, compressed again, and redrives it the same way; its partition moves on', async () => {

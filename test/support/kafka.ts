@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Admin, CompressionTypes, Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
 import { EventDefinition, EventEnvelope, OrderPlaced, OrderPlacedPayload } from '../../src/contracts';
 import { envelopeHeaders } from '../../src/platform/kafka/outbox-relay';
@@ -160,4 +163,20 @@ export async function readToEnd(kafka: Kafka, topics: string[], timeoutMs = 20_0
     await admin.disconnect();
   }
   return held === 0 ? [] : readTopics(kafka, topics, (ms) => ms.length >= held, timeoutMs);
+}
+
+/**
+ * Publishes one record whose `nullHeaders` have a null value, with Kafka's own Java client (kafkajs
+ * cannot write one; Java services, Kafka Connect and kcat do): the broker's jars, a Java source file.
+ */
+export async function publishWithNullHeaders(brokers: string, topic: string, key: string, value: string, nullHeaders: string[]): Promise<void> {
+  const root = join(__dirname, '../..');
+  const libs = join(process.env.KAFKA_CACHE_DIR ?? join(root, '.cache/kafka'), `libs-${process.env.KAFKA_VERSION ?? '4.1.1'}`);
+  // The jars are there once a broker was started from them; a broker reused from elsewhere may need them fetched.
+  await promisify(execFile)('bash', [join(root, 'scripts/kafka/kafka.sh'), 'fetch'], { timeout: 300_000 });
+  await promisify(execFile)(
+    'java',
+    ['-cp', `${libs}/*`, join(root, 'test/fixtures/java/NullHeaderProducer.java'), brokers, topic, key, value, ...nullHeaders],
+    { timeout: 60_000 },
+  );
 }

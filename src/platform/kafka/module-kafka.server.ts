@@ -983,8 +983,19 @@ interface Source {
   attempts: number;
 }
 
-/** The original message headers without our retry/DLQ bookkeeping (which is rewritten each hop). */
+/**
+ * The original message headers without our retry/DLQ bookkeeping (which is rewritten each hop), and
+ * without null values: Kafka allows them (Java clients, Kafka Connect and kcat write them), kafkajs
+ * reads them as null and cannot write them back, so a retry or a parked copy carrying one failed to
+ * send, and the consumer crashed on the same record over and over.
+ */
 export function withoutTransportHeaders(headers: IHeaders | undefined): IHeaders {
-  // Except the mark of a value dropped for its size: a redriven stub parks again and must still say why it is empty.
-  return Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => k === 'dlq-value-dropped' || (!k.startsWith('retry-') && !k.startsWith('dlq-'))));
+  const kept: IHeaders = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    // Except the mark of a value dropped for its size: a redriven stub parks again and must still say why it is empty.
+    if (k !== 'dlq-value-dropped' && (k.startsWith('retry-') || k.startsWith('dlq-'))) continue;
+    const values = (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== undefined);
+    if (values.length > 0) kept[k] = Array.isArray(v) ? values : values[0];
+  }
+  return kept;
 }

@@ -11,11 +11,11 @@ export interface LogContextFields {
 
 const storage = new AsyncLocalStorage<LogContextFields>();
 
-/** A Kafka header's (first) value as text. */
+/** A Kafka header's (first) value as text; undefined when absent or null (Kafka allows a null value, and kafkajs reads it as null). */
 export const header = (headers: IHeaders | undefined, name: string): string | undefined => {
-  const value = headers?.[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
+  const value: unknown = headers?.[name];
+  const first: unknown = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === null ? undefined : String(first);
 };
 
 /** The log context of the current async flow; the logger's mixin adds it to each line. */
