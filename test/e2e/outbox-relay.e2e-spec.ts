@@ -30,7 +30,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     await ds.initialize();
     const runner = ds.createQueryRunner();
     try {
-      for (const schema of ['relayed', 'notified', 'bulky', 'raced']) {
+      for (const schema of ['relayed', 'notified', 'bulky', 'raced', 'kept']) {
         await runner.query(`CREATE SCHEMA ${schema}`);
         await createMessagingTables(runner, schema);
       }
@@ -120,6 +120,20 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
       const published = read.filter((m) => m.message.key?.toString() === order).map((m) => m.message.headers?.['event-id']?.toString());
       expect(published).toEqual(written);
     }
+  });
+
+  it("has Postgres probe its session's client after 10 s of silence, so a relay whose host died mid-batch frees the schema's lock in ~25 s, not two hours", async () => {
+    const r = relay(new KafkaNaming(`${stack.prefix}keepalive.`, stack.prefix), { schema: 'kept', pollMs: 600_000 });
+    r.start();
+    // The relay's own connection (private): what its session was told.
+    const session = await expectEventually(() => {
+      const c = (r as unknown as { connected?: Client }).connected;
+      expect(c).toBeDefined();
+      return c!;
+    });
+    const show = async (name: string) => (await session.query<Record<string, string>>(`SHOW ${name}`)).rows[0][name];
+    expect([await show('tcp_keepalives_idle'), await show('tcp_keepalives_interval'), await show('tcp_keepalives_count')]).toEqual(['10', '5', '3']);
+    await r.stop(1000);
   });
 
   it('is woken by the NOTIFY of each insert: with a 10-minute poll, rows inserted after it went idle are published', async () => {

@@ -9,6 +9,14 @@ import { Environment, ModuleName } from '../config/environment';
  */
 export const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const;
 
+/**
+ * The same from the server's side, for a session whose locks outlive its statements (the outbox
+ * relay's advisory lock is held while a batch goes to Kafka): Postgres finds a client whose host died
+ * after idle + interval × count seconds instead of the kernel's two hours, and ends the session.
+ * Set with SET after connecting, not as a startup option, which PgBouncer refuses.
+ */
+export const SERVER_KEEPALIVE = { idleS: 10, intervalS: 5, count: 3 } as const;
+
 /** `<MODULE>_DATABASE_URL` when set, else `DATABASE_URL`. */
 export function databaseUrlFor(config: ConfigService<Environment, true>, module: ModuleName): string {
   const own = config.get(`${module.toUpperCase()}_DATABASE_URL` as keyof Environment, { infer: true }) as

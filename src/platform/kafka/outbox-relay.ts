@@ -3,7 +3,7 @@ import { Client, QueryResult } from 'pg';
 import { DataSource } from 'typeorm';
 import { EventEnvelope } from '../../contracts';
 import { ModuleName } from '../config/environment';
-import { KEEP_ALIVE } from '../database/database-url';
+import { KEEP_ALIVE, SERVER_KEEPALIVE } from '../database/database-url';
 import { describeError } from './errors';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer, OutgoingMessage } from './kafka-producer';
@@ -237,7 +237,13 @@ export class OutboxRelay {
           if (this.wake) this.wake();
           else this.pendingWake = true;
         });
-        await client.query(`LISTEN "outbox_${this.options.schema}"`);
+        // The batch's advisory lock lives as long as this session. Postgres probes a silent client
+        // only after two hours of the kernel's default (tcp_keepalives_idle 0): a relay whose host
+        // died mid-batch kept every other relay of the schema idle that long. Now about 25 s.
+        await client.query(
+          `SET tcp_keepalives_idle = ${SERVER_KEEPALIVE.idleS}; SET tcp_keepalives_interval = ${SERVER_KEEPALIVE.intervalS};
+           SET tcp_keepalives_count = ${SERVER_KEEPALIVE.count}; LISTEN "outbox_${this.options.schema}"`,
+        );
         this.connected = client;
         // Rows committed before the LISTEN took effect sent no notification this connection heard.
         if (this.wake) this.wake();
