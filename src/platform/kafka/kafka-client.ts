@@ -19,7 +19,8 @@ function logCreator() {
         logger.error(text);
       }
     } else if (level === logLevel.WARN) {
-      // Only if a producer were given bounded retries (ours are not: see KafkaProducer).
+      // Bounded producer retries are deliberate: the relay re-sends a failed batch from the outbox
+      // (in order), and consumers dedupe the possible duplicates through their inbox.
       if (/Limiting retries for the idempotent producer/.test(text)) logger.debug(text);
       else logger.warn(text);
     }

@@ -89,10 +89,6 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
       { KAFKA_BROKERS: config.get('KAFKA_BROKERS'), KAFKA_CLIENT_ID: config.get('KAFKA_CLIENT_ID') },
       'producer',
     );
-    // Idempotent, so kafkajs retries a send until the broker answers (no `retry` bound): a send given
-    // up on and sent again with other records under the same sequence numbers could be taken for a
-    // duplicate and dropped. While the broker is away the relay's batch (and its advisory lock) and a
-    // consumer's retry or dead-letter move wait; shutdown stops waiting at SHUTDOWN_TIMEOUT_MS.
     this.producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
