@@ -6,6 +6,8 @@ import { envelopeOf, placedEnvelope, placedPayload, publish, readToEnd, readTopi
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
+import { ExpireReservationsService } from '../../src/modules/order/expire-reservations/expire-reservations.service';
+import { KafkaRegistry } from '../../src/platform/kafka/kafka-registry';
 
 describe('saga guarantees on a real broker', () => {
   let stack: TestStack;
@@ -160,6 +162,69 @@ describe('saga guarantees on a real broker', () => {
       expect(product.body).toMatchObject({ available: 4, reserved: 0 });
     } finally {
       await warehouse.close();
+    }
+  });
+
+  it('runs the reservation timeout from when order.placed is published: an order waiting in the outbox (the broker away) is not rejected meanwhile', async () => {
+    const setup = await startTestApp(stack);
+    await createProduct(setup, stack, 'HELD', 6);
+    await setup.close();
+    const settings = { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '1000', ORDER_EXPIRY_SWEEP_MS: '100' };
+
+    // The relay stopped: for this outbox the broker is away, and order.placed waits in it.
+    const first = await startTestApp(stack, settings);
+    await first.app.get(KafkaRegistry).relays.get('order')!.stop();
+    const sweeps: number[] = [];
+    const sweep = first.app.get(ExpireReservationsService);
+    const expireDue = sweep.expireDue.bind(sweep);
+    jest.spyOn(sweep, 'expireDue').mockImplementation(async () => {
+      const n = await expireDue();
+      sweeps.push(Date.now());
+      return n;
+    });
+    const placed = await placeOrder(first, [{ sku: 'HELD', quantity: 1 }]);
+    const overdueAt = Date.now() + 1000;
+    // Five sweeps after it would have been overdue, counted from its creation.
+    await expectEventually(() => expect(sweeps.filter((at) => at > overdueAt).length).toBeGreaterThanOrEqual(5));
+    expect((await first.http.get(`/orders/${placed.id}`).expect(200)).body.status).toBe('PENDING');
+    await first.close();
+
+    // The broker back: published on start, and rejected a timeout later (no warehouse runs to reserve it).
+    const published = Date.now();
+    const second = await startTestApp(stack, settings);
+    try {
+      await orderReaches(second, placed.id, 'REJECTED');
+      const [{ at }] = await query<{ at: Date }>(stack.databaseUrl, `SELECT at FROM orders.order_status_history WHERE order_id = $1 AND status = 'REJECTED'`, [placed.id]);
+      expect(at.getTime()).toBeGreaterThanOrEqual(published + 1000);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('rejects every overdue order in one sweep, a hundred per transaction (a backlog after an outage), not a hundred per sweep', async () => {
+    const setup = await startTestApp(stack);
+    await createProduct(setup, stack, 'MANY', 1000);
+    await setup.close();
+    // The timer never fires in this test: the sweep runs when the test calls it.
+    const app = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '3600000' });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const placed = await Promise.all(Array.from({ length: 25 }, () => placeOrder(app, [{ sku: 'MANY', quantity: 1 }])));
+        ids.push(...placed.map((o) => o.id));
+      }
+      await expectEventually(async () => expect(await query(stack.databaseUrl, 'SELECT 1 FROM orders.outbox')).toEqual([]));
+      const sweep = app.app.get(ExpireReservationsService);
+      // The first sweeps note that they are published; one a timeout later rejects them.
+      await expectEventually(async () => expect(await sweep.expireDue()).toBeGreaterThan(0));
+      const statuses = await query<{ status: string; n: number }>(
+        stack.databaseUrl,
+        'SELECT status, count(*)::int AS n FROM orders.orders WHERE id = ANY($1) GROUP BY status',
+        [ids],
+      );
+      expect(statuses).toEqual([{ status: 'REJECTED', n: 250 }]);
+    } finally {
+      await app.close();
     }
   });
 

@@ -9,6 +9,7 @@ import { StuckOrdersController } from './expire-reservations/stuck-orders.contro
 import { GetOrderController } from './get-order/get-order.controller';
 import { GetOrderService } from './get-order/get-order.service';
 import { OrderInitial1764000000000 } from './migrations/1764000000000-order-initial';
+import { OrderPublishMarks1766000000000 } from './migrations/1766000000000-order-publish-marks';
 import { OnProductUpsertedHandler } from './on-product-upserted/on-product-upserted.handler';
 import { OnStockDecisionHandler } from './on-stock-decision/on-stock-decision.handler';
 import { OnStockDecisionService } from './on-stock-decision/on-stock-decision.service';
@@ -31,7 +32,7 @@ const domain = [OrderTransitions];
       module: 'order',
       schema: ORDER_SCHEMA,
       entities: [Order, OrderLine, OrderStatusHistory, CatalogueProduct],
-      migrations: [OrderInitial1764000000000],
+      migrations: [OrderInitial1764000000000, OrderPublishMarks1766000000000],
     }),
     MessagingModule.forModule({ module: 'order', schema: ORDER_SCHEMA }),
   ],

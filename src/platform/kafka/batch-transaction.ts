@@ -44,8 +44,17 @@ export class BatchTransaction {
   constructor(
     private readonly lockTimeoutMs?: number,
     readonly eventIds: readonly string[] = [],
-    readonly keys: readonly string[] = [],
+    private keys: readonly string[] = [],
   ) {}
+
+  /**
+   * Names more aggregates for readForKeys, when they are known only once the transaction has begun
+   * (a sweep that selects and locks them first); before any effect has read them.
+   */
+  addKeys(keys: readonly string[]): void {
+    if (this.keyIds) throw new Error('addKeys after the run read its aggregates');
+    this.keys = [...this.keys, ...keys];
+  }
 
   /**
    * Whether several events may share this transaction (a consumer run) rather than one event alone.

@@ -2,10 +2,17 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
 import { ORDER_SCHEMA as S } from '../order.schema';
 import { OrderTransitions } from '../order-transitions';
 import { forgetExpiredKeys } from '../place-order/idempotency';
+import { BatchTransaction } from '../../../platform/kafka/batch-transaction';
+
+/** Orders rejected per transaction by the sweep. */
+const EXPIRY_BATCH = 100;
+/** The sweep's batches lock only orders it skipped no one for (SKIP LOCKED): a wait means something is wrong. */
+const EXPIRY_LOCK_TIMEOUT_MS = 5000;
 
 /**
  * Rejects orders still PENDING after the reservation timeout, so no stock stays stuck: the
@@ -18,6 +25,7 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
   private readonly logger = new Logger(ExpireReservationsService.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
+  private stopping = false;
   private readonly timeoutMs: number;
   private readonly sweepMs: number;
   private readonly stuckAfterMs: number;
@@ -53,30 +61,78 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
    * module's (which stops the relay), so no rejection is written after the last publish.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     await this.running;
   }
 
-  /** Rejects up to 100 overdue orders; returns how many. */
+  /**
+   * Rejects the overdue orders, in batches of EXPIRY_BATCH, for at most a sweep period; returns how
+   * many. An order is overdue once its `order.placed` has been published for the timeout: while the
+   * broker is away it waits in the outbox, unseen by the warehouse, and the timeout must not run out
+   * on it then. Each sweep first notes the oldest order whose `order.placed` is still in the outbox
+   * (every order created before it was published by now); an order is overdue when a note taken a
+   * timeout ago already had it published.
+   */
   async expireDue(): Promise<number> {
-    return this.dataSource.transaction(async (m) => {
-      const due: { id: string; correlation_id: string }[] = await m.query(
-        `SELECT id, correlation_id FROM "${S}".orders
-         WHERE status = 'PENDING' AND created_at < now() - $1 * interval '1 millisecond'
-         ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
-        [this.timeoutMs],
-      );
-      for (const order of due) {
-        await this.transitions.apply(
-          m,
-          order.id,
-          { to: 'REJECTED', reason: 'RESERVATION_TIMEOUT', skus: [] },
-          { correlationId: order.correlation_id, causationId: `timeout:${order.id}`, eventId: null },
+    await this.dataSource.query(
+      `WITH mark AS (
+         INSERT INTO "${S}".placed_publish_marks (sampled_at, published_before)
+         SELECT now(), coalesce((SELECT min(o.created_at) FROM "${S}".outbox x JOIN "${S}".orders o ON o.id = x.key::uuid
+                                 WHERE x.topic = '${OrderPlaced.topic}'), now())
+         ON CONFLICT (sampled_at) DO NOTHING)
+       -- Only the newest note a timeout old is read: the ones before it are not needed again.
+       DELETE FROM "${S}".placed_publish_marks
+       WHERE sampled_at < (SELECT max(sampled_at) FROM "${S}".placed_publish_marks WHERE sampled_at <= now() - $1 * interval '1 millisecond')`,
+      [this.timeoutMs],
+    );
+    const until = Date.now() + this.sweepMs;
+    let total = 0;
+    for (;;) {
+      const n = await this.expireBatch();
+      total += n;
+      // A full batch leaves more overdue (a backlog after an outage): go on, within the sweep period.
+      if (n < EXPIRY_BATCH || this.stopping || Date.now() >= until) break;
+    }
+    if (total > 0) this.logger.warn(`rejected ${total} order(s) not reserved within ${this.timeoutMs} ms of their order.placed being published`);
+    return total;
+  }
+
+  /**
+   * One batch in one transaction shared like a consumer run's: the orders are locked and read with
+   * one statement, and their new statuses, audit rows and events written with one each before the
+   * commit (one statement per order before, two round trips each while holding the batch's locks).
+   */
+  private async expireBatch(): Promise<number> {
+    const run = new BatchTransaction(EXPIRY_LOCK_TIMEOUT_MS);
+    try {
+      const n = await run.run(async () => {
+        const m = await run.manager(this.dataSource);
+        const due: { id: string; correlation_id: string }[] = await m.query(
+          `SELECT id, correlation_id FROM "${S}".orders
+           WHERE status = 'PENDING' AND created_at < now() - $1 * interval '1 millisecond'
+             AND created_at < (SELECT published_before FROM "${S}".placed_publish_marks
+                               WHERE sampled_at <= now() - $1 * interval '1 millisecond' ORDER BY sampled_at DESC LIMIT 1)
+           ORDER BY created_at LIMIT ${EXPIRY_BATCH} FOR UPDATE SKIP LOCKED`,
+          [this.timeoutMs],
         );
-      }
-      if (due.length > 0) this.logger.warn(`rejected ${due.length} order(s) not reserved within ${this.timeoutMs} ms`);
-      return due.length;
-    });
+        run.addKeys(due.map((o) => o.id));
+        for (const order of due) {
+          await this.transitions.apply(
+            m,
+            order.id,
+            { to: 'REJECTED', reason: 'RESERVATION_TIMEOUT', skus: [] },
+            { correlationId: order.correlation_id, causationId: `timeout:${order.id}`, eventId: null },
+          );
+        }
+        return due.length;
+      });
+      await run.commit();
+      return n;
+    } catch (e) {
+      await run.rollback();
+      throw e;
+    }
   }
 
   /** Deletes expired Idempotency-Keys in batches of 1,000, at most 10 batches a sweep; returns how many. */
