@@ -3,7 +3,7 @@ import { DeadLetters } from '../../src/platform/kafka/dead-letters';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { OutgoingMessage } from '../../src/platform/kafka/kafka-producer';
 import { expectEventually } from '../support/eventually';
-import { createTopic, placedEnvelope, publish, readTopics, testKafka, topicSize } from '../support/kafka';
+import { createTopic, placedEnvelope, publish, readTopics, ReadMessage, testKafka, topicSize } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
@@ -184,11 +184,19 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
   let stack: TestStack;
   let app: TestApp;
   let proxy: PgProxy;
+  // No such product: handled, the warehouse rejects it.
+  const stranded = placedEnvelope({ sku: 'NO-SUCH-SKU' });
 
   beforeAll(async () => {
     stack = await createTestStack('retrywait');
     // The warehouse reaches Postgres through a TCP proxy that can play a database gone away.
     proxy = await startPgProxy(stack.databaseUrl);
+    // A retry written while KAFKA_RETRY_DELAYS_MS had three levels, waiting on the third.
+    const kafka = testKafka(stack.brokers);
+    await createTopic(kafka, `${stack.prefix}warehouse.retry.3`, 1);
+    await publish(kafka, `${stack.prefix}warehouse.retry.3`, [{ key: stranded.key, value: stranded, headers: {
+      'retry-source-topic': `${stack.prefix}order.placed`, 'retry-source-partition': '0', 'retry-source-offset': '0', 'retry-attempts': '3', 'retry-due-at': String(Date.now()),
+    } }]);
     // No in-place retry, one retry topic with a 15 s delay.
     app = await startTestApp(stack, { KAFKA_HANDLER_RETRIES: '0', KAFKA_RETRY_DELAYS_MS: '15000', WAREHOUSE_DATABASE_URL: proxy.url });
     await createProduct(app, stack, 'LATER', 10);
@@ -199,6 +207,13 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
     await app?.close();
     await proxy?.close();
     await stack?.drop();
+  });
+
+  it('handles a retry left on a level KAFKA_RETRY_DELAYS_MS no longer has (it had three, now one) instead of never reading it', async () => {
+    const kafka = testKafka(stack.brokers);
+    const isOurs = (m: ReadMessage) => JSON.parse(m.message.value!.toString()).payload.orderId === stranded.payload.orderId;
+    const rejected = await readTopics(kafka, [`${stack.prefix}stock.rejected`], (m) => m.some(isOurs), 20_000);
+    expect(rejected.filter(isOurs)).toHaveLength(1);
   });
 
   it('keeps reserving other orders while a failed reservation waits 15 s on the retry topic, then retries it', async () => {

@@ -26,6 +26,12 @@ export class KafkaNaming {
     return this.topic(`${module}.retry.${level}`);
   }
 
+  /** The level of `topic` when it is one of `module`'s retry topics (any level), else 0. */
+  retryLevel(module: ModuleName, topic: string): number {
+    const match = /^([a-z]+)\.retry\.([1-9]\d{0,5})$/.exec(this.logicalTopic(topic) ?? '');
+    return match && match[1] === module ? Number(match[2]) : 0;
+  }
+
   /** Whether `topic` is one of our retry topics (any module, any level). */
   isRetryTopic(topic: string): boolean {
     return /^[a-z]+\.retry\.\d+$/.test(this.logicalTopic(topic) ?? '');

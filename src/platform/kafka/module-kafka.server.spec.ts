@@ -45,7 +45,7 @@ function serverWith(onRun: (c: StubConsumer) => void, ensure: () => Promise<void
     kafka,
     naming: new KafkaNaming('unit.', 'unit.'),
     producer: {} as KafkaProducer,
-    topics: { ensure } as unknown as TopicProvisioner,
+    topics: { ensure, retryTopicsAbove: async () => [] } as unknown as TopicProvisioner,
     partitionsConsumedConcurrently: 1,
     retries: 0,
     retryBackoffMs: 10,

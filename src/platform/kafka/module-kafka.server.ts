@@ -101,6 +101,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   protected override readonly logger: Logger;
   private consumer?: Consumer;
   private state: ConsumerState = 'stopped';
+  /** Retry topics of levels above KAFKA_RETRY_DELAYS_MS's, found on the broker when the consumer starts. */
+  private retryTopicsAbove: string[] = [];
   private closing = false;
   private lastError?: string;
   private closed?: Promise<void>;
@@ -226,18 +228,23 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     }
   }
 
-  /** The topics the group consumes: its handlers' event topics, then its retry topics. */
+  /**
+   * The topics the group consumes: its handlers' event topics, then its retry topics, then retry
+   * topics of levels KAFKA_RETRY_DELAYS_MS no longer has (found when the consumer starts).
+   */
   subscriptions(): string[] {
     const { naming, module } = this.options;
-    // At least `.retry.1`: it is also where a redrive from the DLQ comes back to this module alone.
-    const levels = Math.max(1, this.options.retryDelaysMs.length);
-    const retryTopics = Array.from({ length: levels }, (_, i) => naming.retryTopic(module, i + 1));
-    return [...this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic)), ...retryTopics];
+    const retryTopics = Array.from({ length: this.retryLevels }, (_, i) => naming.retryTopic(module, i + 1));
+    return [...this.handledTypes().map((t) => naming.topic(EVENTS[t as keyof typeof EVENTS].topic)), ...retryTopics, ...this.retryTopicsAbove];
+  }
+
+  /** At least `.retry.1`: it is also where a redrive from the DLQ comes back to this module alone. */
+  private get retryLevels(): number {
+    return Math.max(1, this.options.retryDelaysMs.length);
   }
 
   private async startConsumer(): Promise<void> {
     const { naming, topics, module } = this.options;
-    const subscriptions = this.subscriptions();
     let backoff = 500;
     // A close() while this start awaits found no consumer (or one not yet running) to stop: the
     // start stops what it made, or kafkajs' run() would connect it again and join the group.
@@ -249,6 +256,16 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     while (!this.closing) {
       try {
         this.state = 'starting';
+        // Events retried before KAFKA_RETRY_DELAYS_MS lost levels wait there: they are due at once,
+        // and parked if they fail again. Unread, they were lost without a trace (no lag, no letter).
+        this.retryTopicsAbove = await topics.retryTopicsAbove(module, this.retryLevels);
+        if (this.retryTopicsAbove.length > 0) {
+          this.logger.warn(
+            `also consuming ${this.retryTopicsAbove.join(', ')}: KAFKA_RETRY_DELAYS_MS has ${this.retryLevels} level(s) now; ` +
+              'their events are due at once and parked if they fail again',
+          );
+        }
+        const subscriptions = this.subscriptions();
         await topics.ensure([...subscriptions, naming.deadLetterTopic(module)]);
         if (await stopped()) return;
         const consumer = this.options.kafka.consumer({
@@ -679,13 +696,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     await this.committing;
   }
 
-  /** 0 for an event topic, N for the module's `.retry.N` topic. */
+  /** 0 for an event topic, N for the module's `.retry.N` topic (above the configured levels too). */
   private retryLevelOf(topic: string): number {
-    const { naming, module, retryDelaysMs } = this.options;
-    for (let level = 1; level <= Math.max(1, retryDelaysMs.length); level++) {
-      if (naming.retryTopic(module, level) === topic) return level;
-    }
-    return 0;
+    return this.options.naming.retryLevel(this.options.module, topic);
   }
 
   /**

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ConfigResourceTypes, Kafka } from 'kafkajs';
 import { EVENTS } from '../../contracts';
-import { Environment } from '../config/environment';
+import { Environment, ModuleName } from '../config/environment';
 import { createKafka } from './kafka-client';
 import { KafkaNaming } from './kafka-naming';
 
@@ -67,6 +67,17 @@ export class TopicProvisioner {
           return [r.resourceName, { retentionMs: ms('retention.ms'), segmentMs: ms('segment.ms'), compacted: policy.includes('compact') }];
         }),
       );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** `module`'s retry topics above `levels` that exist on the broker (left by an earlier KAFKA_RETRY_DELAYS_MS with more levels). */
+  async retryTopicsAbove(module: ModuleName, levels: number): Promise<string[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      return (await admin.listTopics()).filter((t) => this.naming.retryLevel(module, t) > levels).sort();
     } finally {
       await admin.disconnect();
     }
