@@ -65,14 +65,17 @@ export const AWAIT_PLACED_MAIL_MS = 60_000;
  * One row per mail claimed, or a single row with a null event_id when none was.
  */
 export function claimStatement(schema: string): string {
-  return `WITH released AS (
+  // Two statements of their own, each down its own index: as one (a union joined back by event id) the
+  // planner hashed the whole table, every mail ever sent, on every claim. A mail both of them match is
+  // updated by one only, to the same values.
+  return `WITH expired AS (
        UPDATE "${schema}".sent_mails s SET held_until = NULL, updated_at = now()
-       FROM (SELECT event_id FROM "${schema}".sent_mails WHERE held_until <= now()
-             UNION
-             SELECT h.event_id FROM "${schema}".sent_mails h
-             WHERE h.order_id = ANY($3::uuid[]) AND h.held_until IS NOT NULL
-               AND EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = h.order_id AND p.kind = 'ORDER_PLACED')) r
-       WHERE s.event_id = r.event_id AND s.held_until IS NOT NULL
+       WHERE s.held_until <= now()
+       RETURNING s.event_id),
+     placed AS (
+       UPDATE "${schema}".sent_mails s SET held_until = NULL, updated_at = now()
+       WHERE s.order_id = ANY($3::uuid[]) AND s.held_until IS NOT NULL
+         AND EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = s.order_id AND p.kind = 'ORDER_PLACED')
        RETURNING s.event_id),
      due AS (
        SELECT m.event_id, m.status AS was FROM "${schema}".sent_mails m
@@ -93,7 +96,7 @@ export function claimStatement(schema: string): string {
                  EXISTS (SELECT 1 FROM "${schema}".sent_mails l WHERE l.order_id = s.order_id AND l.event_id <> s.event_id AND l.status NOT IN ('SENT', 'FAILED')) AS queued_behind)
      SELECT c.event_id, c.message_id, c.order_id, c.kind, c.recipient, c.subject, c.text_body, c.html_body,
             c.correlation_id, c.attempts, c.was, c.queued_behind, r.released
-     FROM (SELECT count(*)::int AS released FROM released) r LEFT JOIN claimed c ON true
+     FROM (SELECT ((SELECT count(*) FROM expired) + (SELECT count(*) FROM placed))::int AS released) r LEFT JOIN claimed c ON true
      ORDER BY c.seq`;
 }
 

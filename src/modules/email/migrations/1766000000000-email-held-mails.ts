@@ -4,8 +4,10 @@ import { EMAIL_SCHEMA as S } from '../email.schema';
 /**
  * A later mail of an order queued before the order's placed mail is held (`held_until`: when it
  * stops waiting for it) and kept out of the index the delivery loop claims from. The claim used to
- * find such mails in that index and skip them one by one, every time: 60 ms a claim with 20,000
- * confirmations consumed ahead of their placed events (a backlog; ADR 0002).
+ * find such mails in that index and skip them one by one, every time: 34 ms a claim with 20,000
+ * confirmations consumed ahead of their placed events (a backlog; ADR 0002; `npm run bench:email-claim`).
+ * During a rolling deploy the instances not yet upgraded claim without an index (theirs is gone)
+ * until they are: upgrade them together, or expect slower mail for that while.
  */
 export class EmailHeldMails1766000000000 implements MigrationInterface {
   name = 'EmailHeldMails1766000000000';

@@ -79,6 +79,8 @@ export class QueueOrderMailService {
         );
         this.delivery.queued(p.orderId);
       },
+      // It may have committed: a confirmation it held would wait out its minute unless released.
+      () => this.delivery.queued(p.orderId),
     );
     if (!queued) {
       this.logger.debug(`${envelope.type} ${envelope.eventId} already handled: no second mail (correlation ${envelope.correlationId})`);
