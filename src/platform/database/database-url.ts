@@ -13,7 +13,9 @@ export const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000
  * The same from the server's side, for a session whose locks outlive its statements (the outbox
  * relay's advisory lock is held while a batch goes to Kafka): Postgres finds a client whose host died
  * after idle + interval × count seconds instead of the kernel's two hours, and ends the session.
- * Set with SET after connecting, not as a startup option, which PgBouncer refuses.
+ * Only on a direct connection: behind PgBouncer it sets the bouncer's link to Postgres, which
+ * outlives the client, and PgBouncer's own `tcp_keepalive`/`tcp_keepidle` decide (session pooling;
+ * the relay's LISTEN needs it anyway). Set with SET, as PgBouncer refuses startup options.
  */
 export const SERVER_KEEPALIVE = { idleS: 10, intervalS: 5, count: 3 } as const;
 

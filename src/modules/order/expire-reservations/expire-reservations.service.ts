@@ -70,18 +70,19 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
    * Rejects the overdue orders, in batches of EXPIRY_BATCH, for at most a sweep period; returns how
    * many. An order is overdue once its `order.placed` has been published for the timeout: while the
    * broker is away it waits in the outbox, unseen by the warehouse, and the timeout must not run out
-   * on it then. Each sweep first notes the oldest order whose `order.placed` is still in the outbox
+   * on it then. Each sweep first notes when the oldest `order.placed` still in the outbox was written
    * (every order created before it was published by now); an order is overdue when a note taken a
-   * timeout ago already had it published.
+   * timeout ago, and every note since, had it published. An order whose transaction outlasts the
+   * timeout itself could still be missed by all of them.
    */
   async expireDue(): Promise<number> {
     await this.dataSource.query(
       `WITH mark AS (
          INSERT INTO "${S}".placed_publish_marks (sampled_at, published_before)
-         SELECT now(), coalesce((SELECT min(o.created_at) FROM "${S}".outbox x JOIN "${S}".orders o ON o.id = x.key::uuid
-                                 WHERE x.topic = '${OrderPlaced.topic}'), now())
+         -- An order's outbox row is stamped with its transaction's start, never after the order's own created_at.
+         SELECT now(), coalesce((SELECT min(created_at) FROM "${S}".outbox WHERE topic = '${OrderPlaced.topic}'), now())
          ON CONFLICT (sampled_at) DO NOTHING)
-       -- Only the newest note a timeout old is read: the ones before it are not needed again.
+       -- Only the newest note a timeout old and those after it are read: the ones before it are not needed again.
        DELETE FROM "${S}".placed_publish_marks
        WHERE sampled_at < (SELECT max(sampled_at) FROM "${S}".placed_publish_marks WHERE sampled_at <= now() - $1 * interval '1 millisecond')`,
       [this.timeoutMs],
@@ -111,8 +112,11 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
         const due: { id: string; correlation_id: string }[] = await m.query(
           `SELECT id, correlation_id FROM "${S}".orders
            WHERE status = 'PENDING' AND created_at < now() - $1 * interval '1 millisecond'
-             AND created_at < (SELECT published_before FROM "${S}".placed_publish_marks
-                               WHERE sampled_at <= now() - $1 * interval '1 millisecond' ORDER BY sampled_at DESC LIMIT 1)
+             -- Every note since, too: a note misses an order whose transaction was still open (its row
+             -- invisible), and a later one that saw its order.placed waiting corrects it.
+             AND created_at < (SELECT min(published_before) FROM "${S}".placed_publish_marks
+                               WHERE sampled_at >= (SELECT max(sampled_at) FROM "${S}".placed_publish_marks
+                                                    WHERE sampled_at <= now() - $1 * interval '1 millisecond'))
            ORDER BY created_at LIMIT ${EXPIRY_BATCH} FOR UPDATE SKIP LOCKED`,
           [this.timeoutMs],
         );
