@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
+import { Client } from 'pg';
 import { OrderCancelled, OrderPlaced } from '../../src/contracts';
 import { expectEventually } from '../support/eventually';
 import { envelopeOf, placedEnvelope, placedPayload, publish, readToEnd, readTopics, testKafka } from '../support/kafka';
@@ -198,6 +199,43 @@ describe('saga guarantees on a real broker', () => {
       expect(at.getTime()).toBeGreaterThanOrEqual(published + 1000);
     } finally {
       await second.close();
+    }
+  });
+
+  it('does not count an order as published because a sweep ran while its transaction was still open (its order.placed row unseen)', async () => {
+    // The timer never fires in this test: the sweep runs when the test calls it. The relay stopped: order.placed stays in the outbox.
+    const app = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '3600000' });
+    const sweep = app.app.get(ExpireReservationsService);
+    const id = randomUUID();
+    const tx = new Client({ connectionString: stack.databaseUrl });
+    await tx.connect();
+    try {
+      await app.app.get(KafkaRegistry).relays.get('order')!.stop();
+      await tx.query('BEGIN');
+      await tx.query(
+        `INSERT INTO orders.orders (id, customer_email, status, total_cents, correlation_id, created_at, updated_at)
+         VALUES ($1, 'open@example.com', 'PENDING', 100, 'open', now(), now())`,
+        [id],
+      );
+      await tx.query(`INSERT INTO orders.order_lines (order_id, sku, quantity, unit_price_cents) VALUES ($1, 'OPEN', 1, 100)`, [id]);
+      await tx.query(`INSERT INTO orders.outbox (event_id, topic, key, envelope) VALUES (gen_random_uuid(), 'order.placed', $1, '{}')`, [id]);
+      // A note taken now sees neither the order nor its order.placed: "all published up to now".
+      await sweep.expireDue();
+      const first = Date.now();
+      const reached = (at: number) => expectEventually(() => expect(Date.now()).toBeGreaterThanOrEqual(at));
+      // The order commits 400 ms later; the next note sees its order.placed waiting.
+      await reached(first + 400);
+      await tx.query('COMMIT');
+      await sweep.expireDue();
+      // A sweep once the first note is a timeout (500 ms) old and the second is not: only the first would allow it.
+      await reached(first + 650);
+      await sweep.expireDue();
+      expect((await app.http.get(`/orders/${id}`).expect(200)).body.status).toBe('PENDING');
+    } finally {
+      await tx.query('ROLLBACK').catch(() => undefined);
+      await tx.end();
+      await query(stack.databaseUrl, `DELETE FROM orders.outbox WHERE key = $1`, [id]);
+      await app.close();
     }
   });
 
