@@ -66,16 +66,21 @@ export const AWAIT_PLACED_MAIL_MS = 60_000;
  */
 export function claimStatement(schema: string): string {
   // Two statements of their own, each down its own index: as one (a union joined back by event id) the
-  // planner hashed the whole table, every mail ever sent, on every claim. A mail both of them match is
-  // updated by one only, to the same values.
+  // planner hashed the whole table, every mail ever sent, on every claim. The orders' holds are probed
+  // order by order (LATERAL … OFFSET 0): left to the planner with statistics taken before a backlog,
+  // it walked every held mail instead. A mail both of them match is updated by one only, to the same values.
   return `WITH expired AS (
        UPDATE "${schema}".sent_mails s SET held_until = NULL, updated_at = now()
        WHERE s.held_until <= now()
        RETURNING s.event_id),
      placed AS (
        UPDATE "${schema}".sent_mails s SET held_until = NULL, updated_at = now()
-       WHERE s.order_id = ANY($3::uuid[]) AND s.held_until IS NOT NULL
-         AND EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = s.order_id AND p.kind = 'ORDER_PLACED')
+       FROM (SELECT h.event_id FROM unnest($3::uuid[]) AS o(id),
+                    LATERAL (SELECT h.event_id FROM "${schema}".sent_mails h
+                             WHERE h.order_id = o.id AND h.held_until IS NOT NULL
+                               AND EXISTS (SELECT 1 FROM "${schema}".sent_mails p WHERE p.order_id = o.id AND p.kind = 'ORDER_PLACED')
+                             OFFSET 0) h) r
+       WHERE s.event_id = r.event_id AND s.held_until IS NOT NULL
        RETURNING s.event_id),
      due AS (
        SELECT m.event_id, m.status AS was FROM "${schema}".sent_mails m
