@@ -195,7 +195,9 @@ describe('failure handling: a retry waiting for its due time holds up nothing el
     const kafka = testKafka(stack.brokers);
     await createTopic(kafka, `${stack.prefix}warehouse.retry.3`, 1);
     await publish(kafka, `${stack.prefix}warehouse.retry.3`, [{ key: stranded.key, value: stranded, headers: {
-      'retry-source-topic': `${stack.prefix}order.placed`, 'retry-source-partition': '0', 'retry-source-offset': '0', 'retry-attempts': '3', 'retry-due-at': String(Date.now()),
+      'retry-source-topic': `${stack.prefix}order.placed`, 'retry-source-partition': '0', 'retry-source-offset': '0', 'retry-attempts': '3',
+      // Due in an hour by its header: a level the setting no longer has has no delay, so it is due at once.
+      'retry-due-at': String(Date.now() + 3_600_000),
     } }]);
     // No in-place retry, one retry topic with a 15 s delay.
     app = await startTestApp(stack, { KAFKA_HANDLER_RETRIES: '0', KAFKA_RETRY_DELAYS_MS: '15000', WAREHOUSE_DATABASE_URL: proxy.url });
