@@ -17,6 +17,15 @@ describe('saga guarantees on a real broker', () => {
   beforeAll(async () => {
     stack = await createTestStack('guarantees');
     kafka = testKafka(stack.brokers);
+    // The products of the tests that run the order module alone (its catalogue learns them from product.upserted).
+    const setup = await startTestApp(stack);
+    try {
+      await createProduct(setup, stack, 'HELD', 6);
+      await createProduct(setup, stack, 'MANY', 1000);
+      await createProduct(setup, stack, 'SLOW', 6);
+    } finally {
+      await setup.close();
+    }
   });
 
   afterAll(async () => {
@@ -167,9 +176,6 @@ describe('saga guarantees on a real broker', () => {
   });
 
   it('runs the reservation timeout from when order.placed is published: an order waiting in the outbox (the broker away) is not rejected meanwhile', async () => {
-    const setup = await startTestApp(stack);
-    await createProduct(setup, stack, 'HELD', 6);
-    await setup.close();
     const settings = { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '1000', ORDER_EXPIRY_SWEEP_MS: '100' };
 
     // The relay stopped: for this outbox the broker is away, and order.placed waits in it.
@@ -240,9 +246,6 @@ describe('saga guarantees on a real broker', () => {
   });
 
   it('rejects every overdue order in one sweep, a hundred per transaction (a backlog after an outage), not a hundred per sweep', async () => {
-    const setup = await startTestApp(stack);
-    await createProduct(setup, stack, 'MANY', 1000);
-    await setup.close();
     // The timer never fires in this test: the sweep runs when the test calls it.
     const app = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '3600000' });
     try {
@@ -267,9 +270,6 @@ describe('saga guarantees on a real broker', () => {
   });
 
   it('rejects an order not reserved in time and gives back the stock reserved afterwards', async () => {
-    const setup = await startTestApp(stack);
-    await createProduct(setup, stack, 'SLOW', 6);
-    await setup.close();
 
     // Only the order module runs: nobody reserves, so the timeout rejects the order.
     const orders = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '100' });
