@@ -4,14 +4,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { OrderPlaced } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
+import { BatchTransaction } from '../../../platform/kafka/batch-transaction';
 import { ORDER_SCHEMA as S } from '../order.schema';
 import { OrderTransitions } from '../order-transitions';
 import { forgetExpiredKeys } from '../place-order/idempotency';
-import { BatchTransaction } from '../../../platform/kafka/batch-transaction';
 
 /** Orders rejected per transaction by the sweep. */
 const EXPIRY_BATCH = 100;
-/** The sweep's batches lock only orders it skipped no one for (SKIP LOCKED): a wait means something is wrong. */
+/** The sweep locks only orders nobody else held (SKIP LOCKED), so a lock wait in its batch means something is wrong. */
 const EXPIRY_LOCK_TIMEOUT_MS = 5000;
 
 /**
