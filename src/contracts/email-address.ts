@@ -10,7 +10,8 @@ export function isEmailAddress(value: unknown): boolean {
 
 /**
  * class-validator's `@IsEmail()`, but for a string with an unpaired surrogate: isEmail throws a
- * URIError on one, which escaped as a 500 from POST /orders and as a retried (not parked) event.
+ * URIError on one, which escaped as a 500 from POST /orders and parked such an event as undecodable
+ * instead of naming the field.
  * It keeps IsEmail's name, default options and message, so the compiled contract check and the
  * AsyncAPI schema read it as `isEmail`.
  */
