@@ -9,7 +9,8 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import { Namespace, Socket } from 'socket.io';
-import { batchOf } from './live-batch';
+import { batchOf, LiveBatch } from './live-batch';
+import { LiveChange } from './live-change';
 import { LiveFeed } from './live-feed';
 
 export const LIVE_FLUSH_MS = Symbol('LIVE_FLUSH_MS');
@@ -58,7 +59,14 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
   }
 
   @SubscribeMessage('sync')
-  sync(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): { ok: boolean } {
+  sync(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): { ok: boolean } | undefined {
+    // Each sync is answered, whatever waits to be written: a client that sends them and reads nothing
+    // would pile the answers up in this process without bound. It is cut off instead.
+    if (unwritten(socket) > MAX_UNWRITTEN) {
+      this.clients.delete(socket.id);
+      socket.disconnect(true);
+      return undefined;
+    }
     const client = this.clients.get(socket.id);
     const version = (body as { version?: unknown } | null)?.version;
     if (!client || typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return { ok: false };
@@ -71,8 +79,14 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
     return { ok: true };
   }
 
-  /** One message per synced client at most, with everything that arrived since its last one. */
+  /**
+   * One message per synced client at most, with everything that arrived since its last one. Clients
+   * at the same cursor share one read of the feed, and one batch when every change read is above their
+   * snapshot (all but those that synced since the last flush): one batch per client took 376 ms a flush
+   * for 1,000 clients and 1,000 changes, on the loop that also serves orders.
+   */
   flush(): void {
+    const reads = new Map<number, FeedRead>();
     for (const client of this.clients.values()) {
       if (client.since === undefined) continue;
       if (this.feed.missedAfter(client.cursor) && !this.feed.covers(client.since)) {
@@ -84,13 +98,38 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
       // Its last message still waits to be written (a client that stopped reading): no new one, and
       // its cursor stays, so the next flush after it drains sends everything since as one delta.
       if (unwritten(client.socket) > 0) continue;
-      const { changes, cursor } = this.feed.after(client.cursor);
-      client.cursor = cursor;
-      const batch = batchOf(changes, client.since);
+      let read = reads.get(client.cursor);
+      if (!read) {
+        const { changes, cursor } = this.feed.after(client.cursor);
+        let lowest = Infinity;
+        for (const c of changes) lowest = Math.min(lowest, c.version);
+        read = { changes, cursor, lowest };
+        reads.set(client.cursor, read);
+      }
+      client.cursor = read.cursor;
+      let batch: LiveBatch | undefined;
+      if (client.since < read.lowest) {
+        if (read.all === undefined) read.all = batchOf(read.changes, client.since) ?? null;
+        batch = read.all ?? undefined;
+      } else {
+        batch = batchOf(read.changes, client.since);
+      }
       if (batch) client.socket.emit('delta', batch);
     }
   }
 }
+
+/** What one flush read from the feed at one cursor, and the batch of all of it (once built). */
+interface FeedRead {
+  changes: LiveChange[];
+  cursor: number;
+  /** The lowest version among `changes`: a client synced below it gets every one of them. */
+  lowest: number;
+  all?: LiveBatch | null;
+}
+
+/** Packets a client may leave unwritten before a `sync` from it cuts it off (a delta, a resync and acks fit many times over). */
+const MAX_UNWRITTEN = 64;
 
 /** Packets engine.io still holds for the socket's connection (its `writeBuffer`, private in its types). */
 function unwritten(socket: Socket): number {
