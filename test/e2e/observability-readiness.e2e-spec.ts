@@ -66,6 +66,9 @@ describe('readiness follows the Kafka broker', () => {
     }, 30_000, 250);
     expect(down.info['db:order']).toMatchObject({ status: 'up' });
     await app.http.get('/health/live').expect(200);
+    // HTTP can still take orders (they wait in the outbox): the probe to route traffic by stays up, naming only the databases.
+    const serving = await app.http.get('/health/serving').expect(200);
+    expect(Object.keys(serving.body.info).sort()).toEqual(['db:email', 'db:order']);
 
     await ensureKafka(brokers, { fresh: false });
     await expectEventually(async () => {

@@ -12,8 +12,9 @@ import { OutboxBacklogHealthIndicator } from './indicators/outbox-backlog.indica
 export const READY_REUSE_MS = 1000;
 
 /**
- * Liveness (the process answers) and readiness: for every module this process runs, its database,
- * its consumer's group membership and its outbox age; and the producer's broker. 503 names each failing part.
+ * Liveness (the process answers), serving (its modules' databases answer: route HTTP here) and
+ * readiness: for every module this process runs, its database, its consumer's group membership and
+ * its outbox age; and the producer's broker. 503 names each failing part.
  */
 @ApiTags('health')
 @Controller('health')
@@ -41,22 +42,41 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Databases, Kafka producer, every consumer group and outbox age are fine (route traffic here).' })
+  @ApiOperation({ summary: 'Databases, Kafka producer, every consumer group and outbox age are fine (the whole process is up).' })
   ready(): Promise<HealthCheckResult> {
-    // One check at a time, its answer shared by every probe that arrives while it runs or within a
-    // second after: the route is public and unthrottled, and each check costs every module's pool a
-    // query or two, so a flood of probes must not take the connections orders need.
-    const now = Date.now();
-    if (!this.lastReady || (this.lastReady.settledAt !== undefined && now - this.lastReady.settledAt >= READY_REUSE_MS)) {
-      const entry: { result: Promise<HealthCheckResult>; settledAt?: number } = { result: this.checkReady() };
-      const settled = () => (entry.settledAt = Date.now());
-      entry.result.then(settled, settled);
-      this.lastReady = entry;
-    }
-    return this.lastReady.result;
+    return this.shared('ready', () => this.checkReady());
   }
 
-  private lastReady?: { result: Promise<HealthCheckResult>; settledAt?: number };
+  /**
+   * Whether HTTP can do its work: the databases of the modules this process runs. Kafka, the consumer
+   * groups and the outbox age are left out: orders wait in the outbox while the broker is away, and a
+   * rebalance of a group every replica is in should not take every replica out of a load balancer at
+   * once. The probe to route traffic by; /health/ready is the one to alert on.
+   */
+  @Get('serving')
+  @HealthCheck()
+  @ApiOperation({ summary: 'The databases of this process’s modules answer: HTTP can take orders (route traffic here).' })
+  serving(): Promise<HealthCheckResult> {
+    return this.shared('serving', () => this.health.check(this.modules.map((m) => () => this.database.check(m))));
+  }
+
+  /**
+   * One check of a kind at a time, its answer shared by every probe that arrives while it runs or
+   * within a second after: the routes are public and unthrottled, and each check costs every module's
+   * pool a query or two, so a flood of probes must not take the connections orders need.
+   */
+  private shared(kind: 'ready' | 'serving', check: () => Promise<HealthCheckResult>): Promise<HealthCheckResult> {
+    const now = Date.now();
+    const last = this.last.get(kind);
+    if (last && (last.settledAt === undefined || now - last.settledAt < READY_REUSE_MS)) return last.result;
+    const entry: { result: Promise<HealthCheckResult>; settledAt?: number } = { result: check() };
+    const settled = () => (entry.settledAt = Date.now());
+    entry.result.then(settled, settled);
+    this.last.set(kind, entry);
+    return entry.result;
+  }
+
+  private readonly last = new Map<'ready' | 'serving', { result: Promise<HealthCheckResult>; settledAt?: number }>();
 
   private checkReady(): Promise<HealthCheckResult> {
     return this.health.check([
