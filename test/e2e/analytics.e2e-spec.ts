@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
 import { OrderConfirmed, OrderPlaced } from '../../src/contracts';
 import { orderRef } from '../../src/modules/analytics/live/live-change';
+import { ReadModels } from '../../src/modules/analytics/read-models';
+import { OverloadedError } from '../../src/platform/http/overloaded.error';
 import { expectEventually } from '../support/eventually';
 import { envelopeOf, placedPayload, publish, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
@@ -15,7 +17,7 @@ describe('analytics read models', () => {
 
   beforeAll(async () => {
     stack = await createTestStack('analytics');
-    app = await startTestApp(stack);
+    app = await startTestApp(stack, { ANALYTICS_READ_TIMEOUT_MS: '1000' });
     kafka = testKafka(stack.brokers);
     await createProduct(app, stack, 'MUG', 100, 1200);
     await createProduct(app, stack, 'LAMP', 1, 5000);
@@ -90,6 +92,14 @@ describe('analytics read models', () => {
       const bad = await app.http.get('/analytics/timeseries').query({ to });
       expect([bad.status, to]).toEqual([400, to]);
     }
+  });
+
+  it('cancels a read of the read models longer than ANALYTICS_READ_TIMEOUT_MS with a 503-bound error, and keeps answering', async () => {
+    const reads = app.app.get(ReadModels);
+    const started = Date.now();
+    await expect(reads.inSnapshot((m) => m.query('SELECT pg_sleep(3)'))).rejects.toThrow(OverloadedError);
+    expect(Date.now() - started).toBeLessThan(2500); // cancelled at about 1 s, not after the 3 s
+    await app.http.get('/analytics/summary').expect(200);
   });
 
   it('counts a redelivered or re-emitted event once and a late order.placed after its confirmation as one order', async () => {

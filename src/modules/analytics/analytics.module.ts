@@ -15,11 +15,12 @@ import { AnalyticsProjections1764100000000 } from './migrations/1764100000000-an
 import { ProjectEventHandler } from './project-event/project-event.handler';
 import { ProjectEventService } from './project-event/project-event.service';
 import { ProjectionStore } from './project-event/projection-store';
+import { ReadModels } from './read-models';
 
 const httpControllers = [GetSummaryController, GetTimeseriesController, DashboardSnapshotController, DashboardController];
 const eventHandlers = [ProjectEventHandler];
 const useCases = [ProjectEventService, GetSummaryService, GetTimeseriesService];
-const readModels = [ProjectionStore];
+const readModels = [ProjectionStore, ReadModels];
 const liveStream = [LiveGateway, ...liveProviders];
 
 @Module({

@@ -414,6 +414,13 @@ export class Environment {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+  // Analytics: an HTTP read of the read models (summary, timeseries, dashboard snapshot) longer than this
+  // is cancelled and answered 503: the reads share the module's pool with the projections.
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  ANALYTICS_READ_TIMEOUT_MS = 5_000;
+
   // Observability: readiness fails when a module's oldest outbox event is older than this.
   @Transform(toInt)
   @IsInt()

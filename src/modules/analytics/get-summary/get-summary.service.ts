@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { ORDER_REJECTION_REASONS, STOCK_REJECTION_REASONS } from '../../../contracts';
 import { ANALYTICS_SCHEMA as S } from '../analytics.schema';
 import { orderRef } from '../live/live-change';
 import { AnalyticsOrderStatus, ORDER_STATUSES } from '../projections/order-fact';
-import { inSnapshot } from '../read-models';
+import { ReadModels } from '../read-models';
 
 export interface ProductSalesView {
   sku: string;
@@ -47,10 +46,10 @@ const LATENCY_WINDOW_MINUTES = 60;
 /** The dashboard's headline numbers: a handful of indexed reads, no scan grows with the order count. */
 @Injectable()
 export class GetSummaryService {
-  constructor(@InjectDataSource('analytics') private readonly dataSource: DataSource) {}
+  constructor(private readonly reads: ReadModels) {}
 
   get(): Promise<AnalyticsSummary> {
-    return inSnapshot(this.dataSource, (m) => this.read(m));
+    return this.reads.inSnapshot((m) => this.read(m));
   }
 
   async read(m: EntityManager): Promise<AnalyticsSummary> {

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { InvalidTimeRangeError } from '../analytics.errors';
 import { ANALYTICS_SCHEMA as S } from '../analytics.schema';
-import { inSnapshot } from '../read-models';
+import { ReadModels } from '../read-models';
 import { BucketSize, BUCKETS } from './get-timeseries.dto';
 
 export interface TimeseriesPoint {
@@ -39,10 +38,10 @@ const EPOCH = '2000-01-01T00:00:00Z';
 /** Per-bucket counts from the minute table and latency percentiles over the decided orders: range scans on indexes. */
 @Injectable()
 export class GetTimeseriesService {
-  constructor(@InjectDataSource('analytics') private readonly dataSource: DataSource) {}
+  constructor(private readonly reads: ReadModels) {}
 
   get(range: TimeseriesRange, now = new Date()): Promise<Timeseries> {
-    return inSnapshot(this.dataSource, (m) => this.read(m, range, now));
+    return this.reads.inSnapshot((m) => this.read(m, range, now));
   }
 
   async read(m: EntityManager, range: TimeseriesRange, now = new Date()): Promise<Timeseries> {
