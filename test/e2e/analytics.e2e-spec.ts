@@ -102,6 +102,18 @@ describe('analytics read models', () => {
     await app.http.get('/analytics/summary').expect(200);
   });
 
+  it('answers reads beyond half of DATABASE_POOL_SIZE at once with a 503-bound error instead of queueing them for the projections\' pool', async () => {
+    const reads = app.app.get(ReadModels);
+    const max = Math.floor(app.env.DATABASE_POOL_SIZE / 2);
+    const results = await Promise.allSettled(Array.from({ length: max + 2 }, () => reads.inSnapshot((m) => m.query('SELECT pg_sleep(0.3)'))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(max);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([
+      expect.any(OverloadedError),
+      expect.any(OverloadedError),
+    ]);
+    await app.http.get('/analytics/summary').expect(200);
+  });
+
   it('counts a redelivered or re-emitted event once and a late order.placed after its confirmation as one order', async () => {
     const before = await summary();
     const orderId = randomUUID();

@@ -414,8 +414,8 @@ export class Environment {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-  // Analytics: an HTTP read of the read models (summary, timeseries, dashboard snapshot) longer than this
-  // is cancelled and answered 503: the reads share the module's pool with the projections.
+  // Analytics: a statement of an HTTP read of the read models (summary, timeseries, dashboard snapshot)
+  // longer than this is cancelled and answered 503: the reads share the module's pool with the projections.
   @Transform(toInt)
   @IsInt()
   @Min(1)

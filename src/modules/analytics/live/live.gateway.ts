@@ -81,8 +81,8 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
 
   /**
    * One message per synced client at most, with everything that arrived since its last one. Clients
-   * at the same cursor share one read of the feed, and one batch when every change read is above their
-   * snapshot (all but those that synced since the last flush): one batch per client took 376 ms a flush
+   * at the same cursor share one read of the feed, and one batch per snapshot version that matters
+   * (one for all whose snapshot is below every change read): one batch per client took 376 ms a flush
    * for 1,000 clients and 1,000 changes, on the loop that also serves orders.
    */
   flush(): void {
@@ -103,29 +103,30 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
         const { changes, cursor } = this.feed.after(client.cursor);
         let lowest = Infinity;
         for (const c of changes) lowest = Math.min(lowest, c.version);
-        read = { changes, cursor, lowest };
+        read = { changes, cursor, lowest, batches: new Map() };
         reads.set(client.cursor, read);
       }
       client.cursor = read.cursor;
-      let batch: LiveBatch | undefined;
-      if (client.since < read.lowest) {
-        if (read.all === undefined) read.all = batchOf(read.changes, client.since) ?? null;
-        batch = read.all ?? undefined;
-      } else {
-        batch = batchOf(read.changes, client.since);
+      // Every change read is above a snapshot below the lowest: those clients share one batch, and the
+      // others (synced since the last flush, often at the same versions after a reconnect) one per version.
+      const since = client.since < read.lowest ? -1 : client.since;
+      let batch = read.batches.get(since);
+      if (batch === undefined) {
+        batch = batchOf(read.changes, since) ?? null;
+        read.batches.set(since, batch);
       }
       if (batch) client.socket.emit('delta', batch);
     }
   }
 }
 
-/** What one flush read from the feed at one cursor, and the batch of all of it (once built). */
+/** What one flush read from the feed at one cursor, and the batches built from it by snapshot version (-1: all of it). */
 interface FeedRead {
   changes: LiveChange[];
   cursor: number;
   /** The lowest version among `changes`: a client synced below it gets every one of them. */
   lowest: number;
-  all?: LiveBatch | null;
+  batches: Map<number, LiveBatch | null>;
 }
 
 /** Packets a client may leave unwritten before a `sync` from it cuts it off (a delta, a resync and acks fit many times over). */
