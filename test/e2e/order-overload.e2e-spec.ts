@@ -1,9 +1,11 @@
+import { getDataSourceToken } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { Response } from 'supertest';
 import { expectEventually } from '../support/eventually';
 import { testKafka, topicSize } from '../support/kafka';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
+import { DataSource } from 'typeorm';
 
 /**
  * Admission control of POST /orders: once ORDER_MAX_PENDING orders are in progress in the process,
@@ -16,7 +18,13 @@ describe('POST /orders under overload', () => {
   beforeAll(async () => {
     stack = await createTestStack('overload');
     // The order module alone; one transaction per order, so each waiting order holds its own connection.
-    app = await startTestApp(stack, { MODULES: 'order', ORDER_MAX_PENDING: '2', ORDER_GROUP_COMMIT_WINDOW_MS: '0' });
+    // Sessions idle inside a transaction end after 1.5 s (waiting on a lock is not idle).
+    app = await startTestApp(stack, {
+      MODULES: 'order',
+      ORDER_MAX_PENDING: '2',
+      ORDER_GROUP_COMMIT_WINDOW_MS: '0',
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '1500',
+    });
     await query(stack.databaseUrl, `INSERT INTO orders.catalogue (sku, name, price_cents, updated_at) VALUES ('MUG', 'Mug', 1200, now())`);
   });
 
@@ -71,5 +79,29 @@ describe('POST /orders under overload', () => {
     }
     const again = await order('refused-1');
     expect(again.status).toBe(201);
+  });
+
+  it('does not wait forever for a transaction of the app that froze holding an Idempotency-Key: Postgres ends that session, and the order is placed', async () => {
+    // A request of this app frozen mid-transaction (a paused VM, a stuck loop): it claimed its key on
+    // one of the app's own pooled connections and sends nothing more.
+    const frozen = app.app.get<DataSource>(getDataSourceToken('order')).createQueryRunner();
+    await frozen.connect();
+    await frozen.startTransaction();
+    await frozen.query(
+      `INSERT INTO orders.idempotency_keys (key, request_hash, status_code, response, expires_at) VALUES ('frozen-1', 'x', 0, 'null', now() + interval '1 day')`,
+    );
+    try {
+      // The retry of that request waits on the key's row until Postgres ends the idle session.
+      const res = await order('frozen-1').timeout(20_000);
+      expect(res.status).toBe(201);
+      // TypeORM let go of the runner when Postgres ended its session.
+      await expect(frozen.query('SELECT 1')).rejects.toThrow(/released/);
+    } finally {
+      await frozen.release().catch(() => undefined);
+    }
+    const keys = await query<{ request_hash: string; status_code: number }>(stack.databaseUrl, `SELECT request_hash, status_code FROM orders.idempotency_keys WHERE key = 'frozen-1'`);
+    expect(keys).toEqual([{ request_hash: expect.not.stringMatching(/^x$/), status_code: 201 }]);
+    // The pool lost a connection, not its way: the next order goes through.
+    expect((await order('after-frozen')).status).toBe(201);
   });
 });

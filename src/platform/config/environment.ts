@@ -111,6 +111,19 @@ export class Environment {
   @IsBoolean()
   DATABASE_PIPELINE = true;
 
+  /**
+   * Postgres ends a session that sits inside a transaction without a statement for this long
+   * (`idle_in_transaction_session_timeout`, sent when each pooled connection starts; 0 = never).
+   * A process that froze mid-transaction (paused VM, SIGSTOP, a stuck event loop) otherwise keeps
+   * its row locks, and every order, key or stock row it held waits for it, on every instance. The
+   * app's own transactions never idle on anything but its event loop. Not the outbox relay's
+   * session: it holds its lock across the send to Kafka by design (server keepalive covers it).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
   @Matches(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, { message: 'KAFKA_BROKERS must be a comma list of host:port' })
   KAFKA_BROKERS = '127.0.0.1:9092';
 

@@ -46,6 +46,8 @@ export class ModuleDatabaseModule {
               max: config.get('DATABASE_POOL_SIZE', { infer: true }),
               pipeline: config.get('DATABASE_PIPELINE', { infer: true }),
               application_name: `shop:${options.module}`,
+              // A session frozen mid-transaction loses it (and its locks) after this; 0 sends nothing (never).
+              idle_in_transaction_session_timeout: config.get('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', { infer: true }) || undefined,
               ...KEEP_ALIVE,
             },
           }),
