@@ -103,7 +103,7 @@ const COMMIT_TIMEOUT_MS = 60_000;
  * Commits offsets for the group by joining it once, as its only member. (kafkajs'
  * `admin.setOffsets` does the same but joins once per topic, several seconds each.)
  */
-async function commitAsGroup(kafka: Kafka, groupId: string, offsets: PartitionReset[]): Promise<void> {
+export async function commitAsGroup(kafka: Kafka, groupId: string, offsets: PartitionReset[]): Promise<void> {
   const topics = [...new Set(offsets.map((o) => o.topic))];
   const consumer = kafka.consumer({
     groupId,
@@ -128,11 +128,22 @@ async function commitAsGroup(kafka: Kafka, groupId: string, offsets: PartitionRe
         else reject(error instanceof Error ? error : new Error(String(error)));
       };
       consumer.on(consumer.events.CRASH, ({ payload }) => settle(new Error(`moving ${groupId}'s offsets failed: ${payload.error.message}`)));
+      // A member that joined after the idle check shares the partitions: a commit names only those
+      // a member holds (kafkajs-fixes.ts), so the rest would be dropped without a word.
+      let held = new Set<string>();
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        held = new Set(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => `${p} ${topic}`)));
+      });
       // After the first fetch the runner is up (a commit before that is silently dropped).
       let committed = false;
       consumer.on(consumer.events.FETCH, () => {
         if (committed) return;
         committed = true;
+        const elsewhere = offsets.filter((o) => !held.has(`${o.partition} ${o.topic}`));
+        if (elsewhere.length > 0) {
+          settle(new Error(`${groupId} has another member now (${elsewhere.length} of its partitions went to it): stop every consumer of the group and run this again`));
+          return;
+        }
         consumer.commitOffsets(offsets).then(() => settle(), settle);
       });
       // Nothing is consumed: batches are dropped unresolved and never committed (pausing every

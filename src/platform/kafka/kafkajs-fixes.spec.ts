@@ -1,6 +1,13 @@
 import { expectEventually } from '../../../test/support/eventually';
 import { kafkaClientConfig } from './kafka-client';
-import { applyKafkajsFixes, KafkajsRequestQueue, originalScheduleCheckPendingRequests, requestQueueClass } from './kafkajs-fixes';
+import {
+  applyKafkajsFixes,
+  consumerGroupClass,
+  KafkajsRequestQueue,
+  originalConsumerGroupCommitOffsets,
+  originalScheduleCheckPendingRequests,
+  requestQueueClass,
+} from './kafkajs-fixes';
 
 /** kafkajs' RequestQueue as a broker connection builds it, with the parts these tests drive. */
 interface Queue extends KafkajsRequestQueue {
@@ -37,6 +44,8 @@ describe('kafkajs fixes', () => {
   it('the app’s client settings put the fix in place', () => {
     kafkaClientConfig({ KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_CLIENT_ID: 'test' }, 'fixes');
     expect(requestQueueClass().prototype.scheduleCheckPendingRequests).not.toBe(originalScheduleCheckPendingRequests());
+    // What it does against a broker: e2e revoked-commits.
+    expect(consumerGroupClass().prototype.commitOffsets).not.toBe(originalConsumerGroupCommitOffsets());
   });
 
   it('leaves no timer behind after a response when nothing waits', () => {
