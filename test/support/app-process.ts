@@ -1,6 +1,6 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +72,10 @@ export interface StartOptions {
   port?: number;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Run node as PID 1 of a PID namespace of its own (`unshare`), as in a container without an init. */
+  pid1?: boolean;
+  /** Return once the process is spawned, without waiting for readiness (`http` still points at it). */
+  noWait?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -104,7 +108,9 @@ export async function startAppProcess(options: StartOptions): Promise<AppProcess
     ...options.env,
   };
   // cwd is the build folder: main.ts loads a .env from its cwd, and the repo's must not apply here.
-  const child = spawn(process.execPath, [join(options.build.dir, 'main.js')], { cwd: options.build.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const main = [process.execPath, join(options.build.dir, 'main.js')];
+  const [command, ...args] = options.pid1 ? ['unshare', '--pid', '--fork', '--kill-child', ...main] : main;
+  const child = spawn(command, args, { cwd: options.build.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
@@ -126,7 +132,7 @@ export async function startAppProcess(options: StartOptions): Promise<AppProcess
   const output = () => lines.join('\n');
   const http = request(url);
   try {
-    await Promise.race([
+    if (!options.noWait) await Promise.race([
       expectEventually(
         async () => {
           const res = await http.get('/health/ready').timeout(3000);
@@ -145,17 +151,25 @@ export async function startAppProcess(options: StartOptions): Promise<AppProcess
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- ${options.name} output ---\n${output()}`);
   }
 
+  // Under unshare, node is unshare's only child: signals go to it, as a container runtime's do.
+  const pid = options.pid1
+    ? await expectEventually(async () => {
+        const children = (await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')).trim();
+        expect(children).toMatch(/^\d+$/);
+        return Number(children);
+      }, 10_000, 20)
+    : child.pid!;
   return {
     name: options.name,
     modules: options.modules.split(','),
     url,
     http,
     admin: { Authorization: `Bearer ${ADMIN_TOKEN}` },
-    pid: child.pid!,
+    pid,
     output,
     stop: async () => {
       if (exit) return exit;
-      child.kill('SIGTERM');
+      process.kill(pid, 'SIGTERM');
       const timeout = new Promise<never>((_, reject) =>
         setTimeout(() => reject(new Error(`${options.name} did not exit within 20 s of SIGTERM:\n${output()}`)), 20_000).unref(),
       );

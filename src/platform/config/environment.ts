@@ -39,6 +39,9 @@ const toList = ({ value }: { value: unknown }) =>
 const Rule = (name: string, check: (value: unknown, env: Environment) => boolean, message: string) =>
   ValidateBy({ name, validator: { validate: (value, args) => check(value, args?.object as Environment), defaultMessage: () => message } });
 const isProduction = (env: Environment) => env.NODE_ENV === 'production';
+/** Whether clients other than this host's own reach the app: bound beyond loopback, or behind a proxy. */
+const reachable = (env: Environment) =>
+  (env.TRUST_PROXY?.length ?? 0) > 0 || !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(env.HOST);
 const readableFile = (value: unknown) => typeof value === 'string' && existsSync(value);
 /** An IPv4 or IPv6 address, or a CIDR range of either. */
 const isAddressOrRange = (value: unknown) => {
@@ -384,6 +387,13 @@ export class Environment {
     'production-secret',
     (v, env) => !isProduction(env) || (typeof v === 'string' && v.length >= 24 && !v.startsWith('change-me')),
     'ADMIN_TOKEN must be changed from the default and be at least 24 characters when NODE_ENV=production',
+  )
+  // Whatever NODE_ENV says (a bare `node dist/main` leaves it development): the published default
+  // never guards an app that others can reach.
+  @Rule(
+    'reachable-secret',
+    (v, env) => !reachable(env) || (typeof v === 'string' && !v.startsWith('change-me')),
+    'ADMIN_TOKEN must be changed from the default when the app listens beyond loopback (HOST) or behind a proxy (TRUST_PROXY)',
   )
   ADMIN_TOKEN = DEFAULT_ADMIN_TOKEN;
 

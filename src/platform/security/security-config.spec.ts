@@ -15,6 +15,16 @@ describe('security configuration', () => {
     expect(() => validateEnvironment({ ...production, ADMIN_TOKEN: 'change-me' })).toThrow(/ADMIN_TOKEN/);
   });
 
+  it('refuses the default ADMIN_TOKEN whenever others can reach the app, whatever NODE_ENV says', () => {
+    expect(() => validateEnvironment({ HOST: '0.0.0.0' })).toThrow(/ADMIN_TOKEN must be changed from the default when the app listens beyond loopback/);
+    expect(() => validateEnvironment({ TRUST_PROXY: '127.0.0.1' })).toThrow(/ADMIN_TOKEN must be changed/);
+    expect(() => validateEnvironment({ HOST: '::', ADMIN_TOKEN: 'change-me-too' })).toThrow(/ADMIN_TOKEN must be changed/);
+    // Loopback only (the dev default), or a token of one's own: as before.
+    expect(validateEnvironment({ HOST: '127.0.0.1' }).ADMIN_TOKEN).toBe('change-me-admin-token');
+    expect(validateEnvironment({ HOST: '::1' }).HOST).toBe('::1');
+    expect(validateEnvironment({ HOST: '0.0.0.0', TRUST_PROXY: '10.0.0.0/8', ADMIN_TOKEN: 'short-but-8-plus' }).ADMIN_TOKEN).toBe('short-but-8-plus');
+  });
+
   it('refuses an ADMIN_TOKEN shorter than 24 characters in production only', () => {
     expect(() => validateEnvironment({ ...production, ADMIN_TOKEN: 'short-but-8-plus' })).toThrow(/at least 24 characters/);
     expect(validateEnvironment({ ADMIN_TOKEN: 'short-but-8-plus' }).ADMIN_TOKEN).toBe('short-but-8-plus');
@@ -84,10 +94,11 @@ describe('security configuration', () => {
   });
 
   it('reads TRUST_PROXY as proxy addresses and ranges, and refuses "trust everyone" and hop counts (they trust any direct client)', () => {
-    expect(validateEnvironment({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
+    const own = { ADMIN_TOKEN: 'a-token-of-our-own' };
+    expect(validateEnvironment({ ...own, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1' }).TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1', '::1']);
     expect(validateEnvironment({}).TRUST_PROXY).toBeUndefined();
     for (const bad of ['true', '*', '10.0.0.0/33', 'proxy.internal', '0', '1', '2']) {
-      expect(() => validateEnvironment({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be a comma list/);
+      expect(() => validateEnvironment({ ...own, TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be a comma list/);
     }
   });
 
