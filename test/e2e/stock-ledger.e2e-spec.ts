@@ -5,7 +5,7 @@ import { ReleaseStockService } from '../../src/modules/warehouse/on-order-closed
 import { ReserveStockService } from '../../src/modules/warehouse/on-order-placed/reserve-stock.service';
 import { ReservationTakenError } from '../../src/modules/warehouse/reservation-claim';
 import { WarehouseInitial1764000000000 } from '../../src/modules/warehouse/migrations/1764000000000-warehouse-initial';
-import { Refusal, StockLedger, StockMovedError } from '../../src/modules/warehouse/stock-ledger';
+import { RecentShortages, Refusal, StockLedger, StockMovedError } from '../../src/modules/warehouse/stock-ledger';
 import { BatchTransaction } from '../../src/platform/kafka/batch-transaction';
 import { Inbox } from '../../src/platform/kafka/inbox';
 import { Outbox } from '../../src/platform/kafka/outbox';
@@ -84,6 +84,41 @@ describe('StockLedger: stock taken and given back once per transaction, checked 
     await alone.commit();
     expect(refusals).toEqual([{ unknown: ['NOPE'], short: [] }, { unknown: [], short: ['FEW'] }, granted]);
     expect(await stock('FEW')).toEqual({ available: 0, reserved: 2 });
+  });
+
+  it('refuses in a run, on one read without locks, an order for a SKU found short lately, counting what the run took; what it grants is still checked at commit', async () => {
+    await product('SCARCE', 1);
+    await product('AMPLE', 10);
+    const shortages = new RecentShortages();
+    const reserveIn = (run: BatchTransaction, lines: [string, number][]) =>
+      run.run(async () => {
+        const m = await run.manager(ds);
+        const ledger = StockLedger.of(m, shortages);
+        const answers: Refusal[] = [];
+        for (const [sku, quantity] of lines) answers.push(await ledger.reserve(m, [{ sku, quantity }]));
+        // A plain read takes AccessShareLock on the table; a read under lock (FOR UPDATE) RowShareLock.
+        const modes = await query<{ mode: string }>(db.url, `SELECT l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'products'`);
+        return { answers, locks: modes.map((r) => r.mode).filter((mode) => mode !== 'AccessShareLock') };
+      });
+    // Not known short yet: taken optimistically, and the commit finds it short (the run falls back).
+    const first = transaction(true);
+    expect((await reserveIn(first, [['SCARCE', 2]])).answers).toEqual([granted]);
+    await expect(first.commit()).rejects.toThrow(StockMovedError);
+    expect(shortages.current()).toEqual(['SCARCE']);
+
+    const second = transaction(true);
+    const { answers, locks } = await reserveIn(second, [['SCARCE', 1], ['SCARCE', 1], ['AMPLE', 3]]);
+    expect(answers).toEqual([granted, { unknown: [], short: ['SCARCE'] }, granted]);
+    expect(locks).toEqual([]); // read, not locked
+    await second.commit();
+    expect(await stock('SCARCE')).toEqual({ available: 0, reserved: 1 });
+
+    // Restocked: the next run's read sees it, and grants.
+    await query(db.url, `UPDATE warehouse.products SET available = 5 WHERE sku = 'SCARCE'`);
+    const third = transaction(true);
+    expect((await reserveIn(third, [['SCARCE', 5]])).answers).toEqual([granted]);
+    await third.commit();
+    expect(await stock('SCARCE')).toEqual({ available: 0, reserved: 6 });
   });
 
   it('locks the rows on read when one event is handled alone, so a concurrent one waits and decides on what the first left', async () => {

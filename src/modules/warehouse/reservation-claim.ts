@@ -38,24 +38,32 @@ export class ReservationTakenError extends Error {
   }
 }
 
-/**
- * In a consumer run, claims the order optimistically instead (no round trip per event): the RESERVED
- * rows of the run are inserted with one statement just before it commits, in order id order, before
- * the stock is written. A row already there (a CLOSED mark left by a cancellation that came first, a
- * duplicate event) fails the run, whose events are then handled one by one with claimReservation,
- * which waits for that row and reads it.
- */
-export function claimAtCommit(m: EntityManager, run: BatchTransaction, orderId: string, items: { sku: string; quantity: number }[]): undefined {
-  run.beforeCommit(m, `${S}.0-reservations`, () => [] as { orderId: string; items: string }[], insertClaims).push({ orderId, items: JSON.stringify(items) });
-  return undefined;
+/** A reservation row a run will insert at its commit: RESERVED unless the run refuses the order meanwhile. */
+export interface PendingClaim {
+  orderId: string;
+  items: string;
+  status: Extract<ReservationStatus, 'RESERVED' | 'REJECTED'>;
 }
 
-async function insertClaims(m: EntityManager, rows: { orderId: string; items: string }[]): Promise<void> {
+/**
+ * In a consumer run, claims the order optimistically instead (no round trip per event): the rows of
+ * the run are inserted with one statement just before it commits, in order id order, before the
+ * stock is written. A row already there (a CLOSED mark left by a cancellation that came first, a
+ * duplicate event) fails the run, whose events are then handled one by one with claimReservation,
+ * which waits for that row and reads it. The claim's status is what the run decided for the order.
+ */
+export function claimAtCommit(m: EntityManager, run: BatchTransaction, orderId: string, items: { sku: string; quantity: number }[]): PendingClaim {
+  const claim: PendingClaim = { orderId, items: JSON.stringify(items), status: 'RESERVED' };
+  run.beforeCommit(m, `${S}.0-reservations`, () => [] as PendingClaim[], insertClaims).push(claim);
+  return claim;
+}
+
+async function insertClaims(m: EntityManager, rows: PendingClaim[]): Promise<void> {
   const inserted: { order_id: string }[] = await m.query(
     `INSERT INTO "${S}".reservations (order_id, status, items)
-     SELECT o, 'RESERVED', i FROM unnest($1::uuid[], $2::jsonb[]) AS x(o, i) ORDER BY o
+     SELECT o, s, i FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS x(o, s, i) ORDER BY o
      ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
-    [rows.map((r) => r.orderId), rows.map((r) => r.items)],
+    [rows.map((r) => r.orderId), rows.map((r) => r.status), rows.map((r) => r.items)],
   );
   if (inserted.length !== rows.length) {
     const mine = new Set(inserted.map((r) => r.order_id));

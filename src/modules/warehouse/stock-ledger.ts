@@ -9,7 +9,7 @@ interface Change {
 
 /** At commit, a product is short (another transaction took its stock meanwhile) or unknown: the run is handled again event by event. */
 export class StockMovedError extends Error {
-  constructor(skus: string[]) {
+  constructor(readonly skus: string[]) {
     super(`stock of ${skus.join(', ')} changed under this transaction; handling its events one by one`);
   }
 }
@@ -19,6 +19,48 @@ export interface Refusal {
   unknown: string[];
   short: string[];
 }
+
+/**
+ * SKUs this process found short lately: a run failed at commit on them, or an order handled alone
+ * was refused for them. A sold-out product keeps getting orders (the order module does not know
+ * stock), and each would otherwise fail its whole run at commit and send the run's other events
+ * one by one: one order in 25 for a sold-out SKU made nearly every run fall back. A run reads the
+ * stock of these SKUs (and only these) once, without locks, and refuses on what it read.
+ */
+export class RecentShortages {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly forMs = 60_000,
+    private readonly max = 10_000,
+  ) {}
+
+  mark(skus: Iterable<string>): void {
+    const until = Date.now() + this.forMs;
+    for (const sku of skus) {
+      this.until.delete(sku); // re-inserted last: the map stays in expiry order
+      this.until.set(sku, until);
+    }
+    // Expired or beyond the bound, oldest first.
+    for (const [sku, at] of this.until) {
+      if (at > Date.now() && this.until.size <= this.max) break;
+      this.until.delete(sku);
+    }
+  }
+
+  /** The SKUs short lately, as of now. */
+  current(): string[] {
+    const now = Date.now();
+    return [...this.until].filter(([, at]) => at > now).map(([sku]) => sku);
+  }
+
+  has(sku: string): boolean {
+    return (this.until.get(sku) ?? 0) > Date.now();
+  }
+}
+
+/** The process' memory of shortages, shared by the warehouse's handlers. */
+export const RECENT_SHORTAGES = new RecentShortages();
 
 /**
  * The stock changes of one consumer transaction, written to `products` once, just before it
@@ -31,37 +73,74 @@ export interface Refusal {
  * it: the rows are locked in SKU order, and an update that would take `available` or `reserved`
  * below zero, or a SKU that is not there, fails the run, whose events are then handled one by one,
  * where refusals are decided on locked, current rows. (A run that read first could only have
- * refused in the same way: a refusal seen in a run may be older than a restock.)
+ * refused in the same way: a refusal seen in a run may be older than a restock.) So a run reads
+ * only SKUs short lately (RecentShortages), once, and refuses on that read: a refusal is as valid
+ * before a restock as after one, and what it grants is still checked at commit.
  */
 export class StockLedger {
   private constructor(
     private readonly changes: Map<string, Change>,
-    private readonly shared: boolean,
+    private readonly transaction: BatchTransaction,
+    private readonly shortages: RecentShortages,
   ) {}
 
-  static of(m: EntityManager): StockLedger {
+  static of(m: EntityManager, shortages = RECENT_SHORTAGES): StockLedger {
     const transaction = BatchTransaction.current();
     if (!transaction) throw new Error('stock changes run inside Inbox.once (a consumer transaction)');
-    const changes = transaction.beforeCommit(m, `${S}.1-stock`, () => new Map<string, Change>(), write);
-    return new StockLedger(changes, transaction.shared);
+    const changes = transaction.beforeCommit(m, `${S}.1-stock`, () => new Map<string, Change>(), (tm, state) =>
+      write(tm, state).catch((e: unknown) => {
+        if (e instanceof StockMovedError) shortages.mark(e.skus);
+        throw e;
+      }),
+    );
+    return new StockLedger(changes, transaction, shortages);
   }
 
   /** Takes every line's stock, or none and says why. Lines name distinct SKUs. */
   async reserve(m: EntityManager, lines: { sku: string; quantity: number }[]): Promise<Refusal> {
-    if (!this.shared) {
-      const rows: { sku: string; available: number }[] = await m.query(
-        `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
-        [lines.map((l) => l.sku)],
-      );
-      const found = new Map(rows.map((r) => [r.sku, r.available + (this.changes.get(r.sku)?.available ?? 0)]));
-      const refusal = {
-        unknown: lines.filter((l) => !found.has(l.sku)).map((l) => l.sku),
-        short: lines.filter((l) => found.has(l.sku) && found.get(l.sku)! < l.quantity).map((l) => l.sku),
-      };
-      if (refusal.unknown.length > 0 || refusal.short.length > 0) return refusal;
+    const refusal = this.transaction.shared ? await this.refusedInRun(m, lines) : await this.refusedOnLockedRows(m, lines);
+    if (refusal.unknown.length > 0 || refusal.short.length > 0) {
+      this.shortages.mark([...refusal.unknown, ...refusal.short]);
+      return refusal;
     }
     for (const { sku, quantity } of lines) this.add(sku, -quantity, quantity);
-    return { unknown: [], short: [] };
+    return refusal;
+  }
+
+  /** Alone: the rows locked (SKU order) and read, so the decision is final. */
+  private async refusedOnLockedRows(m: EntityManager, lines: { sku: string; quantity: number }[]): Promise<Refusal> {
+    const rows: { sku: string; available: number }[] = await m.query(
+      `SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE`,
+      [lines.map((l) => l.sku)],
+    );
+    const found = new Map(rows.map((r) => [r.sku, r.available + (this.changes.get(r.sku)?.available ?? 0)]));
+    return {
+      unknown: lines.filter((l) => !found.has(l.sku)).map((l) => l.sku),
+      short: lines.filter((l) => found.has(l.sku) && found.get(l.sku)! < l.quantity).map((l) => l.sku),
+    };
+  }
+
+  /**
+   * In a run: lines of SKUs short lately are refused on the run's one read of those SKUs (with what
+   * the run itself took and gave back); the rest is granted here and checked at commit.
+   */
+  private async refusedInRun(m: EntityManager, lines: { sku: string; quantity: number }[]): Promise<Refusal> {
+    const refusal: Refusal = { unknown: [], short: [] };
+    if (!lines.some((l) => this.shortages.has(l.sku))) return refusal;
+    const read = await this.transaction.beforeCommit(m, `${S}.0-short-stock`, () => {
+        const rows = readStock(m, this.shortages.current());
+        rows.catch(() => undefined); // awaited by the events that need it; never an unhandled rejection
+        return rows;
+      },
+      async () => undefined,
+    );
+    for (const { sku, quantity } of lines) {
+      if (!read.skus.has(sku)) continue; // marked after the run's read: checked at commit
+      const available = read.available.get(sku);
+      if (available === undefined) refusal.unknown.push(sku);
+      else if (available + (this.changes.get(sku)?.available ?? 0) < quantity) refusal.short.push(sku);
+    }
+    return refusal;
   }
 
   release(lines: { sku: string; quantity: number }[]): void {
@@ -74,6 +153,12 @@ export class StockLedger {
     change.reserved += reserved;
     this.changes.set(sku, change);
   }
+}
+
+/** The stock of `skus` as of now, without locks; a SKU read but missing is not in `available`. */
+async function readStock(m: EntityManager, skus: string[]): Promise<{ skus: Set<string>; available: Map<string, number> }> {
+  const rows: { sku: string; available: number }[] = await m.query(`SELECT sku, available FROM "${S}".products WHERE sku = ANY($1::text[])`, [skus]);
+  return { skus: new Set(skus), available: new Map(rows.map((r) => [r.sku, r.available])) };
 }
 
 async function write(m: EntityManager, changes: Map<string, Change>): Promise<void> {

@@ -36,7 +36,9 @@ export class ReserveStockService {
     const cause = Cause.fromEvent(envelope);
     await this.inbox.once(envelope, 'warehouse.reserve-stock', async (m) => {
       const run = BatchTransaction.sharedOn(m);
-      const existing = run ? claimAtCommit(m, run, orderId, items) : await claimReservation(m, orderId, 'RESERVED', items);
+      // In a run the row is written at its commit, with the status decided here; alone it is the order's lock now.
+      const claim = run ? claimAtCommit(m, run, orderId, items) : undefined;
+      const existing = claim ? undefined : await claimReservation(m, orderId, 'RESERVED', items);
       if (existing?.status === 'CLOSED') {
         // The order was cancelled or rejected before it reached us: hold nothing.
         await this.reject(m, orderId, items);
@@ -49,7 +51,8 @@ export class ReserveStockService {
       }
       const { unknown, short } = await StockLedger.of(m).reserve(m, items);
       if (unknown.length > 0 || short.length > 0) {
-        await this.reject(m, orderId, items);
+        if (claim) claim.status = 'REJECTED';
+        else await this.reject(m, orderId, items);
         const reason = unknown.length > 0 ? 'UNKNOWN_SKU' : 'OUT_OF_STOCK';
         await this.outbox.add(m, cause, this.rejection(orderId, reason, unknown.length > 0 ? unknown : short));
         return;
