@@ -101,6 +101,25 @@ describe('the replay and rebuild command lines (real processes)', () => {
     expect([result.status, result.stderr]).toEqual([2, expect.stringContaining(`no such topic: ${stack.prefix}no.such.topic`)]);
   });
 
+  it('refuses a group with no committed offsets (another KAFKA_GROUP_PREFIX?) unless --new-group says to set where it starts', async () => {
+    const kafka = testKafka(stack.brokers);
+    await createTopic(kafka, `${stack.prefix}order.placed`, 1);
+    const env = { KAFKA_BROKERS: stack.brokers, KAFKA_TOPIC_PREFIX: stack.prefix, KAFKA_GROUP_PREFIX: `${stack.prefix}typo.`, DATABASE_URL: stack.databaseUrl };
+    const args = ['--group', 'email', '--to', 'earliest', '--topics', 'order.placed'];
+    const refused = run('src/platform/kafka/cli/replay.cli.ts', args, env);
+    expect([refused.status, refused.stderr]).toEqual([2, expect.stringContaining(`group ${stack.prefix}typo.email has no committed offsets`)]);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.fetchOffsets({ groupId: `${stack.prefix}typo.email` })).toEqual([]);
+      const started = run('src/platform/kafka/cli/replay.cli.ts', [...args, '--new-group'], env);
+      expect(started.status).toBe(0);
+      expect((await admin.fetchOffsets({ groupId: `${stack.prefix}typo.email` })).map((t) => t.topic)).toEqual([`${stack.prefix}order.placed`]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('runs no rebuild for an argument it does not take (--help, --dry-run)', () => {
     const result = run('src/modules/analytics/rebuild/rebuild-analytics.cli.ts', ['--dry-run'], { DATABASE_URL: stack.databaseUrl, KAFKA_BROKERS: stack.brokers });
     expect([result.status, result.stderr]).toEqual([2, expect.stringContaining('takes no arguments')]);

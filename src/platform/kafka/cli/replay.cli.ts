@@ -9,6 +9,10 @@
 //
 // Topics are logical names (KAFKA_TOPIC_PREFIX is added); default: every topic the group has offsets for
 // but its retry topics (name one with --topics to move it too).
+//
+// A group with no committed offsets at all is refused (a KAFKA_GROUP_PREFIX other than the app's names
+// a group nobody runs, and moving it would replay nothing); --new-group with --topics sets where a group
+// that never ran will start.
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -18,12 +22,12 @@ import { createKafka } from '../kafka-client';
 import { KafkaNaming } from '../kafka-naming';
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run replay -- --group <${MODULE_NAMES.join('|')}> --to <earliest|ISO time> [--topics a,b] [--forward]\n`);
+  process.stderr.write(`${message}\nusage: npm run replay -- --group <${MODULE_NAMES.join('|')}> --to <earliest|ISO time> [--topics a,b] [--forward] [--new-group]\n`);
   process.exit(2);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { group: { type: 'string' }, to: { type: 'string' }, topics: { type: 'string' }, forward: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { group: { type: 'string' }, to: { type: 'string' }, topics: { type: 'string' }, forward: { type: 'boolean' }, 'new-group': { type: 'boolean' } } });
   const module = values.group as ModuleName | undefined;
   if (!module || !MODULE_NAMES.includes(module)) usage(`--group must be one of ${MODULE_NAMES.join(', ')}`);
   let to: ResetTarget;
@@ -36,6 +40,9 @@ async function main(): Promise<void> {
   const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
   const groupId = naming.group(module);
   const kafka = createKafka(env, 'replay');
+  const admin = kafka.admin();
+  await admin.connect();
+  const committed = (await admin.fetchOffsets({ groupId }).finally(() => admin.disconnect())).map((t) => t.topic);
   let topics = values.topics?.split(',').map((t) => naming.topic(t.trim()));
   if (topics) {
     // A typo (or a name given with its prefix) would otherwise move nothing and still say "start the module".
@@ -45,12 +52,15 @@ async function main(): Promise<void> {
     const missing = topics.filter((t) => !existing.has(t));
     if (missing.length > 0) usage(`no such topic: ${missing.join(', ')} (--topics takes logical names; KAFKA_TOPIC_PREFIX is added)`);
   } else {
-    const admin = kafka.admin();
-    await admin.connect();
-    const committed = (await admin.fetchOffsets({ groupId }).finally(() => admin.disconnect())).map((t) => t.topic);
     topics = replayableTopics(committed, naming);
   }
-  if (topics.length === 0) usage(`group ${groupId} has no committed offsets; name the topics with --topics`);
+  if (committed.length === 0 && !values['new-group']) {
+    usage(
+      `group ${groupId} has no committed offsets: if the app runs with another KAFKA_GROUP_PREFIX than '${env.KAFKA_GROUP_PREFIX}', set that one; ` +
+        'to set where a group that never ran starts, add --new-group and --topics',
+    );
+  }
+  if (topics.length === 0) usage(`nothing of ${groupId} to move (only retry topics have offsets): name the topics with --topics`);
   const moved = await resetGroupOffsets(kafka, groupId, topics, to, { forward: values.forward });
   for (const p of moved) {
     const note = p.kept ? ' (kept: the group has not read up to there yet; --forward would skip to it)' : '';
