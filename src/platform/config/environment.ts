@@ -160,11 +160,16 @@ export class Environment {
   @Max(1000)
   KAFKA_RETRY_TOPIC_PARTITIONS = 1;
 
+  /**
+   * Replicas of each topic the app creates (events, retry, DLQ). Unset: as many as the cluster has
+   * brokers, up to 3, read when the topics are created; a topic that exists is never altered.
+   */
   @Transform(toInt)
+  @IsOptional()
   @IsInt()
   @Min(1)
   @Max(10)
-  KAFKA_REPLICATION_FACTOR = 1;
+  KAFKA_REPLICATION_FACTOR?: number;
 
   /**
    * Streams of runs per topic a module handles side by side: the partition batches of one fetch are

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ConfigResourceTypes, Kafka } from 'kafkajs';
+import { Admin, ConfigResourceTypes, Kafka } from 'kafkajs';
 import { EVENTS } from '../../contracts';
 import { Environment, ModuleName } from '../config/environment';
 import { createKafka } from './kafka-client';
@@ -90,6 +90,18 @@ export class TopicProvisioner {
     return next;
   }
 
+  /**
+   * KAFKA_REPLICATION_FACTOR, else the cluster's brokers up to 3: one broker (the local one) gets 1,
+   * a cluster of three or more gets 3, so a production cluster never gets topics that one lost
+   * broker takes with it because a setting was forgotten.
+   */
+  private async replicationFactor(admin: Admin): Promise<number> {
+    const configured = this.config.get('KAFKA_REPLICATION_FACTOR', { infer: true });
+    if (configured !== undefined) return configured;
+    const { brokers } = await admin.describeCluster();
+    return Math.max(1, Math.min(3, brokers.length));
+  }
+
   private async create(topics: string[]): Promise<void> {
     const missing = topics.filter((t) => !this.created.has(t));
     if (missing.length === 0) return;
@@ -99,15 +111,16 @@ export class TopicProvisioner {
       const existing = new Set(await admin.listTopics());
       const toCreate = missing.filter((t) => !existing.has(t));
       if (toCreate.length > 0) {
+        const replicationFactor = await this.replicationFactor(admin);
         await admin.createTopics({
           waitForLeaders: true,
           topics: toCreate.map((topic) => ({
             topic,
             numPartitions: this.config.get(this.naming.isRetryTopic(topic) ? 'KAFKA_RETRY_TOPIC_PARTITIONS' : 'KAFKA_TOPIC_PARTITIONS', { infer: true }),
-            replicationFactor: this.config.get('KAFKA_REPLICATION_FACTOR', { infer: true }),
+            replicationFactor,
           })),
         });
-        this.logger.log(`created topics: ${toCreate.join(', ')}`);
+        this.logger.log(`created topics (${replicationFactor} replica${replicationFactor === 1 ? '' : 's'} each): ${toCreate.join(', ')}`);
       }
       missing.forEach((t) => this.created.add(t));
     } finally {
