@@ -1,5 +1,5 @@
 import { Kafka } from 'kafkajs';
-import { DeadLetters } from '../../src/platform/kafka/dead-letters';
+import { DeadLetters, pendingLetters, RedriveInProgressError } from '../../src/platform/kafka/dead-letters';
 import { KafkaNaming } from '../../src/platform/kafka/kafka-naming';
 import { OutgoingMessage } from '../../src/platform/kafka/kafka-producer';
 import { expectEventually } from '../support/eventually';
@@ -315,6 +315,66 @@ describe('failure handling: redriving every dead letter', () => {
     expect((await new DeadLetters(kafka, naming, async (messages) => void sent.push(...messages)).redrive('email')).redriven).toEqual(['0:2']);
     expect(sent.map((m) => m.key)).toEqual(['order-3']);
     expect(await tools.list('email', { pending: true })).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('remembers letters redriven by id: listed as redriven, neither pending nor sent again by a redrive of everything, in the metrics too (sends to a recording stub)', async () => {
+    const naming = new KafkaNaming(stack.prefix, stack.prefix);
+    const dlq = naming.deadLetterTopic('warehouse');
+    await createTopic(kafka, dlq, 1);
+    const letter = (n: number) => ({ key: `w-${n}`, value: { eventId: `00000000-0000-7000-8000-0000000003${n}0`, type: 'order.placed' } });
+    await publish(kafka, dlq, [1, 2, 3, 4].map(letter));
+    const sent: string[] = [];
+    const tools = new DeadLetters(kafka, naming, async (messages) => void sent.push(...messages.map((m) => m.key)));
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const pendingNow = () => pendingLetters(admin, `${naming.group('warehouse')}.dlq-redrive`, dlq);
+      // By letter id and by event id.
+      expect((await tools.redrive('warehouse', ['0:1', '00000000-0000-7000-8000-000000000340'])).redriven).toEqual(['0:1', '0:3']);
+      expect(sent).toEqual(['w-2', 'w-4']);
+      expect((await tools.list('warehouse')).items.map((l) => [l.id, l.redriven])).toEqual([
+        ['0:0', false],
+        ['0:1', true],
+        ['0:2', false],
+        ['0:3', true],
+      ]);
+      expect((await tools.list('warehouse', { pending: true })).items.map((l) => l.id)).toEqual(['0:0', '0:2']);
+      expect(await pendingNow()).toBe(2);
+
+      sent.length = 0;
+      expect((await tools.redrive('warehouse')).redriven).toEqual(['0:0', '0:2']);
+      expect(sent).toEqual(['w-1', 'w-3']);
+      expect(await tools.list('warehouse', { pending: true })).toEqual({ items: [], nextCursor: null });
+      expect(await pendingNow()).toBe(0);
+      // The mark passed them all: nothing is left in its metadata.
+      const [{ partitions }] = await admin.fetchOffsets({ groupId: `${naming.group('warehouse')}.dlq-redrive`, topics: [dlq] });
+      expect(partitions.map((p) => [p.offset, p.metadata || null])).toEqual([['4', null]]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('refuses a redrive while another one runs (the redrive group has a member), sending nothing', async () => {
+    const naming = new KafkaNaming(stack.prefix, stack.prefix);
+    const dlq = naming.deadLetterTopic('email');
+    await createTopic(kafka, dlq, 1).catch(() => undefined); // the first test of this describe made it
+    await publish(kafka, dlq, [{ key: 'busy', value: { eventId: '00000000-0000-7000-8000-000000000777', type: 'order.placed' } }]);
+    const other = kafka.consumer({ groupId: `${naming.group('email')}.dlq-redrive` });
+    let joined = false;
+    other.on(other.events.GROUP_JOIN, () => (joined = true));
+    await other.connect();
+    try {
+      await other.subscribe({ topics: [dlq] });
+      await other.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
+      await expectEventually(() => expect(joined).toBe(true), 30_000, 100);
+      const sent: string[] = [];
+      const tools = new DeadLetters(kafka, naming, async (messages) => void sent.push(...messages.map((m) => m.key)), { readIdleMs: 5000 });
+      await expect(tools.redrive('email')).rejects.toThrow(RedriveInProgressError);
+      await expect(tools.redrive('email', ['00000000-0000-7000-8000-000000000777'])).rejects.toThrow(RedriveInProgressError);
+      expect(sent).toEqual([]);
+    } finally {
+      await other.disconnect();
+    }
   });
 
   /** Seven letters in a module's two-partition DLQ: a1-a4 on partition 0, b1-b3 on 1 (event ids `…0000000000<digit><n>`). */

@@ -103,7 +103,11 @@ const COMMIT_TIMEOUT_MS = 60_000;
  * Commits offsets for the group by joining it once, as its only member. (kafkajs'
  * `admin.setOffsets` does the same but joins once per topic, several seconds each.)
  */
-export async function commitAsGroup(kafka: Kafka, groupId: string, offsets: PartitionReset[]): Promise<void> {
+export async function commitAsGroup(
+  kafka: Kafka,
+  groupId: string,
+  offsets: { topic: string; partition: number; offset: string; metadata?: string | null }[],
+): Promise<void> {
   const topics = [...new Set(offsets.map((o) => o.topic))];
   const consumer = kafka.consumer({
     groupId,

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, KafkaMessage } from 'kafkajs';
+import { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { ModuleName } from '../config/environment';
+import { DomainError } from '../http/domain-error';
 import { header } from '../observability/log-context';
+import { commitAsGroup } from './consumer-offsets';
 import { KafkaNaming } from './kafka-naming';
 import { OutgoingMessage } from './kafka-producer';
 import { withoutTransportHeaders } from './module-kafka.server';
@@ -65,8 +67,68 @@ export interface DeadLettersOptions {
 const PAGE_BYTES = 4_000_000;
 
 /**
+ * The letters redriven by id past the redrive mark are kept in the mark's own offset commit, as its
+ * metadata (`redriven:<offset>,…`): Kafka stores it with the offset, durably and atomically, and a
+ * broker takes up to 4,096 bytes of it by default (offset.metadata.max.bytes). Each letter there is
+ * dropped once the mark passes it.
+ */
+const REDRIVEN_PREFIX = 'redriven:';
+const REDRIVEN_MAX_BYTES = 4000;
+
+/** The offsets a mark's metadata names as redriven by id. */
+export function redrivenById(metadata: string | null | undefined): Set<bigint> {
+  if (!metadata?.startsWith(REDRIVEN_PREFIX)) return new Set();
+  return new Set(metadata.slice(REDRIVEN_PREFIX.length).split(',').filter((o) => /^\d+$/.test(o)).map((o) => BigInt(o)));
+}
+
+/** The metadata of a mark at `mark`: the offsets of `redriven` at or past it (null when none). */
+function markMetadata(redriven: Iterable<bigint>, mark: bigint): string | null {
+  const kept = [...redriven].filter((o) => o >= mark).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return kept.length === 0 ? null : `${REDRIVEN_PREFIX}${kept.join(',')}`;
+}
+
+/** Letters not redriven yet of one DLQ: past the redrive group's mark, less those redriven by id (for the metrics). */
+export async function pendingLetters(
+  reader: Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>,
+  groupId: string,
+  topic: string,
+): Promise<number> {
+  const [committed] = await reader.fetchOffsets({ groupId, topics: [topic] });
+  const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
+  let pending = 0n;
+  for (const end of await reader.fetchTopicOffsets(topic)) {
+    const high = BigInt(end.high);
+    const low = BigInt(end.low);
+    const committedAt = BigInt(marks.get(end.partition)?.offset ?? -1);
+    const from = committedAt > low ? committedAt : low;
+    const byId = [...redrivenById(marks.get(end.partition)?.metadata)].filter((o) => o >= from && o < high).length;
+    pending += (high > from ? high - from : 0n) - BigInt(byId);
+  }
+  return Number(pending);
+}
+
+/** A redrive of the module runs now (its redrive group has a member): two at once would send letters twice. */
+export class RedriveInProgressError extends DomainError {
+  readonly code = 'DLQ.REDRIVE_IN_PROGRESS';
+  readonly kind = 'conflict';
+  constructor(groupId: string) {
+    super(`a redrive of these dead letters is running (${groupId} has a member); retry when it is done`);
+  }
+}
+
+/** More letters redriven by id past the mark than the mark can name: a redrive of everything moves it first. */
+export class TooManyRedrivenByIdError extends DomainError {
+  readonly code = 'DLQ.TOO_MANY_REDRIVEN_BY_ID';
+  readonly kind = 'conflict';
+  constructor(partition: number) {
+    super(`partition ${partition} has too many letters redriven by id past the redrive mark to remember more; redrive everything not redriven yet first (no ids), then these`);
+  }
+}
+
+/**
  * Reads and redrives a module's dead-letter topic. What has been redriven is remembered as the
- * committed offsets of the group `<module>.dlq-redrive`, so the topic itself stays an audit log.
+ * committed offsets of the group `<module>.dlq-redrive` (the redrive mark), and what was redriven by
+ * id past it in the mark's metadata, so the topic itself stays an audit log.
  */
 export class DeadLetters {
   private readonly pageSize: number;
@@ -125,9 +187,14 @@ export class DeadLetters {
           return true;
         },
       );
+      const marks = await this.marksWith(module, chosen);
       await this.send(chosen.map((e) => this.toRedrive(module, e)));
+      // Remembered after the send: a letter sent and not remembered is sent again by the next
+      // redrive of everything (the inbox absorbs it), one remembered and not sent would be lost.
+      if (marks.length > 0) await commitAsGroup(this.kafka, this.redriveGroup(module), marks);
       return { redriven: chosen.map((e) => e.letter.id) };
     }
+    await this.assertNoRedrive(module);
     // Up to where the read stops, not to today's end: letters parked since the read began are not sent.
     await this.scan(module, { fromMarks: true, pageSize: this.pageSize, asRedriver: true }, async (page) => {
       await this.send(page.map((e) => this.toRedrive(module, e)));
@@ -135,6 +202,55 @@ export class DeadLetters {
       return true;
     });
     return { redriven };
+  }
+
+  /**
+   * The redrive marks that name `chosen` as redriven too, for the partitions where one is past the
+   * mark (the mark stays where it is). Checked before anything is sent: no redrive runs meanwhile,
+   * and the marks can hold them.
+   */
+  private async marksWith(module: ModuleName, chosen: Entry[]): Promise<{ topic: string; partition: number; offset: string; metadata: string | null }[]> {
+    const topic = this.naming.deadLetterTopic(module);
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await this.assertNoRedrive(module, admin);
+      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.low)]));
+      const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
+      const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
+      const byPartition = new Map<number, bigint[]>();
+      for (const { letter } of chosen) {
+        const [partition, offset] = letter.id.split(':');
+        byPartition.set(Number(partition), [...(byPartition.get(Number(partition)) ?? []), BigInt(offset)]);
+      }
+      const out: { topic: string; partition: number; offset: string; metadata: string | null }[] = [];
+      for (const [partition, offsets] of byPartition) {
+        const committedAt = BigInt(marks.get(partition)?.offset ?? -1);
+        const low = ends.get(partition) ?? 0n;
+        const mark = committedAt > low ? committedAt : low;
+        const before = redrivenById(marks.get(partition)?.metadata);
+        if (offsets.every((o) => o < mark || before.has(o))) continue;
+        const metadata = markMetadata([...before, ...offsets], mark);
+        if (metadata !== null && Buffer.byteLength(metadata) > REDRIVEN_MAX_BYTES) throw new TooManyRedrivenByIdError(partition);
+        out.push({ topic, partition, offset: mark.toString(), metadata });
+      }
+      return out;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Refuses while the module's redrive group has a member: another redrive (a CLI, an HTTP call) is running. */
+  private async assertNoRedrive(module: ModuleName, admin?: Admin): Promise<void> {
+    const own = admin ?? this.kafka.admin();
+    if (!admin) await own.connect();
+    try {
+      const groupId = this.redriveGroup(module);
+      const { groups } = await own.describeGroups([groupId]);
+      if ((groups[0]?.members.length ?? 0) > 0) throw new RedriveInProgressError(groupId);
+    } finally {
+      if (!admin) await own.disconnect();
+    }
   }
 
   private toRedrive(module: ModuleName, { letter, message }: Entry): OutgoingMessage {
@@ -187,6 +303,7 @@ export class DeadLetters {
       const ends = await admin.fetchTopicOffsets(topic);
       const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
       const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      const byId = new Map((committed?.partitions ?? []).map((p) => [p.partition, redrivenById(p.metadata)]));
       const start = new Map(
         ends.map((p) => {
           const low = BigInt(p.low);
@@ -226,7 +343,9 @@ export class DeadLetters {
             bytes = 0;
             const goOn = await onPage(full);
             if (asRedriver && reached.size > 0) {
-              await consumer.commitOffsets([...reached].map(([partition, next]) => ({ topic, partition, offset: next.toString() })));
+              await consumer.commitOffsets(
+                [...reached].map(([partition, next]) => ({ topic, partition, offset: next.toString(), metadata: markMetadata(byId.get(partition) ?? [], next) })),
+              );
             }
             return goOn;
           };
@@ -240,8 +359,9 @@ export class DeadLetters {
                 const end = pending.get(partition);
                 const offset = BigInt(message.offset);
                 if (end === undefined || offset < start.get(partition)! || offset >= end) return;
-                const letter = this.toLetter(partition, message, marks.get(partition) ?? -1n);
-                if (!keep || keep(letter)) {
+                const letter = this.toLetter(partition, message, marks.get(partition) ?? -1n, byId.get(partition));
+                // From the marks on, a letter redriven by id is not pending: not listed, not sent again.
+                if ((!fromMarks || !letter.redriven) && (!keep || keep(letter))) {
                   page.push({ letter, message });
                   bytes += message.value?.length ?? 0;
                 }
@@ -273,7 +393,7 @@ export class DeadLetters {
     }
   }
 
-  private toLetter(partition: number, message: KafkaMessage, mark: bigint): DeadLetter {
+  private toLetter(partition: number, message: KafkaMessage, mark: bigint, byId: Set<bigint> = new Set()): DeadLetter {
     const h = message.headers;
     let eventId: string | null = header(h, 'event-id') ?? null;
     let type: string | null = header(h, 'event-type') ?? null;
@@ -301,7 +421,7 @@ export class DeadLetters {
         offset: header(h, 'dlq-source-offset') ?? '',
       },
       parkedAt: header(h, 'dlq-at') ?? null,
-      redriven: BigInt(message.offset) < mark,
+      redriven: BigInt(message.offset) < mark || byId.has(BigInt(message.offset)),
       valueDroppedBytes: header(h, 'dlq-value-dropped') === undefined ? null : Number(header(h, 'dlq-value-dropped')),
     };
   }

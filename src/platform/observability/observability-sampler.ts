@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { Environment, ModuleName } from '../config/environment';
+import { pendingLetters } from '../kafka/dead-letters';
 import { describeError } from '../kafka/errors';
 import { kafkaClientConfig } from '../kafka/kafka-client';
 import { KafkaNaming } from '../kafka/kafka-naming';
@@ -136,8 +137,8 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
         // Its event topics and its retry topics: a stuck retry (or a redrive waiting) is lag too.
         for (const lag of await consumerLag(reader, server.groupId, server.subscriptions())) lags.push({ module, group: server.groupId, lag });
         const dead = this.naming.deadLetterTopic(module);
-        // What is not redriven yet is the redrive group's lag on the DLQ (DeadLetters keeps its mark there).
-        const pending = (await consumerLag(reader, `${server.groupId}.dlq-redrive`, [dead])).reduce((sum, p) => sum + p.lag, 0);
+        // What is not redriven yet: past the redrive group's mark, less what was redriven by id (DeadLetters keeps both there).
+        const pending = await pendingLetters(reader, `${server.groupId}.dlq-redrive`, dead);
         dlq.push({ module, depth: await topicDepth(reader, dead), pending });
       }
       this.metrics.consumerLag.reset();
