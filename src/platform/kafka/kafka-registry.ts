@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ModuleName } from '../config/environment';
 import type { ModuleKafkaServer } from './module-kafka.server';
 import type { OutboxRelay } from './outbox-relay';
@@ -13,6 +13,35 @@ export class KafkaRegistry {
   readonly servers = new Map<ModuleName, ModuleKafkaServer>();
   readonly relays = new Map<ModuleName, OutboxRelay>();
   private readonly observers: TransportObserver[] = [];
+  private closing?: Promise<void>;
+
+  /**
+   * Stops every consumer of the process at once, then drains every outbox at once: one shutdown
+   * budget for all modules. Nest runs each module's shutdown hook after the one before, and four
+   * modules closing one after the other (a consumer's close and a relay's drain are each bounded by
+   * seconds) could outlast SHUTDOWN_TIMEOUT_MS and end in exit(1). Every module's hook awaits the
+   * same close.
+   */
+  closeAll(): Promise<void> {
+    return (this.closing ??= this.closeEverything());
+  }
+
+  private async closeEverything(): Promise<void> {
+    const logger = new Logger('Shutdown');
+    const started = Date.now();
+    const servers = [...this.servers];
+    const closedAt = new Map<ModuleName, number>();
+    await Promise.all(servers.map(([module, server]) => server.close().finally(() => closedAt.set(module, Date.now()))));
+    const consumersClosed = Date.now();
+    await Promise.all(
+      [...this.relays].map(async ([module, relay]) => {
+        await relay.stop();
+        const closed = closedAt.get(module);
+        const consumer = closed === undefined ? 'no consumer' : `consumer closed in ${closed - started} ms`;
+        logger.log(`${module}: ${consumer}, outbox drained in ${Date.now() - consumersClosed} ms`);
+      }),
+    );
+  }
 
   addObserver(observer: TransportObserver): void {
     this.observers.push(observer);

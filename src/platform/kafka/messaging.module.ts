@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -20,7 +20,6 @@ export interface MessagingOptions {
 
 @Injectable()
 class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('Shutdown');
   constructor(
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject(InboxPruner) private readonly pruner: InboxPruner,
@@ -35,19 +34,17 @@ class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShu
     this.pruner.start();
   }
 
-  /** Stop consuming, then drain the outbox, while the database connection is still open. */
+  /**
+   * Stop consuming, then drain the outbox, while the database connection is still open: every
+   * module's at once (KafkaRegistry.closeAll), the first hook to run starting it for all.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    const started = Date.now();
     const prunerStopped = this.pruner.stop(); // a sweep in flight finishes beside the rest (bounded)
     // HTTP first: no new requests, and the ones in flight have written their outbox rows.
     await this.http.close();
-    await this.registry.servers.get(this.module)?.close();
-    const consumerClosed = Date.now();
-    await this.relay.stop();
+    await this.registry.closeAll();
+    await this.relay.stop(); // already stopped by closeAll, unless this module's relay was not registered
     await prunerStopped;
-    this.logger.log(
-      `${this.module}: consumer closed in ${consumerClosed - started} ms, outbox drained in ${Date.now() - consumerClosed} ms`,
-    );
     this.registry.relays.delete(this.module);
   }
 }
