@@ -9,7 +9,7 @@ import { SinkVerdict, SmtpSink, startSmtpSink } from '../support/smtp-sink';
 import { claimStatement, MailDeliveryService } from '../../src/modules/email/deliver-mail/mail-delivery.service';
 import { insertMails, MailRow } from '../../src/modules/email/on-order-event/queue-order-mail.service';
 import { MailKind } from '../../src/modules/email/sent-mail';
-import { OrderConfirmed } from '../../src/contracts';
+import { OrderCancelled, OrderConfirmed } from '../../src/contracts';
 import { collectLogLines, createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
 import { query } from '../support/test-database';
 
@@ -276,6 +276,54 @@ describe('email module: one mail per order event over SMTP', () => {
     // What the handler does once its transaction committed; the hold (a minute) would outlast this wait.
     app.app.get(MailDeliveryService).queued(orderId);
     await expectEventually(() => expect(subjectsOf(sink.mailsTo(email))).toEqual(['first', 'second']), 15_000);
+  });
+
+  it('sends no confirmation after the cancellation when order.confirmed is consumed after order.cancelled (a retry, a backlog on its topic)', async () => {
+    const email = customer('late');
+    const placed = placedEnvelope({ customerEmail: email, unitPriceCents: 1200 });
+    const { orderId } = placed.payload;
+    const confirmed = envelopeOf(OrderConfirmed, { ...placed.payload, confirmedAt: new Date().toISOString() });
+    const cancelled = envelopeOf(OrderCancelled, { ...placed.payload, previousStatus: 'CONFIRMED' as const, cancelledAt: new Date().toISOString() });
+    const id = orderId.slice(-8);
+    await publish(kafka, `${stack.prefix}order.placed`, [{ key: placed.key, value: placed }]);
+    await publish(kafka, `${stack.prefix}order.cancelled`, [{ key: placed.key, value: cancelled }]);
+    await expectEventually(() => expect(subjectsOf(sink.mailsTo(email))).toEqual([`We received your order (order ${id})`, `Your order was cancelled (order ${id})`]));
+
+    const topic = `${stack.prefix}order.confirmed`;
+    const [written] = await publish(kafka, topic, [{ key: placed.key, value: confirmed }]);
+    // Once the email group has committed past it, its handler has seen it.
+    await expectEventually(async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId: `${stack.prefix}email`, topics: [topic] });
+      const committed = offsets.partitions.find((p) => p.partition === written.partition)!;
+      expect(BigInt(committed.offset)).toBeGreaterThan(BigInt(written.baseOffset!));
+    });
+    expect((await mailRows(orderId)).map((m) => m.kind)).toEqual(['ORDER_PLACED', 'ORDER_CANCELLED']);
+    expect(sink.mailsTo(email)).toHaveLength(2);
+
+    // Queued together: the confirmation goes when it comes first, and is dropped when it comes after.
+    const mail = (order: string, kind: MailKind): MailRow => {
+      const eventId = randomUUID();
+      return [eventId, `<${eventId}@shop.test>`, order, kind, email, kind, 't', '<p>h</p>', 'late'];
+    };
+    const [first, after] = [randomUUID(), randomUUID()];
+    const pg = new Client({ connectionString: stack.databaseUrl });
+    await pg.connect();
+    try {
+      await pg.query('BEGIN');
+      await insertMails(pg, [mail(first, 'ORDER_PLACED'), mail(first, 'ORDER_CONFIRMED'), mail(first, 'ORDER_CANCELLED')]);
+      await insertMails(pg, [mail(after, 'ORDER_PLACED'), mail(after, 'ORDER_CANCELLED'), mail(after, 'ORDER_CONFIRMED')]);
+      const kinds = await pg.query(`SELECT order_id, kind FROM email.sent_mails WHERE order_id = ANY($1::uuid[]) ORDER BY seq`, [[first, after]]);
+      expect(kinds.rows.map((r: { order_id: string; kind: string }) => [r.order_id === first ? 'first' : 'after', r.kind])).toEqual([
+        ['first', 'ORDER_PLACED'],
+        ['first', 'ORDER_CONFIRMED'],
+        ['first', 'ORDER_CANCELLED'],
+        ['after', 'ORDER_PLACED'],
+        ['after', 'ORDER_CANCELLED'],
+      ]);
+    } finally {
+      await pg.query('ROLLBACK').catch(() => undefined);
+      await pg.end();
+    }
   });
 
   it('sends no second mail when order.confirmed is delivered again', async () => {

@@ -24,17 +24,26 @@ export type MailRow = [string, string, string, MailKind, string, string, string,
  * Queues mails in the order given (their `seq`: the delivery loop keeps each order's mails in it).
  * A later mail whose order has no placed mail, neither queued nor among these, is held for
  * AWAIT_PLACED_MAIL_MS: the delivery loop releases it once the placed mail is queued (ADR 0002).
+ *
+ * A confirmation whose order's cancellation mail is already queued or sent (or comes before it
+ * among these) is not queued: `order.confirmed` consumed after `order.cancelled` (a retry, a
+ * backlog on its topic) would tell a customer whose order is cancelled that it is confirmed.
  */
 export async function insertMails(m: { query(sql: string, params: unknown[]): Promise<unknown> }, rows: MailRow[]): Promise<void> {
   await m.query(
     `INSERT INTO "${S}".sent_mails
        (event_id, message_id, order_id, kind, recipient, subject, text_body, html_body, correlation_id, status, held_until)
      SELECT e, mi, o, k, r, s, t, h, c, 'QUEUED',
-            CASE WHEN k = 'ORDER_PLACED' OR bool_or(k = 'ORDER_PLACED') OVER (PARTITION BY o)
+            CASE WHEN k = 'ORDER_PLACED' OR placed_here
                       OR EXISTS (SELECT 1 FROM "${S}".sent_mails p WHERE p.order_id = o AND p.kind = 'ORDER_PLACED')
                  THEN NULL ELSE now() + ${AWAIT_PLACED_MAIL_MS} * interval '1 millisecond' END
-       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-            WITH ORDINALITY AS x(e, mi, o, k, r, s, t, h, c, n)
+       FROM (SELECT *, bool_or(k = 'ORDER_PLACED') OVER (PARTITION BY o) AS placed_here,
+                    bool_or(k = 'ORDER_CANCELLED') OVER (PARTITION BY o ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS cancelled_before
+               FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+                    WITH ORDINALITY AS x(e, mi, o, k, r, s, t, h, c, n)) x
+      WHERE NOT (k = 'ORDER_CONFIRMED'
+                 AND (coalesce(cancelled_before, false)
+                      OR EXISTS (SELECT 1 FROM "${S}".sent_mails q WHERE q.order_id = o AND q.kind = 'ORDER_CANCELLED')))
       ORDER BY n
      ON CONFLICT (event_id) DO NOTHING`,
     Array.from({ length: 9 }, (_, i) => rows.map((row) => row[i])),
