@@ -97,4 +97,14 @@ describe('order transitions once per run', () => {
     await run.commit();
     expect(await status(other)).toBe('CANCELLED');
   });
+
+  it('announces a change outside a run under the id as the order spells it, whatever case the event gave it (the key picks the partition)', async () => {
+    const id = await pendingOrder();
+    const alone = new BatchTransaction();
+    const outcome = await alone.run(async () => transitions.apply(await alone.manager(ds), id.toUpperCase(), { to: 'CONFIRMED' }, cause(randomUUID())));
+    await alone.commit();
+    expect(outcome).toEqual({ applied: true });
+    const rows = await query<{ key: string; order_id: string }>(db.url, `SELECT key, envelope->'payload'->>'orderId' AS order_id FROM orders.outbox WHERE lower(key) = $1`, [id]);
+    expect(rows).toEqual([{ key: id, order_id: id }]);
+  });
 });

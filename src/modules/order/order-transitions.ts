@@ -68,11 +68,12 @@ export class OrderTransitions {
               (SELECT coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.sku), '[]')
                  FROM "${S}".order_lines l WHERE c.id IS NOT NULL AND l.order_id = c.id) AS items
          FROM locked LEFT JOIN changed c ON true`,
-      [orderId, transition.to, reason, cause.eventId, cause.correlationId, from],
+      [id, transition.to, reason, cause.eventId, cause.correlationId, from],
     );
     if (!order) return { applied: false, from: null };
     if (!order.applied) return { applied: false, from: order.previous };
-    await this.announce(m, orderId, transition, cause, order);
+    // The id as every other event of the order spells it (the key picks the partition).
+    await this.announce(m, id, transition, cause, order);
     return { applied: true };
   }
 

@@ -6,7 +6,11 @@ import { Cause } from '../../../platform/kafka/cause';
 import { IllegalTransitionError, OrderNotFoundError } from '../order.errors';
 import { OrderTransitions } from '../order-transitions';
 
-/** Cancels a PENDING or CONFIRMED order; the warehouse releases what it holds on `order.cancelled`. */
+/**
+ * Cancels a PENDING or CONFIRMED order; the warehouse releases what it holds on `order.cancelled`.
+ * A cancel of a cancelled order succeeds and changes nothing: the retry of a cancel whose answer was
+ * lost on the way (a proxy's timeout, a reset connection) must not read as "could not cancel".
+ */
 @Injectable()
 export class CancelOrderService {
   constructor(
@@ -30,6 +34,7 @@ export class CancelOrderService {
           return;
         }
         if (outcome.from === null) throw new OrderNotFoundError(orderId);
+        if (outcome.from === 'CANCELLED') return; // no second event, no second history row
         throw new IllegalTransitionError(orderId, outcome.from, 'CANCELLED');
       });
     } catch (error) {
