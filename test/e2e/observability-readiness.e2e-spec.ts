@@ -75,5 +75,5 @@ describe('readiness follows the Kafka broker', () => {
       const res = await app.http.get('/health/ready');
       expect({ status: res.status, error: res.body.error }).toEqual({ status: 200, error: {} });
     }, 90_000, 500);
-  });
+  }, 300_000); // a broker stop and start (up to 30 s and 90 s) and the waits above: past the default 120 s on a slow box
 });
