@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
 import { Client } from 'pg';
-import { OrderCancelled, OrderPlaced } from '../../src/contracts';
+import { OrderCancelled, OrderPlaced, StockReserved } from '../../src/contracts';
 import { expectEventually } from '../support/eventually';
 import { envelopeOf, placedEnvelope, placedPayload, publish, readToEnd, readTopics, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
@@ -256,6 +256,11 @@ describe('saga guarantees on a real broker', () => {
       }
       await expectEventually(async () => expect(await query(stack.databaseUrl, 'SELECT 1 FROM orders.outbox')).toEqual([]));
       const sweep = app.app.get(ExpireReservationsService);
+      // All of them past the timeout and its grace (5 s) by the database's clock, so one sweep finds them all.
+      await expectEventually(async () => {
+        const overdue = new Set((await sweep.stuck(5_500)).map((o) => o.id));
+        expect(ids.filter((id) => !overdue.has(id))).toEqual([]);
+      }, 30_000, 200);
       // The first sweeps note that they are published; one a timeout later rejects them.
       await expectEventually(async () => expect(await sweep.expireDue()).toBeGreaterThan(0));
       const statuses = await query<{ status: string; n: number }>(
@@ -266,6 +271,33 @@ describe('saga guarantees on a real broker', () => {
       expect(statuses).toEqual([{ status: 'REJECTED', n: 250 }]);
     } finally {
       await app.close();
+    }
+  });
+
+  it('does not reject an order whose stock decision waits in Kafka, unread while the order module’s consumer is away past the timeout', async () => {
+    // The timer never fires: the test runs the sweep. Timeout 500 ms; the grace is 5 s.
+    const orders = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '3600000' });
+    let second: TestApp | undefined;
+    try {
+      const placed = await placeOrder(orders, [{ sku: 'MANY', quantity: 1 }]);
+      await expectEventually(async () => expect(await query(stack.databaseUrl, 'SELECT 1 FROM orders.outbox WHERE key = $1', [placed.id])).toEqual([]));
+      const sweep = orders.app.get(ExpireReservationsService);
+      await sweep.expireDue(); // the note that it is published
+      // The order module's consumer goes away (a crash loop, a long deploy); the warehouse answers meanwhile.
+      await orders.app.get(KafkaRegistry).servers.get('order')!.close();
+      const reserved = envelopeOf(StockReserved, { orderId: placed.id, items: [{ sku: 'MANY', quantity: 1 }], reservedAt: new Date().toISOString() });
+      await publish(kafka, `${stack.prefix}stock.reserved`, [{ key: placed.id, value: reserved }]);
+      // Until the order is past its timeout and the grace by the database's clock; then a sweep.
+      await expectEventually(async () => expect((await sweep.stuck(5_500)).map((o) => o.id)).toContain(placed.id), 20_000, 200);
+      expect(await sweep.expireDue()).toBe(0);
+      expect((await orders.http.get(`/orders/${placed.id}`).expect(200)).body.status).toBe('PENDING');
+
+      // Its consumer back (here: another instance of the module), the answer is read and the order confirmed.
+      second = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '3600000' });
+      await orderReaches(second, placed.id, 'CONFIRMED');
+    } finally {
+      await second?.close();
+      await orders.close();
     }
   });
 

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Environment } from '../config/environment';
+import { ConsumerProgress } from './consumer-progress';
 import { createKafka } from './kafka-client';
 import { DeadLetters } from './dead-letters';
 import { DeadLettersController } from './dead-letters.controller';
@@ -22,6 +23,7 @@ import { TopicProvisioner } from './topic-provisioner';
     KafkaProducer,
     TopicProvisioner,
     KafkaRegistry,
+    ConsumerProgress,
     {
       provide: DeadLetters,
       inject: [ConfigService, KafkaNaming, KafkaProducer],
@@ -34,6 +36,6 @@ import { TopicProvisioner } from './topic-provisioner';
     },
   ],
   controllers: [DeadLettersController],
-  exports: [KafkaNaming, KafkaProducer, TopicProvisioner, KafkaRegistry],
+  exports: [KafkaNaming, KafkaProducer, TopicProvisioner, KafkaRegistry, ConsumerProgress],
 })
 export class KafkaModule {}

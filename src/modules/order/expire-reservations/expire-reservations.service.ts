@@ -2,9 +2,10 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { OrderPlaced } from '../../../contracts';
+import { OrderPlaced, StockRejected, StockReserved } from '../../../contracts';
 import { Environment } from '../../../platform/config/environment';
 import { BatchTransaction } from '../../../platform/kafka/batch-transaction';
+import { ConsumerProgress } from '../../../platform/kafka/consumer-progress';
 import { ORDER_SCHEMA as S } from '../order.schema';
 import { OrderTransitions } from '../order-transitions';
 import { forgetExpiredKeys } from '../place-order/idempotency';
@@ -13,6 +14,8 @@ import { forgetExpiredKeys } from '../place-order/idempotency';
 const EXPIRY_BATCH = 100;
 /** The sweep locks only orders nobody else held (SKIP LOCKED), so a lock wait in its batch means something is wrong. */
 const EXPIRY_LOCK_TIMEOUT_MS = 5000;
+/** At most this long (or a sweep period) past the timeout: the stock decisions written up to then must have been read. */
+const MAX_READ_GRACE_MS = 5000;
 
 /**
  * Rejects orders still PENDING after the reservation timeout, so no stock stays stuck: the
@@ -29,15 +32,20 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
   private readonly timeoutMs: number;
   private readonly sweepMs: number;
   private readonly stuckAfterMs: number;
+  private readonly graceMs: number;
+  /** When the last sweep found overdue orders it could not decide yet, and logged it (once a minute). */
+  private unreadSince?: number;
 
   constructor(
     @InjectDataSource('order') private readonly dataSource: DataSource,
     private readonly transitions: OrderTransitions,
+    private readonly progress: ConsumerProgress,
     config: ConfigService<Environment, true>,
   ) {
     this.timeoutMs = config.get('ORDER_RESERVATION_TIMEOUT_MS', { infer: true });
     this.sweepMs = config.get('ORDER_EXPIRY_SWEEP_MS', { infer: true });
     this.stuckAfterMs = config.get('ORDER_STUCK_AFTER_MS', { infer: true });
+    this.graceMs = Math.min(this.sweepMs, MAX_READ_GRACE_MS);
   }
 
   onApplicationBootstrap(): void {
@@ -74,6 +82,11 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
    * (every order created before it was published by now); an order is overdue when a note taken a
    * timeout ago, and every note since, had it published. An order whose transaction outlasts the
    * timeout itself could still be missed by all of them.
+   *
+   * Nor is an order rejected while the answer may be waiting in Kafka, unread by this module (its
+   * consumer restarting after an outage, or behind): an order is overdue a grace (a sweep period, at
+   * most 5 s) after its timeout, and only once the group has read every stock decision written
+   * before that grace began. Otherwise the orders wait for a later sweep.
    */
   async expireDue(): Promise<number> {
     await this.dataSource.query(
@@ -88,9 +101,14 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
       [this.timeoutMs],
     );
     const until = Date.now() + this.sweepMs;
+    // Every stock decision written before this was read: none of the orders picked below got one.
+    const readUpTo = new Date(Date.now() - this.graceMs);
+    let read: Promise<boolean> | undefined; // asked once a sweep, by its first batch with overdue orders
+    const decisionsRead = () => (read ??= this.decisionsRead(readUpTo));
     let total = 0;
     for (;;) {
-      const n = await this.expireBatch();
+      const n = await this.expireBatch(decisionsRead);
+      if (n === undefined) break; // decisions not read yet
       total += n;
       // A full batch leaves more overdue (a backlog after an outage): go on, within the sweep period.
       if (n < EXPIRY_BATCH || this.stopping || Date.now() >= until) break;
@@ -104,22 +122,23 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
    * one statement, and their new statuses, audit rows and events written with one each before the
    * commit (one statement per order before, two round trips each while holding the batch's locks).
    */
-  private async expireBatch(): Promise<number> {
+  private async expireBatch(decisionsRead: () => Promise<boolean>): Promise<number | undefined> {
     const run = new BatchTransaction(EXPIRY_LOCK_TIMEOUT_MS);
     try {
       const n = await run.run(async () => {
         const m = await run.manager(this.dataSource);
         const due: { id: string; correlation_id: string }[] = await m.query(
           `SELECT id, correlation_id FROM "${S}".orders
-           WHERE status = 'PENDING' AND created_at < now() - $1 * interval '1 millisecond'
+           WHERE status = 'PENDING' AND created_at < now() - ($1::bigint + $2::bigint) * interval '1 millisecond'
              -- Every note since, too: a note misses an order whose transaction was still open (its row
              -- invisible), and a later one that saw its order.placed waiting corrects it.
              AND created_at < (SELECT min(published_before) FROM "${S}".placed_publish_marks
                                WHERE sampled_at >= (SELECT max(sampled_at) FROM "${S}".placed_publish_marks
                                                     WHERE sampled_at <= now() - $1 * interval '1 millisecond'))
            ORDER BY created_at LIMIT ${EXPIRY_BATCH} FOR UPDATE SKIP LOCKED`,
-          [this.timeoutMs],
+          [this.timeoutMs, this.graceMs],
         );
+        if (due.length > 0 && !(await decisionsRead())) return undefined;
         run.addKeys(due.map((o) => o.id));
         for (const order of due) {
           await this.transitions.apply(
@@ -137,6 +156,17 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
       await run.rollback();
       throw e;
     }
+  }
+
+  /** Whether this module's group has read every stock decision written before `at`; says so once a minute when not. */
+  private async decisionsRead(at: Date): Promise<boolean> {
+    const read = await this.progress.readThrough('order', [StockReserved.topic, StockRejected.topic], at);
+    if (read) this.unreadSince = undefined;
+    else if (this.unreadSince === undefined || Date.now() - this.unreadSince >= 60_000) {
+      this.unreadSince = Date.now();
+      this.logger.warn(`overdue orders wait: the order group has not read every stock decision written before ${at.toISOString()} yet`);
+    }
+    return read;
   }
 
   /** Deletes expired Idempotency-Keys in batches of 1,000, at most 10 batches a sweep; returns how many. */
