@@ -1,4 +1,5 @@
 import { Kafka } from 'kafkajs';
+import { Client } from 'pg';
 import { expectEventually } from '../support/eventually';
 import { ReadMessage, readTopics, testKafka } from '../support/kafka';
 import { createProduct, orderReaches, placeOrder } from '../support/shop';
@@ -105,6 +106,32 @@ describe('order saga over Kafka', () => {
     expect(illegal.body).toMatchObject({ code: 'ORDER.ILLEGAL_TRANSITION', status: 'REJECTED' });
     await app.http.post('/orders/00000000-0000-4000-8000-000000000000/cancel').expect(404);
     await app.http.post('/orders/not-a-uuid/cancel').expect(400);
+  });
+
+  it('answers an order whose status and history agree, even when a transition commits while it is read', async () => {
+    const placed = await placeOrder(app, [{ sku: 'PEN', quantity: 1 }]);
+    await orderReaches(app, placed.id, 'CONFIRMED');
+    // A transition written by hand holds the history table until the read is under way, then commits.
+    const tx = new Client({ connectionString: stack.databaseUrl });
+    await tx.connect();
+    try {
+      await tx.query('BEGIN');
+      await tx.query('LOCK TABLE orders.order_status_history IN ACCESS EXCLUSIVE MODE');
+      await tx.query(`UPDATE orders.orders SET status = 'CANCELLED', updated_at = now() WHERE id = $1`, [placed.id]);
+      await tx.query(`INSERT INTO orders.order_status_history (order_id, status, at, correlation_id) VALUES ($1, 'CANCELLED', now(), 'by-hand')`, [placed.id]);
+      const reading = app.http.get(`/orders/${placed.id}`).then((res) => res);
+      await expectEventually(async () => {
+        const waiting = await query(stack.databaseUrl, `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%order_status_history%' AND pid <> $1`, [
+          (tx as unknown as { processID: number }).processID,
+        ]);
+        expect(waiting.length).toBeGreaterThan(0);
+      });
+      await tx.query('COMMIT');
+      const { body } = await reading;
+      expect([body.status, body.history.at(-1).status]).toEqual(['CANCELLED', 'CANCELLED']);
+    } finally {
+      await tx.end();
+    }
   });
 
   it('puts every event of one order on the same partition number, handled in order, however the cancel spells its id', async () => {

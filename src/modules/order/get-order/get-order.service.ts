@@ -54,28 +54,37 @@ const view = (r: OrderRow): OrderView => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
+interface HistoryRow {
+  status: OrderStatus;
+  at: string;
+  eventId: string | null;
+  correlationId: string;
+  reason: string | null;
+}
+
 /** Reads orders: one with its audit trail, or a page, newest first, with an opaque keyset cursor. */
 @Injectable()
 export class GetOrderService {
   constructor(@InjectDataSource('order') private readonly dataSource: DataSource) {}
 
+  /**
+   * The order and its history in one statement, so from one snapshot: read with two, a transition
+   * committed between them answered a status its own history had already left behind.
+   */
   async get(id: string): Promise<OrderDetailsView> {
-    const [row]: OrderRow[] = await this.dataSource.query(`${SELECT_ORDER} WHERE o.id = $1`, [id]);
-    if (!row) throw new OrderNotFoundError(id);
-    const history = await this.dataSource.query(
-      `SELECT status, at, event_id, correlation_id, reason FROM "${S}".order_status_history WHERE order_id = $1 ORDER BY id`,
+    const [row]: (OrderRow & { history: HistoryRow[] })[] = await this.dataSource.query(
+      `SELECT x.*, coalesce((
+         SELECT json_agg(json_build_object('status', h.status, 'at', h.at, 'eventId', h.event_id, 'correlationId', h.correlation_id, 'reason', h.reason) ORDER BY h.id)
+         FROM "${S}".order_status_history h WHERE h.order_id = x.id), '[]') AS history
+       FROM (${SELECT_ORDER} WHERE o.id = $1) x`,
       [id],
     );
+    if (!row) throw new OrderNotFoundError(id);
     return {
       ...view(row),
       correlationId: row.correlation_id,
-      history: history.map((h: { status: OrderStatus; at: Date; event_id: string | null; correlation_id: string; reason: string | null }) => ({
-        status: h.status,
-        at: h.at.toISOString(),
-        eventId: h.event_id,
-        correlationId: h.correlation_id,
-        reason: h.reason,
-      })),
+      // json_agg writes timestamps with microseconds; the API answers in milliseconds, as everywhere.
+      history: row.history.map((h) => ({ ...h, at: new Date(h.at).toISOString() })),
     };
   }
 
