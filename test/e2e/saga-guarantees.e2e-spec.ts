@@ -274,7 +274,10 @@ describe('saga guarantees on a real broker', () => {
     }
   });
 
-  it('does not reject an order whose stock decision waits in Kafka, unread while the order module’s consumer is away past the timeout', async () => {
+  it.each([
+    ['on its topic', 'stock.reserved'],
+    ['on the module’s retry topic (its first attempt failed)', 'order.retry.1'],
+  ])('does not reject an order whose stock decision waits in Kafka %s, unread while the order module’s consumer is away past the timeout', async (_, topic) => {
     // The timer never fires: the test runs the sweep. Timeout 500 ms; the grace is 5 s.
     const orders = await startTestApp(stack, { MODULES: 'order', ORDER_RESERVATION_TIMEOUT_MS: '500', ORDER_EXPIRY_SWEEP_MS: '3600000' });
     let second: TestApp | undefined;
@@ -286,7 +289,9 @@ describe('saga guarantees on a real broker', () => {
       // The order module's consumer goes away (a crash loop, a long deploy); the warehouse answers meanwhile.
       await orders.app.get(KafkaRegistry).servers.get('order')!.close();
       const reserved = envelopeOf(StockReserved, { orderId: placed.id, items: [{ sku: 'MANY', quantity: 1 }], reservedAt: new Date().toISOString() });
-      await publish(kafka, `${stack.prefix}stock.reserved`, [{ key: placed.id, value: reserved }]);
+      // On the retry topic as the transport writes it there: the topic it came from, due now.
+      const retry = { 'retry-source-topic': `${stack.prefix}stock.reserved`, 'retry-level': '1', 'retry-attempts': '0', 'retry-due-at': String(Date.now()) };
+      await publish(kafka, `${stack.prefix}${topic}`, [{ key: placed.id, value: reserved, headers: topic.includes('retry') ? retry : undefined }]);
       // Until the order is past its timeout and the grace by the database's clock; then a sweep.
       await expectEventually(async () => expect((await sweep.stuck(5_500)).map((o) => o.id)).toContain(placed.id), 20_000, 200);
       expect(await sweep.expireDue()).toBe(0);

@@ -158,4 +158,23 @@ export async function commitAsGroup(
     await consumer.stop().catch(() => undefined);
     await consumer.disconnect();
   }
+  // kafkajs retries a commit that met a rebalance, and a retry names only the partitions the member
+  // still holds (kafkajs-fixes.ts): read back what the group has, rather than trust the promise.
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = [...new Set(offsets.map((o) => o.topic))];
+    const now = new Map(
+      (await admin.fetchOffsets({ groupId, topics })).flatMap(({ topic, partitions }) => partitions.map((p) => [`${p.partition} ${topic}`, p] as const)),
+    );
+    const missed = offsets.filter((o) => {
+      const p = now.get(`${o.partition} ${o.topic}`);
+      return p?.offset !== o.offset || (o.metadata !== undefined && (p.metadata || null) !== o.metadata);
+    });
+    if (missed.length > 0) {
+      throw new Error(`${groupId} got another member while its offsets moved (${missed.length} of ${offsets.length} not as asked): stop every consumer of the group and run this again`);
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -22,22 +22,26 @@ export class ConsumerProgress {
 
   /**
    * Whether `module`'s group has committed past every event of `topics` (logical names) written
-   * before `at` (the events' own timestamps, set by their producers' clocks). A topic that does not
-   * exist yet holds nothing. Throws when the broker cannot say.
+   * before `at` (the events' own timestamps, set by their producers' clocks), and past everything in
+   * its retry topics: an event of `topics` that failed waits there, re-sent with a new timestamp. A
+   * topic that does not exist yet holds nothing. Throws when the broker cannot say.
    */
   async readThrough(module: ModuleName, topics: string[], at: Date): Promise<boolean> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const existing = new Set(await admin.listTopics());
-      const present = topics.map((t) => this.naming.topic(t)).filter((t) => existing.has(t));
-      if (present.length === 0) return true;
-      const committed = await admin.fetchOffsets({ groupId: this.naming.group(module), topics: present });
-      for (const topic of present) {
+      const existing = await admin.listTopics();
+      const present = topics.map((t) => this.naming.topic(t)).filter((t) => existing.includes(t));
+      const retries = existing.filter((t) => this.naming.retryLevel(module, t) > 0);
+      if (present.length + retries.length === 0) return true;
+      const committed = await admin.fetchOffsets({ groupId: this.naming.group(module), topics: [...present, ...retries] });
+      for (const topic of [...present, ...retries]) {
         const positions = new Map((committed.find((c) => c.topic === topic)?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-        const lows = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.low)]));
-        // The first offset written at or after `at` (the partition's end when nothing is that new).
-        for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, at.getTime())) {
+        const ends = await admin.fetchTopicOffsets(topic);
+        const lows = new Map(ends.map((p) => [p.partition, BigInt(p.low)]));
+        // The first offset written at or after `at` (the partition's end when nothing is that new); a retry topic's end.
+        const targets = retries.includes(topic) ? ends.map((p) => ({ partition: p.partition, offset: p.high })) : await admin.fetchTopicOffsetsByTimestamp(topic, at.getTime());
+        for (const { partition, offset } of targets) {
           const low = lows.get(partition) ?? 0n;
           const committedAt = positions.get(partition) ?? -1n;
           const position = committedAt > low ? committedAt : low; // no commit yet: the group starts at the earliest retained

@@ -99,7 +99,12 @@ export class TopicProvisioner {
     const configured = this.config.get('KAFKA_REPLICATION_FACTOR', { infer: true });
     if (configured !== undefined) return configured;
     const { brokers } = await admin.describeCluster();
-    return Math.max(1, Math.min(3, brokers.length));
+    const factor = Math.max(1, Math.min(3, brokers.length));
+    // The brokers that answer now: one of three down would give 2 for good (topics are never altered).
+    if (factor < 3 && this.config.get('NODE_ENV', { infer: true }) === 'production') {
+      this.logger.warn(`${brokers.length} broker(s) answer: new topics get ${factor} replica(s); set KAFKA_REPLICATION_FACTOR to pin the number`);
+    }
+    return factor;
   }
 
   private async create(topics: string[]): Promise<void> {

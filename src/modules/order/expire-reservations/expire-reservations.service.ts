@@ -14,6 +14,17 @@ import { forgetExpiredKeys } from '../place-order/idempotency';
 const EXPIRY_BATCH = 100;
 /** The sweep locks only orders nobody else held (SKIP LOCKED), so a lock wait in its batch means something is wrong. */
 const EXPIRY_LOCK_TIMEOUT_MS = 5000;
+/**
+ * An order (of `orders`) overdue at `cutoff`, a SQL expression of the sweep's time less the grace:
+ * created a timeout ($1) before it, and published by then (the notes, see expireDue).
+ */
+const overdueAt = (cutoff: string) => `created_at < ${cutoff} - $1::bigint * interval '1 millisecond'
+  -- Every note since, too: a note misses an order whose transaction was still open (its row
+  -- invisible), and a later one that saw its order.placed waiting corrects it.
+  AND created_at < (SELECT min(published_before) FROM "${S}".placed_publish_marks
+                    WHERE sampled_at >= (SELECT max(sampled_at) FROM "${S}".placed_publish_marks
+                                         WHERE sampled_at <= now() - $1::bigint * interval '1 millisecond'))`;
+
 /** At most this long (or a sweep period) past the timeout: the stock decisions written up to then must have been read. */
 const MAX_READ_GRACE_MS = 5000;
 
@@ -100,15 +111,19 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
        WHERE sampled_at < (SELECT max(sampled_at) FROM "${S}".placed_publish_marks WHERE sampled_at <= now() - $1 * interval '1 millisecond')`,
       [this.timeoutMs],
     );
+    // One cutoff for the whole sweep, by the database's clock: orders created a timeout before it are
+    // overdue, and every stock decision written before it must have been read first. Asked before
+    // any order is locked (the broker may be slow to answer), and only when some order is overdue.
+    const [{ read_up_to: readUpTo, overdue }]: { read_up_to: Date; overdue: boolean }[] = await this.dataSource.query(
+      `SELECT now() - $2::bigint * interval '1 millisecond' AS read_up_to,
+              EXISTS (SELECT 1 FROM "${S}".orders WHERE status = 'PENDING' AND ${overdueAt(`(now() - $2::bigint * interval '1 millisecond')`)}) AS overdue`,
+      [this.timeoutMs, this.graceMs],
+    );
+    if (!overdue || !(await this.decisionsRead(readUpTo))) return 0;
     const until = Date.now() + this.sweepMs;
-    // Every stock decision written before this was read: none of the orders picked below got one.
-    const readUpTo = new Date(Date.now() - this.graceMs);
-    let read: Promise<boolean> | undefined; // asked once a sweep, by its first batch with overdue orders
-    const decisionsRead = () => (read ??= this.decisionsRead(readUpTo));
     let total = 0;
     for (;;) {
-      const n = await this.expireBatch(decisionsRead);
-      if (n === undefined) break; // decisions not read yet
+      const n = await this.expireBatch(readUpTo);
       total += n;
       // A full batch leaves more overdue (a backlog after an outage): go on, within the sweep period.
       if (n < EXPIRY_BATCH || this.stopping || Date.now() >= until) break;
@@ -122,23 +137,17 @@ export class ExpireReservationsService implements OnApplicationBootstrap, Before
    * one statement, and their new statuses, audit rows and events written with one each before the
    * commit (one statement per order before, two round trips each while holding the batch's locks).
    */
-  private async expireBatch(decisionsRead: () => Promise<boolean>): Promise<number | undefined> {
+  private async expireBatch(readUpTo: Date): Promise<number> {
     const run = new BatchTransaction(EXPIRY_LOCK_TIMEOUT_MS);
     try {
       const n = await run.run(async () => {
         const m = await run.manager(this.dataSource);
         const due: { id: string; correlation_id: string }[] = await m.query(
           `SELECT id, correlation_id FROM "${S}".orders
-           WHERE status = 'PENDING' AND created_at < now() - ($1::bigint + $2::bigint) * interval '1 millisecond'
-             -- Every note since, too: a note misses an order whose transaction was still open (its row
-             -- invisible), and a later one that saw its order.placed waiting corrects it.
-             AND created_at < (SELECT min(published_before) FROM "${S}".placed_publish_marks
-                               WHERE sampled_at >= (SELECT max(sampled_at) FROM "${S}".placed_publish_marks
-                                                    WHERE sampled_at <= now() - $1 * interval '1 millisecond'))
+           WHERE status = 'PENDING' AND ${overdueAt('$2::timestamptz')}
            ORDER BY created_at LIMIT ${EXPIRY_BATCH} FOR UPDATE SKIP LOCKED`,
-          [this.timeoutMs, this.graceMs],
+          [this.timeoutMs, readUpTo],
         );
-        if (due.length > 0 && !(await decisionsRead())) return undefined;
         run.addKeys(due.map((o) => o.id));
         for (const order of due) {
           await this.transitions.apply(
