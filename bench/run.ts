@@ -81,6 +81,8 @@ const opts = {
   contenders: args.has('contenders') ? new Set(String(args.get('contenders')).split(',')) : undefined,
   noopOnly: args.has('noop-only'),
   countCalls: args.has('count-calls'),
+  // The first N of the 50 SKUs seeded with no stock (a sold-out product still ordered: ~4 % of orders per SKU).
+  soldOut: num('sold-out', 0),
   // A V8 CPU profile of each measured run, from its start until its orders are processed (bench/profiler.ts).
   profile: args.has('profile'),
   // The app under another node binary (e.g. a newer LTS beside this one): --node=/path/to/node.
@@ -278,12 +280,12 @@ async function main(): Promise<void> {
     memory = new HeapSampler(`${url}/metrics`).start(soak ? 10_000 : 2_000);
     try {
       for (const app of apps) await until('readiness', 90_000, async () => ((await fetch(`${app.url}/health/ready`)).ok ? true : undefined));
-      // Products with stock enough for every run; the order module's catalogue replica learns them over Kafka.
-      for (const sku of BENCH_SKUS) {
+      // Products with stock enough for every run (but the --sold-out ones); the order module's catalogue replica learns them over Kafka.
+      for (const [i, sku] of BENCH_SKUS.entries()) {
         const res = await fetch(`${productsUrl}/products`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-          body: JSON.stringify({ sku, name: `Bench ${sku}`, priceCents: 500 + BENCH_SKUS.indexOf(sku), stock: 100_000_000 }),
+          body: JSON.stringify({ sku, name: `Bench ${sku}`, priceCents: 500 + i, stock: i < opts.soldOut ? 0 : 100_000_000 }),
         });
         if (!res.ok) throw new Error(`seeding ${sku}: ${res.status} ${await res.text()}`);
       }
