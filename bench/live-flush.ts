@@ -1,5 +1,8 @@
 // One flush of the dashboard's live gateway with many clients, against the same flush with one
-// (`npm run bench:live-flush -- [--clients=N] [--changes=K] [--rounds=R]`).
+// (`npm run bench:live-flush -- [--clients=N] [--changes=K] [--rounds=R] [--spread]`).
+//
+// --spread: each client synced at its own version, spread over the history (clients that reconnect
+// at different moments, or a script that syncs at every version it can): one batch per version.
 //
 // Every flush interval (300 ms) the gateway sends each synced client one delta summing what arrived
 // since its last one, on the event loop that also serves orders. Clients are stub sockets (what is
@@ -13,7 +16,7 @@ import { LiveGateway } from '../src/modules/analytics/live/live.gateway';
 import { median } from './report';
 
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const opts = { clients: arg('clients', 1000), changes: arg('changes', 10_000), rounds: arg('rounds', 5) };
+const opts = { clients: arg('clients', 1000), changes: arg('changes', 10_000), rounds: arg('rounds', 5), spread: process.argv.includes('--spread') };
 
 const change = (version: number): LiveChange => ({
   version,
@@ -27,12 +30,14 @@ function flushMs(clients: number): number {
   const feed = new LiveFeed(60_000);
   const gateway = new LiveGateway(feed, 300);
   let sent = 0;
+  if (opts.spread) for (let v = 1; v <= opts.changes; v++) feed.publish(change(v));
   for (let i = 0; i < clients; i++) {
     const socket = { id: `s${i}`, conn: { writeBuffer: [] }, emit: () => sent++, disconnect: () => undefined } as unknown as Socket;
     gateway.handleConnection(socket);
-    gateway.sync(socket, { version: 0 });
+    // Spread: below the newest change, so each still gets a delta.
+    gateway.sync(socket, { version: opts.spread ? Math.floor((i * (opts.changes - 1)) / clients) : 0 });
   }
-  for (let v = 1; v <= opts.changes; v++) feed.publish(change(v));
+  if (!opts.spread) for (let v = 1; v <= opts.changes; v++) feed.publish(change(v));
   const started = performance.now();
   gateway.flush();
   const ms = performance.now() - started;
@@ -48,7 +53,7 @@ for (let r = 0; r < opts.rounds; r++) {
   many.push(flushMs(opts.clients));
 }
 const [a, b] = [median(one), median(many)];
-console.log(`| one flush, ${opts.changes.toLocaleString('en')} changes (median of ${opts.rounds}) | ms | vs one client |`);
+console.log(`| one flush, ${opts.changes.toLocaleString('en')} changes${opts.spread ? ', clients synced at spread versions' : ''} (median of ${opts.rounds}) | ms | vs one client |`);
 console.log('| --- | --- | --- |');
 console.log(`| 1 client (baseline) | ${a.toFixed(1)} | 1.00× |`);
 console.log(`| ${opts.clients.toLocaleString('en')} clients | ${b.toFixed(1)} | ${(b / a).toFixed(1)}× |`);

@@ -353,6 +353,26 @@ describe('failure handling: redriving every dead letter', () => {
     }
   });
 
+  it('does not move the redrive mark back when a redrive of everything finished while a redrive by id was sending (sends to stubs)', async () => {
+    const naming = new KafkaNaming(`${stack.prefix}race.`, `${stack.prefix}race.`);
+    const dlq = naming.deadLetterTopic('warehouse');
+    await createTopic(kafka, dlq, 1);
+    await publish(kafka, dlq, [1, 2, 3].map((n) => ({ key: `r-${n}`, value: { eventId: `00000000-0000-7000-8000-0000000004${n}0`, type: 'order.placed' } })));
+    const everything = new DeadLetters(kafka, naming, async () => undefined);
+    // While the redrive of 0:1 sends, a redrive of everything runs to its end.
+    const byId = new DeadLetters(kafka, naming, async () => void (await everything.redrive('warehouse')));
+    expect((await byId.redrive('warehouse', ['0:1'])).redriven).toEqual(['0:1']);
+    expect(await byId.list('warehouse', { pending: true })).toEqual({ items: [], nextCursor: null });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [{ partitions }] = await admin.fetchOffsets({ groupId: `${naming.group('warehouse')}.dlq-redrive`, topics: [dlq] });
+      expect(partitions.map((p) => p.offset)).toEqual(['3']);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('refuses a redrive while another one runs (the redrive group has a member), sending nothing', async () => {
     const naming = new KafkaNaming(stack.prefix, stack.prefix);
     const dlq = naming.deadLetterTopic('email');

@@ -99,15 +99,22 @@ export async function resetGroupOffsets(
 /** The most moving a group's offsets may take: a join, a fetch and a commit. */
 const COMMIT_TIMEOUT_MS = 60_000;
 
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+  metadata?: string | null;
+}
+
 /**
  * Commits offsets for the group by joining it once, as its only member. (kafkajs'
  * `admin.setOffsets` does the same but joins once per topic, several seconds each.)
+ * `recompute`, when given, reads the offsets to commit again once this is the group's only member
+ * (a tool that reads them first and commits later could otherwise write over what another wrote
+ * meanwhile); they must name the same partitions or fewer.
  */
-export async function commitAsGroup(
-  kafka: Kafka,
-  groupId: string,
-  offsets: { topic: string; partition: number; offset: string; metadata?: string | null }[],
-): Promise<void> {
+export async function commitAsGroup(kafka: Kafka, groupId: string, asked: GroupOffset[], recompute?: () => Promise<GroupOffset[]>): Promise<void> {
+  let offsets = asked;
   const topics = [...new Set(offsets.map((o) => o.topic))];
   const consumer = kafka.consumer({
     groupId,
@@ -148,7 +155,10 @@ export async function commitAsGroup(
           settle(new Error(`${groupId} has another member now (${elsewhere.length} of its partitions went to it): stop every consumer of the group and run this again`));
           return;
         }
-        consumer.commitOffsets(offsets).then(() => settle(), settle);
+        void (async () => {
+          if (recompute) offsets = await recompute();
+          await consumer.commitOffsets(offsets);
+        })().then(() => settle(), settle);
       });
       // Nothing is consumed: batches are dropped unresolved and never committed (pausing every
       // topic instead makes kafkajs 2.2.4 crash-loop with "No broker available").

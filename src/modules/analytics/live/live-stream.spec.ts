@@ -1,4 +1,4 @@
-import { batchOf } from './live-batch';
+import { batchesOf, batchOf } from './live-batch';
 import { LiveChange } from './live-change';
 import { LiveFeed } from './live-feed';
 
@@ -85,5 +85,31 @@ describe(batchOf.name, () => {
 
   it('sends nothing when the snapshot already holds every change', () => {
     expect(batchOf([change(1), change(2)], 2)).toBeUndefined();
+  });
+});
+
+describe(batchesOf.name, () => {
+  it('gives every snapshot version the batch of the changes above it, from one pass, whatever order the changes came in', () => {
+    const arrived = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10].map((v) => change(v, v));
+    const sinces = [0, 3, 3, 7, 10, 12, -1];
+    const batches = batchesOf(arrived, sinces, 3);
+    for (const since of sinces) {
+      const above = arrived.filter((c) => c.version > since).sort((a, b) => a.version - b.version);
+      const expected =
+        above.length === 0
+          ? undefined
+          : {
+              fromVersion: above[0].version,
+              toVersion: above.at(-1)!.version,
+              changes: above.length,
+              totals: { 'orders.placed': above.reduce((n, c) => n + c.version, 0) },
+              minutes: { '2025-06-01T10:00:00.000Z': { placed: above.reduce((n, c) => n + c.version, 0) } },
+              feed: above.slice(-3).map((c) => c.feed),
+            };
+      expect([since, batches.get(since)]).toEqual([since, expected]);
+    }
+    // Each batch is its own: a client's copy does not change under another's.
+    batches.get(0)!.totals['orders.placed'] = -1;
+    expect(batches.get(3)!.totals['orders.placed']).toBe(4 + 5 + 6 + 7 + 8 + 9 + 10);
   });
 });

@@ -9,7 +9,7 @@ import {
   WebSocketServer,
 } from '@nestjs/websockets';
 import { Namespace, Socket } from 'socket.io';
-import { batchOf, LiveBatch } from './live-batch';
+import { batchesOf, LiveBatch } from './live-batch';
 import { LiveChange } from './live-change';
 import { LiveFeed } from './live-feed';
 
@@ -87,6 +87,7 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
    */
   flush(): void {
     const reads = new Map<number, FeedRead>();
+    const sends: { client: Client; read: FeedRead; since: number }[] = [];
     for (const client of this.clients.values()) {
       if (client.since === undefined) continue;
       if (this.feed.missedAfter(client.cursor) && !this.feed.covers(client.since)) {
@@ -103,18 +104,20 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect, On
         const { changes, cursor } = this.feed.after(client.cursor);
         let lowest = Infinity;
         for (const c of changes) lowest = Math.min(lowest, c.version);
-        read = { changes, cursor, lowest, batches: new Map() };
+        read = { changes, cursor, lowest, wanted: new Set(), batches: new Map() };
         reads.set(client.cursor, read);
       }
       client.cursor = read.cursor;
       // Every change read is above a snapshot below the lowest: those clients share one batch, and the
       // others (synced since the last flush, often at the same versions after a reconnect) one per version.
       const since = client.since < read.lowest ? -1 : client.since;
-      let batch = read.batches.get(since);
-      if (batch === undefined) {
-        batch = batchOf(read.changes, since) ?? null;
-        read.batches.set(since, batch);
-      }
+      read.wanted.add(since);
+      sends.push({ client, read, since });
+    }
+    // Every version's batch of a read from one pass over its changes (batchesOf).
+    for (const read of reads.values()) read.batches = batchesOf(read.changes, [...read.wanted]);
+    for (const { client, read, since } of sends) {
+      const batch = read.batches.get(since);
       if (batch) client.socket.emit('delta', batch);
     }
   }
@@ -126,7 +129,9 @@ interface FeedRead {
   cursor: number;
   /** The lowest version among `changes`: a client synced below it gets every one of them. */
   lowest: number;
-  batches: Map<number, LiveBatch | null>;
+  /** The snapshot versions its clients need a batch for (-1: all of it). */
+  wanted: Set<number>;
+  batches: Map<number, LiveBatch | undefined>;
 }
 
 /** Packets a client may leave unwritten before a `sync` from it cuts it off (a delta, a resync and acks fit many times over). */
