@@ -92,6 +92,19 @@ describe('analytics read models', () => {
       const bad = await app.http.get('/analytics/timeseries').query({ to });
       expect([bad.status, to]).toEqual([400, to]);
     }
+    // A default `from` before year 1 (Postgres has none: it answered 500), and a time of day without a zone
+    // (read in the server's own zone, so the same request meant another window on another server).
+    for (const query of [{ to: '0001-01-01T10:00:00Z', bucket: '1h' }, { to: '2026-03-29T02:30:00' }, { from: '2026-03-29T01:00:00', to: '2026-03-29T03:00:00Z' }]) {
+      const bad = await app.http.get('/analytics/timeseries').query(query);
+      expect([bad.status, query]).toEqual([400, query]);
+    }
+    const zoned = await app.http.get('/analytics/timeseries').query({ from: '2026-03-29T01:00:00+02:00', to: '2026-03-29' }).expect(200);
+    expect([zoned.body.from, zoned.body.to]).toEqual(['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00.000Z']);
+  });
+
+  it('takes all of the minute a `to` falls inside, for the counts and the latency alike', async () => {
+    const res = await app.http.get('/analytics/timeseries').query({ from: '2026-12-07T10:00:00Z', to: '2026-12-07T10:00:30Z' }).expect(200);
+    expect([res.body.to, res.body.points.map((p: { at: string }) => p.at)]).toEqual(['2026-12-07T10:01:00.000Z', ['2026-12-07T10:00:00.000Z']]);
   });
 
   it('cancels a read of the read models longer than ANALYTICS_READ_TIMEOUT_MS with a 503-bound error, and keeps answering', async () => {

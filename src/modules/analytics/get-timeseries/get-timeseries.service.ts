@@ -33,6 +33,10 @@ export interface TimeseriesRange {
 }
 
 const MAX_POINTS = 1440;
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(10_000, 0, 1);
+/** A date alone (read as UTC), or a time that ends with its zone. */
+const ZONED_OR_DATE = /^(\d{4}-\d{2}-\d{2}|.*(Z|[+-]\d{2}(:?\d{2})?))$/i;
 const EPOCH = '2000-01-01T00:00:00Z';
 
 /** Per-bucket counts from the minute table and latency percentiles over the decided orders: range scans on indexes. */
@@ -48,10 +52,17 @@ export class GetTimeseriesService {
     const bucket = range.bucket ?? '1m';
     const stepMs = BUCKETS[bucket] * 60_000;
     const align = (ms: number) => ms - (((ms - Date.parse(EPOCH)) % stepMs) + stepMs) % stepMs;
-    const toMs = range.to ? Date.parse(range.to) : align(now.getTime()) + stepMs;
+    // A time of day without a zone would be read in this process' time zone: one reads it the same everywhere.
+    for (const t of [range.from, range.to]) {
+      if (t !== undefined && !ZONED_OR_DATE.test(t)) throw new InvalidTimeRangeError(`${t} names no time zone: add Z or an offset such as +01:00`);
+    }
+    // The counts are kept by the minute: a `to` inside a minute takes all of it (latency too, so the two agree).
+    const toMs = range.to ? Math.ceil(Date.parse(range.to) / 60_000) * 60_000 : align(now.getTime()) + stepMs;
     const fromMs = align(range.from ? Date.parse(range.from) : toMs - 30 * stepMs);
     // ISO 8601 allows forms JavaScript cannot read (2024-W01-1, 20240101, 2024-01-01T10).
     if (Number.isNaN(fromMs) || Number.isNaN(toMs)) throw new InvalidTimeRangeError('from and to must be times such as 2026-12-07T10:00:00Z');
+    // Postgres has no year 0 (a default `from` a few buckets before year 1 answered 500).
+    if (fromMs < EARLIEST || toMs > LATEST) throw new InvalidTimeRangeError('from and to must fall between 1970 and 9999');
     if (fromMs >= toMs) throw new InvalidTimeRangeError('from must be before to');
     const count = Math.ceil((toMs - fromMs) / stepMs);
     if (count > MAX_POINTS) {
