@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { GroupActiveError } from '../../src/platform/kafka/consumer-offsets';
 import { rebuildAnalytics } from '../../src/modules/analytics/rebuild/rebuild-analytics';
 import { expectEventually } from '../support/eventually';
@@ -108,5 +109,42 @@ describe('analytics rebuild from the topics', () => {
     const [{ kept }] = await query<{ kept: number }>(stack.databaseUrl, 'SELECT count(*)::int AS kept FROM analytics.order_facts');
     expect(kept).toBe(6);
     await expect(rebuildAnalytics(testEnvironment(stack), { acceptPartial: true })).resolves.toMatchObject({ groupId: `${stack.prefix}analytics` });
+  });
+
+  it('empties nothing when an analytics consumer joined after the offsets moved (checked with the read models locked)', async () => {
+    const own = await createTestStack('rebuildrace');
+    let consumer: TestApp | undefined;
+    const holder = new Client({ connectionString: own.databaseUrl });
+    try {
+      const shop = await startTestApp(own);
+      await createProduct(shop, own, 'MUG', 10, 1200);
+      const order = await placeOrder(shop, [{ sku: 'MUG', quantity: 1 }]);
+      await orderReaches(shop, order.id, 'CONFIRMED');
+      await expectEventually(async () => expect(await query(own.databaseUrl, 'SELECT 1 FROM analytics.order_facts')).toHaveLength(1));
+      await shop.close();
+
+      // A session holds a read model: the rebuild moves the offsets, then waits for its lock.
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE analytics.totals IN SHARE MODE');
+      const rebuild = rebuildAnalytics(testEnvironment(own)).then(
+        () => 'rebuilt',
+        (e: Error) => e.message,
+      );
+      await expectEventually(async () => {
+        const waiting = await query(own.databaseUrl, `SELECT 1 FROM pg_stat_activity WHERE application_name = 'shop:analytics-rebuild' AND wait_event_type = 'Lock'`);
+        expect(waiting).toHaveLength(1);
+      }, 30_000, 100);
+      // Meanwhile an analytics consumer starts (a supervisor's restart) and joins the group.
+      consumer = await startTestApp(own, { MODULES: 'analytics' });
+      await holder.query('COMMIT');
+      expect(await rebuild).toMatch(/nothing was emptied/);
+      const [{ facts }] = await query<{ facts: number }>(own.databaseUrl, 'SELECT count(*)::int AS facts FROM analytics.order_facts');
+      expect(facts).toBe(1);
+    } finally {
+      await holder.end().catch(() => undefined);
+      await consumer?.close();
+      await own.drop();
+    }
   });
 });

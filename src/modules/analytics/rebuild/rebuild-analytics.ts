@@ -18,8 +18,8 @@ export interface RebuildReport {
 
 /**
  * Prepares a rebuild of the analytics read models from the topics: refuses while the analytics
- * group has live consumers, empties the read models and the inbox, and moves the group to the
- * earliest offsets. The next analytics consumer to start replays everything the topics retain.
+ * group has live consumers, moves the group to the earliest offsets, and empties the read models
+ * and the inbox. The next analytics consumer to start replays everything the topics retain.
  * Safe to run again if it stops half-way (both steps are idempotent).
  */
 export async function rebuildAnalytics(
@@ -55,22 +55,30 @@ export async function rebuildAnalytics(
     // are harmless: the inbox skips what was applied). Emptied first, a failed move left the tables
     // empty and the group reading on from where it was.
     partitions = await resetGroupOffsets(kafka, groupId, topics, 'earliest');
-    await assertGroupIdle(admin, groupId).catch((e: unknown) => {
-      throw new Error(`${e instanceof Error ? e.message : String(e)} (its offsets were moved to the earliest; nothing was emptied)`);
-    });
+    // Checked again with the read models locked: a consumer that started after the move and wrote
+    // (and committed offsets) would have those events wiped by the truncate, for good. One that
+    // starts after this check waits for the lock, then reads from the earliest offsets: all is replayed.
+    await truncateReadModels(env.ANALYTICS_DATABASE_URL ?? env.DATABASE_URL, () =>
+      assertGroupIdle(admin, groupId).catch((e: unknown) => {
+        throw new Error(`${e instanceof Error ? e.message : String(e)} (its offsets were moved to the earliest; nothing was emptied)`);
+      }),
+    );
   } finally {
     await admin.disconnect();
   }
-  await truncateReadModels(env.ANALYTICS_DATABASE_URL ?? env.DATABASE_URL);
   return { groupId, truncated: READ_MODELS, partitions };
 }
 
-async function truncateReadModels(databaseUrl: string): Promise<void> {
+/** Empties the read models under their lock, once `stillIdle` (run holding it) has passed. */
+async function truncateReadModels(databaseUrl: string, stillIdle: () => Promise<void>): Promise<void> {
   const db = new Client({ connectionString: databaseUrl, application_name: 'shop:analytics-rebuild', ...KEEP_ALIVE });
   await db.connect();
   try {
+    const tables = READ_MODELS.map((t) => `"${S}".${t}`).join(', ');
     await db.query('BEGIN');
-    await db.query(`TRUNCATE ${READ_MODELS.map((t) => `"${S}".${t}`).join(', ')}`);
+    await db.query(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`);
+    await stillIdle();
+    await db.query(`TRUNCATE ${tables}`);
     await db.query(`UPDATE "${S}".projection_state SET version = 0 WHERE id = 1`);
     await db.query('COMMIT');
   } catch (e) {
