@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { Admin } from 'kafkajs';
+import { Admin, AssignerProtocol } from 'kafkajs';
 import { expectEventually } from '../support/eventually';
 import { topicSize, testKafka } from '../support/kafka';
 import { createTestStack, startTestApp, TestApp, TestStack } from '../support/test-app';
@@ -101,8 +101,13 @@ describe('walking skeleton: one order through every module group', () => {
     const [before, summaryBefore] = await Promise.all([stock(), summary()]);
     const second = await startTestApp(stack);
     try {
-      const { groups } = await admin.describeGroups([`${stack.prefix}warehouse`]);
-      expect(groups[0].members).toHaveLength(2);
+      // Both members hold partitions of order.placed once the group has settled: the work is shared.
+      await expectEventually(async () => {
+        const { groups } = await admin.describeGroups([`${stack.prefix}warehouse`]);
+        expect(groups[0].members).toHaveLength(2);
+        const held = groups[0].members.map((m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[`${stack.prefix}order.placed`] ?? []);
+        expect(held.map((partitions) => partitions.length > 0)).toEqual([true, true]);
+      });
       const placed = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           (i % 2 ? app : second).http
