@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka } from 'kafkajs';
 import { OrderConfirmed, OrderPlaced } from '../../src/contracts';
 import { orderRef } from '../../src/modules/analytics/live/live-change';
+import { LiveFeed } from '../../src/modules/analytics/live/live-feed';
 import { ReadModels } from '../../src/modules/analytics/read-models';
 import { OverloadedError } from '../../src/platform/http/overloaded.error';
 import { expectEventually } from '../support/eventually';
@@ -152,5 +153,9 @@ describe('analytics read models', () => {
     expect(after.orders.byStatus).toEqual({ ...before.orders.byStatus, CONFIRMED: before.orders.byStatus.CONFIRMED + 1 });
     expect(after.revenue.confirmedCents).toBe(before.revenue.confirmedCents + 1200);
     expect(after.version).toBeGreaterThan(before.version);
+    // The dashboard's feed shows the order's confirmation once, not once more for the copy.
+    const feed = app.app.get(LiveFeed);
+    const rows = feed.after(feed.start).changes.filter((c) => c.feed.key === orderRef(orderId) && c.feed.type === 'order.confirmed');
+    expect(rows).toHaveLength(1);
   });
 });

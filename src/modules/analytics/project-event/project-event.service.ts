@@ -72,8 +72,11 @@ export class ProjectEventService {
     const before = await this.store.lockFact(m, envelope.payload.orderId);
     const after = applyToFact(before, envelope);
     const deltas = diffContributions(before, after);
-    if (deltas.length > 0 || JSON.stringify(before) !== JSON.stringify(after)) this.store.saveFact(m, after);
+    const changed = deltas.length > 0 || JSON.stringify(before) !== JSON.stringify(after);
+    if (changed) this.store.saveFact(m, after);
     this.store.addDeltas(m, deltas);
+    // A copy of an event already applied (re-sent under a new id) changes nothing: no feed row either.
+    if (!changed) return undefined;
 
     const totals: LiveChange['totals'] = {};
     const minutes: LiveChange['minutes'] = {};
