@@ -4,6 +4,14 @@ import { KafkaNaming } from './kafka-naming';
 /** Where to move a consumer group: every partition's earliest retained offset, or the first offset at/after a time. */
 export type ResetTarget = 'earliest' | Date;
 
+/**
+ * Where a group resumes reading a partition: its committed offset, or the earliest retained when it
+ * has none (-1) or retention has deleted past it.
+ */
+export function groupPosition(committed: bigint, low: bigint): bigint {
+  return committed > low ? committed : low;
+}
+
 export class GroupActiveError extends Error {
   constructor(
     readonly groupId: string,
@@ -80,11 +88,8 @@ export async function resetGroupOffsets(
             await admin.fetchTopicOffsetsByTimestamp(topic, to.getTime());
       const low = new Map(retained.map((p) => [p.partition, BigInt(p.low)]));
       for (const { partition, offset } of targets) {
-        // Where the group's next start would read: its offset, or the earliest retained when it has
-        // none or its offset has been deleted since.
-        const earliest = low.get(partition) ?? 0n;
-        const at = committed.get(`${partition} ${topic}`) ?? -1n;
-        const position = at > earliest ? at : earliest;
+        // Where the group's next start would read.
+        const position = groupPosition(committed.get(`${partition} ${topic}`) ?? -1n, low.get(partition) ?? 0n);
         if (!forward && BigInt(offset) > position) offsets.push({ topic, partition, offset: position.toString(), kept: true });
         else offsets.push({ topic, partition, offset });
       }

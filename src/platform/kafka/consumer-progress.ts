@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Kafka } from 'kafkajs';
 import { Environment, ModuleName } from '../config/environment';
+import { groupPosition } from './consumer-offsets';
 import { createKafka } from './kafka-client';
 import { KafkaNaming } from './kafka-naming';
 
@@ -42,10 +43,7 @@ export class ConsumerProgress {
         // The first offset written at or after `at` (the partition's end when nothing is that new); a retry topic's end.
         const targets = retries.includes(topic) ? ends.map((p) => ({ partition: p.partition, offset: p.high })) : await admin.fetchTopicOffsetsByTimestamp(topic, at.getTime());
         for (const { partition, offset } of targets) {
-          const low = lows.get(partition) ?? 0n;
-          const committedAt = positions.get(partition) ?? -1n;
-          const position = committedAt > low ? committedAt : low; // no commit yet: the group starts at the earliest retained
-          if (position < BigInt(offset)) return false;
+          if (groupPosition(positions.get(partition) ?? -1n, lows.get(partition) ?? 0n) < BigInt(offset)) return false;
         }
       }
       return true;

@@ -3,7 +3,7 @@ import { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { ModuleName } from '../config/environment';
 import { DomainError } from '../http/domain-error';
 import { header } from '../observability/log-context';
-import { commitAsGroup } from './consumer-offsets';
+import { commitAsGroup, groupPosition } from './consumer-offsets';
 import { KafkaNaming } from './kafka-naming';
 import { OutgoingMessage } from './kafka-producer';
 import { withoutTransportHeaders } from './module-kafka.server';
@@ -98,9 +98,7 @@ export async function pendingLetters(
   let pending = 0n;
   for (const end of await reader.fetchTopicOffsets(topic)) {
     const high = BigInt(end.high);
-    const low = BigInt(end.low);
-    const committedAt = BigInt(marks.get(end.partition)?.offset ?? -1);
-    const from = committedAt > low ? committedAt : low;
+    const from = groupPosition(BigInt(marks.get(end.partition)?.offset ?? -1), BigInt(end.low));
     const byId = [...redrivenById(marks.get(end.partition)?.metadata)].filter((o) => o >= from && o < high).length;
     pending += (high > from ? high - from : 0n) - BigInt(byId);
   }
@@ -227,9 +225,7 @@ export class DeadLetters {
       }
       const out: { topic: string; partition: number; offset: string; metadata: string | null }[] = [];
       for (const [partition, offsets] of byPartition) {
-        const committedAt = BigInt(marks.get(partition)?.offset ?? -1);
-        const low = ends.get(partition) ?? 0n;
-        const mark = committedAt > low ? committedAt : low;
+        const mark = groupPosition(BigInt(marks.get(partition)?.offset ?? -1), ends.get(partition) ?? 0n);
         const before = redrivenById(marks.get(partition)?.metadata);
         if (offsets.every((o) => o < mark || before.has(o))) continue;
         const metadata = markMetadata([...before, ...offsets], mark);

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { Environment, ModuleName } from '../config/environment';
+import { groupPosition } from '../kafka/consumer-offsets';
 import { pendingLetters } from '../kafka/dead-letters';
 import { describeError } from '../kafka/errors';
 import { kafkaClientConfig } from '../kafka/kafka-client';
@@ -34,9 +35,7 @@ export async function consumerLag(reader: OffsetsReader, groupId: string, topics
     );
     for (const end of ends) {
       const high = BigInt(end.high);
-      const done = byPartition.get(end.partition) ?? -1n;
-      const low = BigInt(end.low);
-      const from = done < low ? low : done;
+      const from = groupPosition(byPartition.get(end.partition) ?? -1n, BigInt(end.low));
       lags.push({ topic, partition: end.partition, lag: Number(high > from ? high - from : 0n) });
     }
   }
