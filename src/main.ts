@@ -22,10 +22,12 @@ async function main(): Promise<void> {
       // Still starting (migrations, connections): nothing to drain yet; a migration rolls back with its connection.
       // Received again: Nest's own, after the close (or a second one from outside: exit now).
       if (!app || received > 1) process.exit(128 + constants.signals[signal]);
+      // Kept referenced: once the app is closed the loop could empty and end the process (code 0)
+      // before Node runs the listener for Nest's raised signal; this keeps it up until that listener exits.
       setTimeout(() => {
         new Logger('Shutdown').error(`${signal}: still closing after ${env.SHUTDOWN_TIMEOUT_MS} ms; exiting now`);
         process.exit(1);
-      }, env.SHUTDOWN_TIMEOUT_MS).unref();
+      }, env.SHUTDOWN_TIMEOUT_MS);
     });
   }
   app = await createApp(env);
