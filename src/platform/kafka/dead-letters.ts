@@ -3,7 +3,7 @@ import { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { ModuleName } from '../config/environment';
 import { DomainError } from '../http/domain-error';
 import { header } from '../observability/log-context';
-import { commitAsGroup, groupPosition } from './consumer-offsets';
+import { commitAsGroup, GroupOffset, groupPosition } from './consumer-offsets';
 import { KafkaNaming } from './kafka-naming';
 import { OutgoingMessage } from './kafka-producer';
 import { withoutTransportHeaders } from './module-kafka.server';
@@ -209,7 +209,7 @@ export class DeadLetters {
    * mark (the mark stays where it is). Checked before anything is sent: no redrive runs meanwhile,
    * and the marks can hold them.
    */
-  private async marksWith(module: ModuleName, chosen: Entry[], checkNoRedrive = true): Promise<{ topic: string; partition: number; offset: string; metadata: string | null }[]> {
+  private async marksWith(module: ModuleName, chosen: Entry[], checkNoRedrive = true): Promise<GroupOffset[]> {
     const topic = this.naming.deadLetterTopic(module);
     const admin = this.kafka.admin();
     await admin.connect();
@@ -223,7 +223,7 @@ export class DeadLetters {
         const [partition, offset] = letter.id.split(':');
         byPartition.set(Number(partition), [...(byPartition.get(Number(partition)) ?? []), BigInt(offset)]);
       }
-      const out: { topic: string; partition: number; offset: string; metadata: string | null }[] = [];
+      const out: GroupOffset[] = [];
       for (const [partition, offsets] of byPartition) {
         const mark = groupPosition(BigInt(marks.get(partition)?.offset ?? -1), ends.get(partition) ?? 0n);
         const before = redrivenById(marks.get(partition)?.metadata);
