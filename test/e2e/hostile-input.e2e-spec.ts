@@ -167,6 +167,13 @@ describe('hostile HTTP input and events', () => {
     expect(JSON.stringify(await named.json())).toContain('name must not contain control characters');
     const addressed = await post('/orders', json({ ...validOrder, customerEmail: 'ada\u0000@example.com' }));
     expect(addressed.status).toBe(400);
+    // Quoted, validator.js takes them: a CRLF header injection, a BEL, a right-to-left override.
+    for (const customerEmail of ['"a\r\nBcc: x@evil.com"@example.com', '"\u0007"@example.com', '"moc.live\u202e"@example.com']) {
+      const res = await post('/orders', json({ ...validOrder, customerEmail }));
+      expect([customerEmail, res.status]).toEqual([customerEmail, 400]);
+      expect(((await res.json()) as { message: string[] }).message).toEqual(['customerEmail must be an email']);
+    }
+    expect(await query(stack.databaseUrl, `SELECT 1 FROM orders.orders UNION ALL SELECT 1 FROM orders.outbox`)).toEqual([]);
   });
 
   it('answers half a surrogate pair (JSON spells it "\\ud800") in an address or a name with 400, not 500, and stores nothing', async () => {
