@@ -113,6 +113,11 @@ describe('failure handling: retries, retry topics, dead letters and redrive', ()
     const admin = kafka.admin();
     await admin.connect();
     const placedBefore = await topicSize(admin, `${stack.prefix}order.placed`);
+    // A body of JSON null, or none, is not read as "redrive everything": 400, and the letter stays pending.
+    const nulled = await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).set('content-type', 'application/json').send('null').expect(400);
+    expect(nulled.body.message).toEqual(['the request body must be a JSON object']);
+    await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).expect(400);
+    expect((await app.http.get('/admin/dlq/warehouse?pending=true').set(app.admin).expect(200)).body.items.map((i: { id: string }) => i.id)).toContain(parked.id);
     const redrive = await app.http.post('/admin/dlq/warehouse/redrive').set(app.admin).send({}).expect(200);
     expect(redrive.body.redriven).toContain(parked.id);
     await orderReaches(app, broken.id, 'CONFIRMED');

@@ -15,4 +15,12 @@ describe(RedriveDto.name, () => {
     await expect(refused).rejects.toBeInstanceOf(BadRequestException);
     await expect(refused).rejects.toMatchObject({ response: { message: expect.arrayContaining([expect.stringContaining('ids must be an array')]) } });
   });
+
+  it('refuses a body of JSON null or no body at all (Nest validated {} in its place: "everything") with a 400', async () => {
+    for (const body of [null, undefined]) {
+      const refused = validate(body);
+      await expect(refused).rejects.toBeInstanceOf(BadRequestException);
+      await expect(refused).rejects.toMatchObject({ response: { message: ['the request body must be a JSON object'] } });
+    }
+  });
 });
