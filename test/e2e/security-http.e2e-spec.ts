@@ -70,6 +70,9 @@ describe('HTTP security: headers, CORS, rate limits and the admin token', () => 
       const get = (client: string) => proxied.http.get('/orders/00000000-0000-4000-8000-000000000002').set('X-Forwarded-For', client);
       expect([(await get('203.0.113.1')).status, (await get('203.0.113.1')).status, (await get('203.0.113.1')).status]).toEqual([404, 404, 429]);
       expect((await get('203.0.113.2')).status).toBe(404);
+      // An IPv6 client is its /56: another /64 of the same /56 shares its window, another /56 does not.
+      expect([(await get('2001:db8:0:100::1')).status, (await get('2001:db8:0:1ff::1')).status, (await get('2001:db8:0:1aa::7')).status]).toEqual([404, 404, 429]);
+      expect((await get('2001:db8:0:200::1')).status).toBe(404);
     } finally {
       await proxied.close();
     }

@@ -24,6 +24,9 @@ export function rateLimitMax(env: Pick<Environment, 'RATE_LIMIT_MAX' | 'NODE_ENV
             limit: rateLimitMax({ RATE_LIMIT_MAX: config.get('RATE_LIMIT_MAX', { infer: true }), NODE_ENV: config.get('NODE_ENV', { infer: true }) }),
           },
         ],
+        // An IPv6 client is its /56 (a home or office gets a /56 or a /48), not its /64: one holder
+        // of a /48 is 256 clients, not 65,536 with a budget each.
+        ipv6SubnetPrefix: 56,
         errorMessage: 'too many requests: slow down and retry after the Retry-After header',
         // O(1) per request and per client, whatever the limit (Nest's default keeps every hit).
         storage: new SlidingWindowStorage(),

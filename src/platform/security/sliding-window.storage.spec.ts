@@ -66,4 +66,13 @@ describe('SlidingWindowStorage (the rate limiter memory)', () => {
     await hits(5000, 'steady', 1_000_000); // enough hits to trigger a sweep
     expect(storage.size).toBe(2); // steady and the blocker; the one-offs and the expired block are gone
   });
+
+  it('keeps at most maxWindows clients, dropping the oldest, however many addresses send', async () => {
+    storage = new SlidingWindowStorage(() => now, 1000);
+    for (let i = 0; i < 5000; i++) await hit(`client-${i}`);
+    expect(storage.size).toBe(1000);
+    // The newest are the ones kept: the last client is still counted, the first starts afresh.
+    expect((await hit('client-4999')).totalHits).toBe(2);
+    expect((await hit('client-0')).totalHits).toBe(1);
+  });
 });

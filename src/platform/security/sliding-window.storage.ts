@@ -16,6 +16,13 @@ interface Window {
 const SWEEP_EVERY = 4096;
 
 /**
+ * The most windows kept (about 320 bytes each: ~32 MB). A client is a route and an address (an
+ * IPv6 /56), so one holder of many addresses could otherwise grow the map without bound (a /48
+ * holds 65,536 /64s, times every route) until the process ran out of heap.
+ */
+export const MAX_WINDOWS = 100_000;
+
+/**
  * The rate limiter's memory: a sliding-window counter per client (two fixed windows, the previous
  * one weighted by how much of it still overlaps the sliding window), so a hit costs O(1) time and
  * a client O(1) memory whatever the limit.
@@ -27,12 +34,17 @@ const SWEEP_EVERY = 4096;
  *
  * Like the default storage, a client over the limit is blocked for `blockDuration` (Nest passes
  * the ttl unless a route says otherwise) and its blocked requests do not count.
+ *
+ * At most `maxWindows` clients are kept; past that the oldest window is dropped.
  */
 export class SlidingWindowStorage implements ThrottlerStorage {
   private readonly windows = new Map<string, Window>();
   private hitsSinceSweep = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxWindows = MAX_WINDOWS,
+  ) {}
 
   /** Clients with a window in memory (for tests and metrics). */
   get size(): number {
@@ -46,6 +58,9 @@ export class SlidingWindowStorage implements ThrottlerStorage {
     const id = `${throttlerName}\u0000${key}`;
     let window = this.windows.get(id);
     if (!window) {
+      // Full: the oldest window goes (a Map iterates in insertion order), in O(1). Its client starts
+      // afresh if it comes back; a sweep per new client would cost O(clients) a request while full.
+      if (this.windows.size >= this.maxWindows) this.windows.delete(this.windows.keys().next().value!);
       window = { start: now, current: 0, previous: 0, blockedUntil: 0, ttl };
       this.windows.set(id, window);
     }
