@@ -423,11 +423,14 @@ describe('email module: one mail per order event over SMTP', () => {
   it.each([
     ['turns our host away at the greeting (554: an allowlist)', 'connect', { code: 554, message: '5.7.1 Client host rejected: access denied' }],
     ['refuses our sender at MAIL FROM (550)', 'sender', { code: 550, message: '5.7.1 Sender address rejected: not owned by user shop' }],
+    // Postfix's default (smtpd_delay_reject=yes) gives a relay or client refusal at RCPT TO.
+    ['refuses to relay for us at RCPT TO (554)', 'recipient', { code: 554, message: '5.7.1 Relay access denied' }],
   ] as const)('keeps mails queued while the server %s, our setup and not the mail; sends them once it accepts', async (_, stage, refusal) => {
     const email = customer('setup');
     const refuseThrice = (attempt: number): SinkVerdict => (attempt <= 3 ? refusal : 'accept');
     if (stage === 'connect') sink.answerConnect(refuseThrice);
-    else sink.answerSender(refuseThrice);
+    else if (stage === 'sender') sink.answerSender(refuseThrice);
+    else sink.answer((_, attempt) => refuseThrice(attempt));
     const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
     const rows = await mailsReach(order.id, 'SENT');
     expect(rows[0].attempts).toBe(4);

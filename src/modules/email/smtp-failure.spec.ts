@@ -24,10 +24,26 @@ describe(classifySmtpFailure.name, () => {
     ['a 550 to MAIL FROM (a sender the server refuses)', { code: 'EENVELOPE', responseCode: 550, command: 'MAIL FROM' }],
     ['a 554 greeting (our host is not on the relay’s allowlist)', { code: 'EPROTOCOL', responseCode: 554, command: 'CONN', response: '554 5.7.1 Client host rejected' }],
     ['a 550 to EHLO', { code: 'EPROTOCOL', responseCode: 550, command: 'EHLO' }],
+    // Postfix refuses our host, our sender or an unauthenticated relay at RCPT TO (smtpd_delay_reject=yes).
+    ['a relay refused at RCPT TO', { code: 'EENVELOPE', responseCode: 554, command: 'RCPT TO', response: '554 5.7.1 <ada@example.com>: Relay access denied' }],
+    ['our host refused at RCPT TO', { code: 'EENVELOPE', responseCode: 554, command: 'RCPT TO', response: '554 5.7.1 <mail.shop.local[10.0.0.7]>: Client host rejected: Access denied' }],
+    ['our sender refused at RCPT TO', { code: 'EENVELOPE', responseCode: 553, command: 'RCPT TO', response: '553 5.7.1 <shop@example.org>: Sender address rejected: not owned by user' }],
+    ['a deferred relay refusal', { code: 'EENVELOPE', responseCode: 454, command: 'RCPT TO', response: '454 4.7.1 <ada@example.com>: Relay access denied' }],
+    ['authentication required at RCPT TO', { code: 'EENVELOPE', responseCode: 550, command: 'RCPT TO', response: '550 5.7.0 Authentication required' }],
+    ['a DMARC refusal at DATA', { code: 'EMESSAGE', responseCode: 550, command: 'DATA', response: '550 5.7.26 Unauthenticated email from example.org is not accepted due to domain\'s DMARC policy' }],
   ])('treats %s as our setup, kept until fixed however many attempts', (_, fields) => {
     const failure = classifySmtpFailure(smtpError(fields));
     expect(failure).toMatchObject({ permanent: false, configuration: true });
     expect(givesUp(failure, 1000, 30)).toBe(false);
+  });
+
+  it('keeps a recipient’s own refusal permanent, x.7.1 policy replies included', () => {
+    for (const response of ['550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown', '550 5.7.1 Recipient refuses mail from this sender', '552 5.2.2 Mailbox full']) {
+      expect([response, classifySmtpFailure(smtpError({ code: 'EENVELOPE', responseCode: Number(response.slice(0, 3)), command: 'RCPT TO', response }))]).toEqual([
+        response,
+        expect.objectContaining({ permanent: true, configuration: false }),
+      ]);
+    }
   });
 
   it('gives up on a mail refused for good at once, and on a transient failure after the last attempt', () => {

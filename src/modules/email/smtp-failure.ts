@@ -19,11 +19,29 @@ const CONFIGURATION_CODES = new Set(['EAUTH', 'ETLS', 'ENOAUTH', 'EOAUTH2']);
 const BEFORE_ANY_MAIL = new Set(['CONN', 'EHLO', 'HELO', 'LHLO']);
 
 /**
+ * Enhanced status codes (RFC 3463, IANA's registry) that blame the sending side, whatever command
+ * they answer: authentication required (x.7.0) or refused (x.7.8, x.7.9), encryption required
+ * (x.7.11), SPF, reverse DNS, DMARC (x.7.23, x.7.25, x.7.26) and a sender domain that takes no mail
+ * (x.7.27).
+ */
+const SENDER_STATUS = /(?:^|\s)[45]\.7\.(?:0|8|9|11|23|25|26|27)(?:\s|$)/;
+
+/**
+ * The words relays refuse our host or sender with. Postfix says them at RCPT TO by default
+ * (smtpd_delay_reject=yes), not at the greeting: "554 5.7.1 <a@b>: Relay access denied",
+ * "554 5.7.1 <host[ip]>: Client host rejected", "553 5.7.1 <from>: Sender address rejected".
+ * x.7.1 alone also means "this recipient refuses this mail", which is the mail's fault.
+ */
+const SENDER_REFUSED = /relay(?:ing)? (?:access )?(?:denied|not permitted)|client host (?:\[[^\]]*\] )?(?:is )?(?:rejected|blocked|blacklisted)|sender address rejected|authentication (?:is )?required|must (?:be )?authenticat/i;
+
+/**
  * Sorts a nodemailer failure into retry or give up. 5xx replies and rejected addresses are
  * permanent for that mail; 4xx replies, connection trouble and timeouts are transient. A refusal
  * of our login or TLS, a 530 (authentication required), a refused sender (MAIL FROM: always
- * SMTP_FROM) and a 5xx to the greeting or EHLO (our host turned away: an allowlist) are ours to fix,
- * so the mail waits for the fix instead of being marked failed.
+ * SMTP_FROM), a 5xx to the greeting or EHLO (our host turned away: an allowlist) and a reply at any
+ * later step that blames the sender (a relay refused, our host or sender rejected, authentication
+ * or TLS required, SPF or DMARC) are ours to fix, so the mail waits for the fix instead of being
+ * marked failed.
  */
 export function classifySmtpFailure(error: unknown): SmtpFailure {
   const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; responseCode?: unknown; response?: unknown; command?: unknown };
@@ -36,7 +54,11 @@ export function classifySmtpFailure(error: unknown): SmtpFailure {
   const senderRefused = code === 'EENVELOPE' && e.command === 'MAIL FROM';
   // Refused before any mail was named (the greeting, EHLO): the server turns our host away, not this mail.
   const clientRefused = typeof e.command === 'string' && BEFORE_ANY_MAIL.has(e.command.toUpperCase()) && responseCode !== undefined && responseCode >= 500;
-  if ((code && CONFIGURATION_CODES.has(code)) || responseCode === 530 || senderRefused || clientRefused) return { permanent: false, configuration: true, reason };
+  // The same refusals given later, at RCPT TO or DATA, said in their status code or their words.
+  const setupBlamed = responseCode !== undefined && responseCode >= 400 && reply !== undefined && (SENDER_STATUS.test(reply) || SENDER_REFUSED.test(reply));
+  if ((code && CONFIGURATION_CODES.has(code)) || responseCode === 530 || senderRefused || clientRefused || setupBlamed) {
+    return { permanent: false, configuration: true, reason };
+  }
   if (responseCode !== undefined) return { permanent: responseCode >= 500 && responseCode < 600, configuration: false, reason };
   return { permanent: code !== undefined && PERMANENT_CODES.has(code), configuration: false, reason };
 }
