@@ -438,6 +438,68 @@ describe('email module: one mail per order event over SMTP', () => {
     expect(logs.filter((l) => l.includes(order.id) && l.includes('the SMTP setup refused'))).toHaveLength(3);
   });
 
+  it('records how many attempts our setup refused, apart from the attempts a mail spends', async () => {
+    const email = customer('relayed');
+    sink.answer((_, attempt) => (attempt <= 2 ? { code: 554, message: '5.7.1 Relay access denied' } : attempt === 3 ? { code: 451, message: '4.3.0 try later' } : 'accept'));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    await mailsReach(order.id, 'SENT');
+    const rows = await query<{ attempts: number; setup_refusals: number }>(
+      stack.databaseUrl,
+      `SELECT attempts, setup_refusals FROM email.sent_mails WHERE order_id = $1 ORDER BY seq`,
+      [order.id],
+    );
+    expect(rows).toEqual([
+      { attempts: 4, setup_refusals: 2 },
+      { attempts: 1, setup_refusals: 0 },
+    ]);
+  });
+
+  it('does not give a mail up for attempts its setup refused: one that waited out a long refusal still gets EMAIL_MAX_ATTEMPTS of its own', async () => {
+    const email = customer('waited');
+    let refusing = true;
+    sink.answer((to) => (to === email && refusing ? { code: 451, message: '4.3.0 try later' } : 'accept'));
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    // As if our setup had refused 38 of its attempts (hours of a wrong password): 40 attempts, 2 its own.
+    await expectEventually(async () => {
+      const updated = await query(
+        stack.databaseUrl,
+        `UPDATE email.sent_mails SET attempts = 40, setup_refusals = 38, next_attempt_at = now()
+         WHERE order_id = $1 AND kind = 'ORDER_PLACED' AND status = 'QUEUED' AND attempts >= 1 RETURNING 1`,
+        [order.id],
+      );
+      expect(updated).toHaveLength(1);
+    });
+    // Attempt 41 is refused for now: the 3rd of its own (of 30), so it is queued again, not FAILED.
+    await expectEventually(async () => {
+      const [placed] = await mailRows(order.id);
+      expect([placed.attempts >= 41, placed.status]).toEqual([true, 'QUEUED']);
+    });
+    refusing = false;
+    const rows = await mailsReach(order.id, 'SENT');
+    expect(rows[0].attempts).toBeGreaterThanOrEqual(42);
+  });
+
+  it('keeps what a newer attempt recorded when an older one, past its lease, fails late: no third send', async () => {
+    const email = customer('overtaken');
+    sink.answer(async (to, attempt) => {
+      if (to !== email || attempt > 1) return 'accept';
+      // While attempt 1 waits for its reply, another instance takes the mail over and sends it.
+      await query(
+        stack.databaseUrl,
+        `UPDATE email.sent_mails SET status = 'SENT', attempts = attempts + 1, sent_at = now(), lease_until = NULL
+         WHERE recipient = $1 AND kind = 'ORDER_PLACED' AND status = 'SENDING'`,
+        [email],
+      );
+      return { code: 451, message: '4.3.0 try later' };
+    });
+    const order = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], email);
+    const rows = await mailsReach(order.id, 'SENT');
+    expect(rows[0].attempts).toBe(2);
+    // The late 451 did not turn it back into QUEUED: only the confirmation reached the server.
+    expect(subjectsOf(sink.mailsTo(email))).toEqual([`Your order is confirmed (order ${order.id.slice(-8)})`]);
+    expect(logs.some((l) => l.includes(order.id) && l.includes('another attempt took the mail over'))).toBe(true);
+  });
+
   it('lets the order flow go on while SMTP is down, and catches up once it is back', async () => {
     await sink.stop();
     const email = customer('patient');

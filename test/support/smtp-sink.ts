@@ -14,8 +14,11 @@ export interface SmtpSink {
   /** Attempts per recipient, accepted or not. */
   attempts: Map<string, number>;
   mailsTo(address: string): ParsedMail[];
-  /** Decides per recipient and attempt (1-based) what the sink answers; default accepts everything. */
-  answer(verdict: (recipient: string, attempt: number) => SinkVerdict): void;
+  /**
+   * Decides per recipient and attempt (1-based) what the sink answers; default accepts everything.
+   * A promise holds the reply to RCPT TO until it settles (something to do while the client waits).
+   */
+  answer(verdict: (recipient: string, attempt: number) => SinkVerdict | Promise<SinkVerdict>): void;
   /** Decides per MAIL FROM (1-based, over all mails) what the sink answers to the sender; default accepts. */
   answerSender(verdict: (attempt: number) => SinkVerdict): void;
   /**
@@ -40,7 +43,7 @@ export const SINK_PASSWORD = 'sink-secret-123';
 export async function startSmtpSink(): Promise<SmtpSink> {
   const mails: ParsedMail[] = [];
   const attempts = new Map<string, number>();
-  let verdict: (recipient: string, attempt: number) => SinkVerdict = () => 'accept';
+  let verdict: (recipient: string, attempt: number) => SinkVerdict | Promise<SinkVerdict> = () => 'accept';
   let senderVerdict: (attempt: number) => SinkVerdict = () => 'accept';
   let senderAttempts = 0;
   let holdMs: (recipient: string, attempt: number) => number = () => 0;
@@ -76,9 +79,10 @@ export async function startSmtpSink(): Promise<SmtpSink> {
           const recipient = address.address.toLowerCase();
           const attempt = (attempts.get(recipient) ?? 0) + 1;
           attempts.set(recipient, attempt);
-          const answer = verdict(recipient, attempt);
-          if (answer === 'accept') callback();
-          else callback(Object.assign(new Error(answer.message), { responseCode: answer.code }));
+          Promise.resolve(verdict(recipient, attempt)).then(
+            (answer) => (answer === 'accept' ? callback() : callback(Object.assign(new Error(answer.message), { responseCode: answer.code }))),
+            (e: unknown) => callback(Object.assign(new Error(`the sink's verdict failed: ${String(e)}`), { responseCode: 451 })),
+          );
         },
         onData(stream, session, callback) {
           const recipients = session.envelope.rcptTo.map((r) => r.address.toLowerCase());

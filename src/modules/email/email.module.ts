@@ -9,6 +9,7 @@ import { MailTransport } from './mail-transport';
 import { EmailInitial1764000000000 } from './migrations/1764000000000-email-initial';
 import { EmailSentMails1765000000000 } from './migrations/1765000000000-email-sent-mails';
 import { EmailHeldMails1766000000000 } from './migrations/1766000000000-email-held-mails';
+import { EmailSetupRefusals1767000000000 } from './migrations/1767000000000-email-setup-refusals';
 import { OnOrderEventHandler } from './on-order-event/on-order-event.handler';
 import { QueueOrderMailService } from './on-order-event/queue-order-mail.service';
 
@@ -23,7 +24,7 @@ const infrastructure = [MailTransport];
       module: 'email',
       schema: EMAIL_SCHEMA,
       entities: [],
-      migrations: [EmailInitial1764000000000, EmailSentMails1765000000000, EmailHeldMails1766000000000],
+      migrations: [EmailInitial1764000000000, EmailSentMails1765000000000, EmailHeldMails1766000000000, EmailSetupRefusals1767000000000],
     }),
     MessagingModule.forModule({ module: 'email', schema: EMAIL_SCHEMA }),
   ],

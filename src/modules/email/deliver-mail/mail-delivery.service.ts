@@ -21,6 +21,8 @@ interface ClaimedMail {
   html_body: string;
   correlation_id: string;
   attempts: number;
+  /** Of `attempts`, those our own SMTP setup refused: they do not count against EMAIL_MAX_ATTEMPTS. */
+  setup_refusals: number;
   /** SENDING when a previous attempt was interrupted (crash) and its lease ran out. */
   was: MailStatus;
   /** Whether a later mail of the order is still owed: it becomes due once this one is recorded. */
@@ -97,10 +99,10 @@ export function claimStatement(schema: string): string {
        SET status = 'SENDING', attempts = s.attempts + 1, lease_until = now() + $1 * interval '1 millisecond', updated_at = now()
        FROM due WHERE s.event_id = due.event_id
        RETURNING s.event_id, s.seq, s.message_id, s.order_id, s.kind, s.recipient, s.subject, s.text_body, s.html_body,
-                 s.correlation_id, s.attempts, due.was,
+                 s.correlation_id, s.attempts, s.setup_refusals, due.was,
                  EXISTS (SELECT 1 FROM "${schema}".sent_mails l WHERE l.order_id = s.order_id AND l.event_id <> s.event_id AND l.status NOT IN ('SENT', 'FAILED')) AS queued_behind)
      SELECT c.event_id, c.message_id, c.order_id, c.kind, c.recipient, c.subject, c.text_body, c.html_body,
-            c.correlation_id, c.attempts, c.was, c.queued_behind, r.released
+            c.correlation_id, c.attempts, c.setup_refusals, c.was, c.queued_behind, r.released
      FROM (SELECT ((SELECT count(*) FROM expired) + (SELECT count(*) FROM placed))::int AS released) r LEFT JOIN claimed c ON true
      ORDER BY c.seq`;
 }
@@ -271,7 +273,12 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
     }
   }
 
-  /** Records every accepted mail still only in memory, with one statement; throws (and keeps them) while the database is away. */
+  /**
+   * Records every accepted mail still only in memory, with one statement; throws (and keeps them)
+   * while the database is away. Whatever another instance recorded meanwhile (it took the mail over
+   * when this attempt outlived its lease): the server accepted it, so it is SENT, and a mail SENT
+   * already keeps its first record.
+   */
   private async recordUnrecorded(): Promise<void> {
     if (this.unrecorded.size === 0) return;
     const accepted = [...this.unrecorded];
@@ -279,34 +286,51 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
       `UPDATE "${S}".sent_mails s
        SET status = 'SENT', sent_at = now(), updated_at = now(), smtp_response = d.response, error = NULL, lease_until = NULL
        FROM unnest($1::uuid[], $2::text[]) AS d(event_id, response)
-       WHERE s.event_id = d.event_id`,
+       WHERE s.event_id = d.event_id AND s.status <> 'SENT'`,
       [accepted.map(([eventId]) => eventId), accepted.map(([, response]) => response.slice(0, 1000))],
     );
     for (const [eventId] of accepted) this.unrecorded.delete(eventId);
   }
 
+  /**
+   * Records a failed attempt: FAILED, or QUEUED with a backoff. Only while the mail is still this
+   * attempt's (SENDING, with this attempt's number): an attempt that outlived its lease was taken
+   * over, and its late outcome must not undo what the newer attempt recorded (a SENT turned back
+   * into QUEUED went a third time).
+   */
   private async recordFailure(mail: ClaimedMail, label: string, error: unknown): Promise<void> {
     const failure = classifySmtpFailure(error);
     const { permanent, reason } = failure;
-    if (givesUp(failure, mail.attempts, this.maxAttempts)) {
-      const why = permanent ? reason : `gave up after ${mail.attempts} attempts: ${reason}`;
-      await this.dataSource.query(
-        `UPDATE "${S}".sent_mails SET status = 'FAILED', error = $2, lease_until = NULL, updated_at = now() WHERE event_id = $1`,
-        [mail.event_id, why.slice(0, 2000)],
+    // Attempts our setup refused wait for the fix: they lengthen the backoff but spend no attempt.
+    const refusals = mail.setup_refusals + (failure.configuration ? 1 : 0);
+    const counted = mail.attempts - refusals;
+    const ours = `event_id = $1 AND status = 'SENDING' AND attempts = $2`;
+    if (givesUp(failure, counted, this.maxAttempts)) {
+      const why = permanent ? reason : `gave up after ${counted} attempts: ${reason}`;
+      const [, updated] = await this.dataSource.query<[unknown, number]>(
+        `UPDATE "${S}".sent_mails SET status = 'FAILED', error = $3, lease_until = NULL, updated_at = now() WHERE ${ours}`,
+        [mail.event_id, mail.attempts, why.slice(0, 2000)],
       );
+      if (updated === 0) return this.takenOver(label, mail);
       this.logger.error(`${label} FAILED for good, not retried: ${redactAddresses(why, [mail.recipient])}`);
       return;
     }
     const delay = retryDelayMs(mail.attempts, this.baseMs, this.maxMs);
-    await this.dataSource.query(
+    const [, updated] = await this.dataSource.query<[unknown, number]>(
       `UPDATE "${S}".sent_mails
-       SET status = 'QUEUED', error = $2, next_attempt_at = now() + $3 * interval '1 millisecond', lease_until = NULL, updated_at = now()
-       WHERE event_id = $1`,
-      [mail.event_id, reason.slice(0, 2000), delay],
+       SET status = 'QUEUED', error = $3, next_attempt_at = now() + $4 * interval '1 millisecond', lease_until = NULL, updated_at = now(),
+           setup_refusals = $5
+       WHERE ${ours}`,
+      [mail.event_id, mail.attempts, reason.slice(0, 2000), delay, refusals],
     );
-    const attempt = failure.configuration ? `attempt ${mail.attempts}, the SMTP setup refused: kept until it is fixed` : `attempt ${mail.attempts}/${this.maxAttempts}`;
+    if (updated === 0) return this.takenOver(label, mail);
+    const attempt = failure.configuration ? `attempt ${mail.attempts}, the SMTP setup refused: kept until it is fixed` : `attempt ${counted}/${this.maxAttempts}`;
     this.logger.warn(`${label} not sent (${attempt}), retrying in ${delay} ms: ${redactAddresses(reason, [mail.recipient])}`);
     setTimeout(() => this.wake(), delay).unref();
+  }
+
+  private takenOver(label: string, mail: ClaimedMail): void {
+    this.logger.warn(`${label}: attempt ${mail.attempts} failed after its lease ran out and another attempt took the mail over; its outcome stands`);
   }
 
   private idle(ms: number): Promise<void> {
