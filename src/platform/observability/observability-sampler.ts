@@ -8,10 +8,19 @@ import { describeError } from '../kafka/errors';
 import { kafkaClientConfig } from '../kafka/kafka-client';
 import { KafkaNaming } from '../kafka/kafka-naming';
 import { KafkaRegistry } from '../kafka/kafka-registry';
+import { withTimeout } from '../health/indicators/with-timeout';
 import { Metrics } from './metrics';
 
 /** The admin calls lag needs (a kafkajs Admin has them). */
 export type OffsetsReader = Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>;
+
+interface ModuleSample {
+  module: ModuleName;
+  group: string;
+  lags: PartitionLag[];
+  depth: number;
+  pending: number;
+}
 
 export interface PartitionLag {
   topic: string;
@@ -63,10 +72,18 @@ export async function topicDepth(reader: OffsetsReader, topic: string): Promise<
   return offsets.reduce((sum, p) => sum + Math.max(Number(p.high) - Number(p.low), 0), 0);
 }
 
+/** The most a module's sample (or connecting the admin client) may take: a broker or database that hangs fails it. */
+export const SAMPLE_TIMEOUT_MS = 10_000;
+/** The most shutdown waits for a sample in flight. */
+const SHUTDOWN_WAIT_MS = 2_000;
+
 /**
  * Samples what needs a round trip (consumer lag and DLQ size from the Kafka admin API, outbox
  * backlog from Postgres) every METRICS_SAMPLE_INTERVAL_MS in the background, so a scrape only
- * reads cached gauges. A failed sample clears its gauges (no stale numbers) and is counted.
+ * reads cached gauges. A failed sample clears its module's gauges (no stale numbers) and is counted;
+ * the other modules' stay. Every sample is bounded by SAMPLE_TIMEOUT_MS: one that hangs (a pool with
+ * no connection free, a broker that takes requests and never answers) used to freeze every gauge at
+ * its last value and hold up shutdown.
  */
 @Injectable()
 export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -104,7 +121,7 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.running;
+    await withTimeout(this.running ?? Promise.resolve(), SHUTDOWN_WAIT_MS, 'the sample in flight did not end').catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
 
@@ -123,40 +140,36 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
 
   private async sampleKafka(): Promise<void> {
     if (this.registry.servers.size === 0) return;
+    const modules = [...this.registry.servers];
+    let samples: PromiseSettledResult<ModuleSample>[];
     try {
-      if (!this.admin) {
-        const admin = this.kafka.admin();
-        await admin.connect();
-        this.admin = admin;
+      const reader = oncePerTopic(await this.connectedAdmin());
+      samples = await Promise.allSettled(
+        modules.map(([module, server]) => withTimeout(this.sampleModule(reader, module, server), SAMPLE_TIMEOUT_MS, `sampling ${module}'s lag and dead letters did not end`)),
+      );
+    } catch (e) {
+      samples = modules.map(() => ({ status: 'rejected', reason: e }));
+    }
+    this.metrics.consumerLag.reset();
+    this.metrics.deadLetterSize.reset();
+    this.metrics.deadLetterPending.reset();
+    let failed = false;
+    samples.forEach((sample, i) => {
+      if (sample.status === 'rejected') {
+        failed = true;
+        this.metrics.samplerErrors.inc({ sample: 'kafka' });
+        this.logger.debug(`consumer lag sample of ${modules[i][0]} failed: ${describeError(sample.reason)}`);
+        return;
       }
-      const lags: { module: ModuleName; group: string; lag: PartitionLag }[] = [];
-      const dlq: { module: ModuleName; depth: number; pending: number }[] = [];
-      const reader = oncePerTopic(this.admin);
-      for (const [module, server] of this.registry.servers) {
-        // Its event topics and its retry topics: a stuck retry (or a redrive waiting) is lag too.
-        for (const lag of await consumerLag(reader, server.groupId, server.subscriptions())) lags.push({ module, group: server.groupId, lag });
-        const dead = this.naming.deadLetterTopic(module);
-        // What is not redriven yet: past the redrive group's mark, less what was redriven by id (DeadLetters keeps both there).
-        const pending = await pendingLetters(reader, `${server.groupId}.dlq-redrive`, dead);
-        dlq.push({ module, depth: await topicDepth(reader, dead), pending });
-      }
-      this.metrics.consumerLag.reset();
-      for (const { module, group, lag } of lags) {
+      const { module, group, lags, depth, pending } = sample.value;
+      for (const lag of lags) {
         const topic = this.naming.logicalTopic(lag.topic) ?? lag.topic;
         this.metrics.consumerLag.set({ module, group, topic, partition: String(lag.partition) }, lag.lag);
       }
-      this.metrics.deadLetterSize.reset();
-      this.metrics.deadLetterPending.reset();
-      for (const { module, depth, pending } of dlq) {
-        this.metrics.deadLetterSize.set({ module }, depth);
-        this.metrics.deadLetterPending.set({ module }, pending);
-      }
-    } catch (e) {
-      this.metrics.samplerErrors.inc({ sample: 'kafka' });
-      this.metrics.consumerLag.reset();
-      this.metrics.deadLetterSize.reset();
-      this.metrics.deadLetterPending.reset();
-      this.logger.debug(`consumer lag sample failed: ${describeError(e)}`);
+      this.metrics.deadLetterSize.set({ module }, depth);
+      this.metrics.deadLetterPending.set({ module }, pending);
+    });
+    if (failed) {
       // A fresh admin next time: kafkajs does not always recover a client whose broker went away.
       const admin = this.admin;
       this.admin = undefined;
@@ -164,11 +177,34 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
     }
   }
 
+  private async connectedAdmin(): Promise<Admin> {
+    if (this.admin) return this.admin;
+    const admin = this.kafka.admin();
+    try {
+      await withTimeout(admin.connect(), SAMPLE_TIMEOUT_MS, 'connecting the metrics admin client did not end');
+    } catch (e) {
+      // Not kept, so closed here: else a broker that takes connections and never answers left one socket per interval.
+      await admin.disconnect().catch(() => undefined);
+      throw e;
+    }
+    this.admin = admin;
+    return admin;
+  }
+
+  private async sampleModule(reader: OffsetsReader, module: ModuleName, server: { groupId: string; subscriptions(): string[] }): Promise<ModuleSample> {
+    // Its event topics and its retry topics: a stuck retry (or a redrive waiting) is lag too.
+    const lags = await consumerLag(reader, server.groupId, server.subscriptions());
+    const dead = this.naming.deadLetterTopic(module);
+    // What is not redriven yet: past the redrive group's mark, less what was redriven by id (DeadLetters keeps both there).
+    const pending = await pendingLetters(reader, `${server.groupId}.dlq-redrive`, dead);
+    return { module, group: server.groupId, lags, depth: await topicDepth(reader, dead), pending };
+  }
+
   private async sampleOutboxes(): Promise<void> {
     await Promise.all(
       [...this.registry.relays].map(async ([module, relay]) => {
         try {
-          const { count, oldestAgeMs } = await relay.backlog();
+          const { count, oldestAgeMs } = await withTimeout(relay.backlog(), SAMPLE_TIMEOUT_MS, `reading ${module}'s outbox backlog did not end`);
           this.metrics.outboxBacklog.set({ module }, count);
           this.metrics.outboxOldestAge.set({ module }, oldestAgeMs / 1000);
         } catch (e) {

@@ -19,8 +19,16 @@ describe('ops/grafana dashboard', () => {
 
   it('shows throughput, p99 latency, lag per group, outbox age and DLQ size', () => {
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
-    for (const needed of ['kafka_events_consumed_total', 'histogram_quantile(0.99', 'sum by (group) (kafka_consumer_lag)', 'outbox_oldest_event_age_seconds', 'kafka_dlq_messages']) {
+    for (const needed of ['kafka_events_consumed_total', 'histogram_quantile(0.99', 'kafka_consumer_lag', 'outbox_oldest_event_age_seconds', 'kafka_dlq_messages']) {
       expect(exprs).toContain(needed);
     }
+  });
+
+  it('never adds up a gauge every process running a module reports whole (group lag, outbox, DLQ): two replicas would show it twice', () => {
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    const whole = /\b(kafka_consumer_lag|outbox_backlog_events|outbox_oldest_event_age_seconds|kafka_dlq_messages|kafka_dlq_pending_messages)\b/;
+    // Each such gauge is read through a max over the processes (by its own labels) before anything else.
+    const summedRaw = exprs.filter((e) => whole.test(e) && !/max by \([^)]*\) \((kafka_consumer_lag|outbox_[a-z_]+|kafka_dlq_[a-z_]+)\)/.test(e));
+    expect(summedRaw).toEqual([]);
   });
 });
