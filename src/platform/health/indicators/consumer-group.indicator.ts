@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { ModuleName } from '../../config/environment';
 import { KafkaRegistry } from '../../kafka/kafka-registry';
+import { describedKind } from './down-reason';
 
 /**
  * `consumer:<module>`: the module's consumer is a member of its group. The state follows kafkajs
@@ -22,6 +23,12 @@ export class ConsumerGroupHealthIndicator {
     const state = server.consumerState;
     return state === 'joined'
       ? check.up({ group: server.groupId, state })
-      : check.down({ group: server.groupId, state, message: server.consumerError ?? `consumer is ${state}` });
+      : check.down({ group: server.groupId, state, message: publicConsumerError(state, server.consumerError) });
   }
+}
+
+/** A stall is described in our own words; a client's error only by its kind (the transport logs it whole as it happens). */
+function publicConsumerError(state: string, error: string | undefined): string {
+  if (state === 'stalled' && error) return error;
+  return error ? `consumer is ${state}: ${describedKind(error)}` : `consumer is ${state}`;
 }

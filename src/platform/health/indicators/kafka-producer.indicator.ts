@@ -1,10 +1,11 @@
-import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Admin, Kafka, logLevel } from 'kafkajs';
 import { Environment } from '../../config/environment';
 import { kafkaClientConfig } from '../../kafka/kafka-client';
 import { KafkaProducer } from '../../kafka/kafka-producer';
+import { DownLog } from './down-reason';
 import { withTimeout } from './with-timeout';
 
 /** The broker round trip the indicator makes (a kafkajs Admin has it). */
@@ -22,6 +23,7 @@ export const CLUSTER_PROBE = Symbol('CLUSTER_PROBE');
 export class KafkaProducerHealthIndicator implements OnApplicationShutdown {
   private probe?: ClusterProbe;
   private readonly newProbe: () => ClusterProbe;
+  private readonly downLog = new DownLog(new Logger('Health'));
 
   constructor(
     private readonly indicator: HealthIndicatorService,
@@ -55,13 +57,14 @@ export class KafkaProducerHealthIndicator implements OnApplicationShutdown {
         await withTimeout(probe.connect(), timeoutMs, 'no Kafka broker answered');
       }
       const cluster = await withTimeout(this.probe.describeCluster(), timeoutMs, 'Kafka cluster did not answer');
+      this.downLog.up('kafka:producer');
       return check.up({ brokers: cluster.brokers.length });
     } catch (e) {
       // A fresh client next time: kafkajs does not always recover one whose broker went away.
       const probe = this.probe;
       this.probe = undefined;
       void probe?.disconnect().catch(() => undefined);
-      return check.down({ message: e instanceof Error ? e.message : String(e) });
+      return check.down({ message: this.downLog.down('kafka:producer', e) });
     }
   }
 

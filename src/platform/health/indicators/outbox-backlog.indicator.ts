@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Environment, ModuleName } from '../../config/environment';
 import { KafkaRegistry } from '../../kafka/kafka-registry';
+import { describedKind, DownLog } from './down-reason';
 import { withTimeout } from './with-timeout';
 
 /**
@@ -12,6 +13,7 @@ import { withTimeout } from './with-timeout';
 @Injectable()
 export class OutboxBacklogHealthIndicator {
   private readonly maxAgeMs: number;
+  private readonly downLog = new DownLog(new Logger('Health'));
 
   constructor(
     private readonly indicator: HealthIndicatorService,
@@ -28,10 +30,14 @@ export class OutboxBacklogHealthIndicator {
     try {
       const { count, oldestAgeMs } = await withTimeout(relay.backlog(), timeoutMs, 'outbox backlog query did not answer');
       const details = { backlog: count, oldestAgeMs: Math.round(oldestAgeMs), maxAgeMs: this.maxAgeMs };
-      if (oldestAgeMs <= this.maxAgeMs) return check.up(details);
-      return check.down({ ...details, message: `oldest outbox event is ${Math.round(oldestAgeMs / 1000)} s old${relay.error ? `: ${relay.error}` : ''}` });
+      if (oldestAgeMs <= this.maxAgeMs) {
+        this.downLog.up(`outbox:${module}`);
+        return check.up(details);
+      }
+      // The relay logs its error in full as it happens.
+      return check.down({ ...details, message: `oldest outbox event is ${Math.round(oldestAgeMs / 1000)} s old${relay.error ? `: ${describedKind(relay.error)}` : ''}` });
     } catch (e) {
-      return check.down({ message: e instanceof Error ? e.message : String(e) });
+      return check.down({ message: this.downLog.down(`outbox:${module}`, e) });
     }
   }
 }
