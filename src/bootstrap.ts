@@ -2,13 +2,13 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
-import { IoAdapter } from '@nestjs/platform-socket.io';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { Environment } from './platform/config/environment';
 import { pingDatabase } from './platform/health/indicators/database.indicator';
 import { HttpDrain } from './platform/http/http-drain';
+import { GuardedIoAdapter } from './platform/http/socket-adapter';
 import { strictValidationPipe } from './platform/http/validation-pipe';
 import { createKafka, registerKafkaSecurity } from './platform/kafka/kafka-client';
 import { KafkaNaming } from './platform/kafka/kafka-naming';
@@ -50,8 +50,8 @@ export async function createApp(env: Environment, observability: ObservabilityOp
   await applyHttpSecurity(app, env);
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();
-  // Socket.io on the same HTTP server (the analytics module's /live namespace).
-  app.useWebSocketAdapter(new IoAdapter(app));
+  // Socket.io on the same HTTP server (the analytics module's /live namespace), its handshakes guarded.
+  app.useWebSocketAdapter(new GuardedIoAdapter(app, { corsOrigins: env.CORS_ORIGINS, maxConnections: env.ANALYTICS_LIVE_MAX_CONNECTIONS }));
 
   const registry = app.get(KafkaRegistry);
   for (const module of env.MODULES) {

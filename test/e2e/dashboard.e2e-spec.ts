@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
+import { io, Socket } from 'socket.io-client';
 import { orderRef } from '../../src/modules/analytics/live/live-change';
 import { LiveGateway } from '../../src/modules/analytics/live/live.gateway';
 import { expectEventually } from '../support/eventually';
@@ -115,5 +116,48 @@ describe('dashboard in a real browser', () => {
     })()`)) as { distinct: number; dominantShare: number };
     expect(distinct).toBeGreaterThan(50);
     expect(dominantShare).toBeLessThan(0.9);
+  });
+
+  /** Opens a /live socket from Node as a page at `origin` would; resolves with the socket or the reason it was refused. */
+  const openLive = (url: string, origin?: string) =>
+    new Promise<{ socket?: Socket; refused?: string }>((resolve) => {
+      const socket = io(`${url}/live`, { transports: ['websocket'], reconnection: false, timeout: 5000, extraHeaders: origin ? { origin } : {} });
+      socket.once('connect', () => resolve({ socket }));
+      socket.once('connect_error', (e) => {
+        socket.close();
+        resolve({ refused: e.message });
+      });
+    });
+
+  it('refuses a /live socket opened by a page of another origin, and takes the app’s own and clients without an Origin', async () => {
+    const foreign = await openLive(app.url, 'https://evil.example');
+    expect(foreign.socket).toBeUndefined();
+    expect(foreign.refused).toBeDefined();
+    for (const origin of [new URL(app.url).origin, undefined]) {
+      const own = await openLive(app.url, origin);
+      expect([origin, own.refused]).toEqual([origin, undefined]);
+      own.socket?.close();
+    }
+  });
+
+  it('holds at most ANALYTICS_LIVE_MAX_CONNECTIONS sockets, and takes one again once one closes', async () => {
+    const capped = await startTestApp(stack, { MODULES: 'analytics', ANALYTICS_LIVE_MAX_CONNECTIONS: '2' });
+    const open: Socket[] = [];
+    try {
+      for (let i = 0; i < 2; i++) open.push((await openLive(capped.url)).socket!);
+      expect(open.every((s) => s?.connected)).toBe(true);
+      expect((await openLive(capped.url)).refused).toBeDefined();
+      open.shift()!.close();
+      // The server counts the closed one out once its close reaches it.
+      const again = await expectEventually(async () => {
+        const attempt = await openLive(capped.url);
+        expect(attempt.socket?.connected).toBe(true);
+        return attempt.socket!;
+      });
+      open.push(again);
+    } finally {
+      for (const s of open) s?.close();
+      await capped.close();
+    }
   });
 });

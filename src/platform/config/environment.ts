@@ -385,6 +385,13 @@ export class Environment {
   @Max(600_000)
   ANALYTICS_LIVE_HISTORY_MS = 60_000;
 
+  /** Live stream (/live) connections this process holds at most; more are refused until some close. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  ANALYTICS_LIVE_MAX_CONNECTIONS = 1000;
+
   @IsString()
   @MinLength(8, { message: 'ADMIN_TOKEN must be at least 8 characters' })
   @Matches(/^\S+$/, { message: 'ADMIN_TOKEN must not contain whitespace (a trailing newline from a secret file?): no Authorization header could carry it' })
