@@ -17,18 +17,15 @@ export function requestIdFromHeaders(req: { headers: IncomingMessage['headers'] 
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
+/** Field names whose values never reach a log line, at the top of a line's object or up to two levels down. */
+const SECRET_FIELDS = ['authorization', 'password', 'pass', 'smtpUrl', 'SMTP_URL', 'ADMIN_TOKEN', 'cardNumber'];
+
 /** Structured fields that never reach a log line. */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
-  '*.authorization',
-  '*.password',
-  '*.pass',
-  '*.smtpUrl',
-  '*.SMTP_URL',
-  '*.ADMIN_TOKEN',
-  '*.cardNumber',
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
 ];
 
 const luhn = (digits: string): boolean => {
@@ -42,13 +39,14 @@ const luhn = (digits: string): boolean => {
 };
 
 /**
- * Scrubs secrets out of free text: URL passwords (`smtp://user:pass@host`), bearer tokens and
+ * Scrubs secrets out of free text: URL passwords (`smtp://user:pass@host`), bearer and basic credentials, and
  * card-like numbers (13–19 digits from 2–6 passing the Luhn check, which spares timestamps and ids).
  */
 export function scrub(text: string): string {
   return text
     .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*):[^@\s/]+@/gi, '$1:[redacted]@')
     .replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
+    .replace(/\b(basic)\s+[A-Za-z0-9+/]{8,}={0,2}/gi, '$1 [redacted]')
     // Card networks start with 2-6; epoch-millisecond timestamps (13 digits) start with 1.
     .replace(/\b[2-6](?:[ -]?\d){12,18}\b/g, (match) => {
       const digits = match.replace(/\D/g, '');
@@ -77,6 +75,20 @@ const scrubError = (value: unknown): unknown => {
   return serialized;
 };
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** A line's object with its string fields scrubbed (a `{ url: 'postgres://u:secret@db' }` too); a copy only when one changed. */
+function scrubFields(fields: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value !== 'string') continue;
+    const clean = scrub(value);
+    if (clean !== value) (out ??= { ...fields })[key] = clean;
+  }
+  return out ?? fields;
+}
+
 /** Level: LOG_LEVEL, or `warn` under NODE_ENV=test when LOG_LEVEL is not set (quiet test runs). */
 export function logLevelOf(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>): string {
   return env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'warn' : 'info');
@@ -97,7 +109,7 @@ export function pinoOptions(env: Pick<Environment, 'NODE_ENV' | 'LOG_LEVEL'>, pr
     serializers: { err: scrubError, error: scrubError },
     hooks: {
       logMethod(args, method) {
-        const clean = args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as typeof args;
+        const clean = args.map((a) => (typeof a === 'string' ? scrub(a) : isPlainObject(a) ? scrubFields(a) : a)) as typeof args;
         method.apply(this, clean);
       },
     },

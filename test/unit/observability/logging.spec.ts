@@ -46,6 +46,15 @@ describe('structured logs', () => {
     expect(lines[0].msg).toBe('sent via smtp://mailer:[redacted]@smtp.example.com:587');
   });
 
+  it('redact a secret field at the top of a line or two levels down, URL passwords in string fields, and basic credentials', () => {
+    const { logger, lines } = capture();
+    logger.info({ password: 'TOP-SECRET-1', a: { b: { password: 'DEEP-SECRET-2' } }, url: 'postgres://shop:PG-SECRET-3@db.internal/shop', n: 4 }, 'connected');
+    logger.warn('Authorization: Basic c2hvcDpCQVNJQy1TRUNSRVQ= refused');
+    const text = JSON.stringify(lines);
+    expect(text).not.toMatch(/SECRET|c2hvcDpCQVNJQy1TRUNSRVQ/);
+    expect(lines[0]).toMatchObject({ url: 'postgres://shop:[redacted]@db.internal/shop', n: 4 });
+  });
+
   it('mask card-like numbers but leave timestamps and ids alone', () => {
     expect(scrub('card 4111 1111 1111 1111 declined')).toBe('card [card ****1111] declined');
     expect(scrub('migration 1764000000000 ran')).toBe('migration 1764000000000 ran');
