@@ -7,6 +7,7 @@ import { commitAsGroup, GroupOffset, groupPosition } from './consumer-offsets';
 import { KafkaNaming } from './kafka-naming';
 import { OutgoingMessage } from './kafka-producer';
 import { withoutTransportHeaders } from './module-kafka.server';
+import { RetryHeaders } from './transport-headers';
 
 export interface DeadLetter {
   /** `<partition>:<offset>` in the dead-letter topic. */
@@ -258,13 +259,15 @@ export class DeadLetters {
       value: message.value ?? Buffer.alloc(0),
       headers: {
         ...withoutTransportHeaders(message.headers),
-        'retry-level': '1',
-        'retry-due-at': String(Date.now()),
-        'retry-attempts': '0',
-        'retry-source-topic': letter.source.topic,
-        'retry-source-partition': String(letter.source.partition),
-        'retry-source-offset': letter.source.offset,
-        'redriven-from': `${this.naming.deadLetterTopic(module)}@${letter.id}`,
+        ...({
+          'retry-level': '1',
+          'retry-due-at': String(Date.now()),
+          'retry-attempts': '0',
+          'retry-source-topic': letter.source.topic,
+          'retry-source-partition': String(letter.source.partition),
+          'retry-source-offset': letter.source.offset,
+          'redriven-from': `${this.naming.deadLetterTopic(module)}@${letter.id}`,
+        } satisfies RetryHeaders),
       },
     };
   }

@@ -9,6 +9,7 @@ import { BatchTransaction, UUID } from './batch-transaction';
 import { validateContract } from './contract-validator';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer } from './kafka-producer';
+import { DeadLetterHeaders, RetryHeaders } from './transport-headers';
 import { TopicProvisioner } from './topic-provisioner';
 import { transportIdOf } from './module-event.decorator';
 import { header, LogContext } from '../observability/log-context';
@@ -814,8 +815,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     const topic = naming.retryTopic(module, level);
     const delay = retryDelaysMs[level - 1];
     this.logger.warn(`${envelope.type} ${envelope.eventId} failed ${attempts} time(s); retry ${level} in ${delay} ms via ${topic}: ${describeError(error)}`);
-    const headers = {
-      ...withoutTransportHeaders(message.headers),
+    const added: RetryHeaders = {
       'retry-level': String(level),
       'retry-due-at': String(Date.now() + delay),
       'retry-attempts': String(attempts),
@@ -824,6 +824,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       'retry-source-partition': String(source.partition),
       'retry-source-offset': source.offset,
     };
+    const headers = { ...withoutTransportHeaders(message.headers), ...added };
     try {
       await producer.send([{ topic, key: message.key?.toString('utf8') ?? envelope.key, value: message.value ?? Buffer.alloc(0), headers }]);
     } catch (e) {
@@ -899,15 +900,17 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       value: message.value ?? Buffer.alloc(0),
       headers: {
         ...withoutTransportHeaders(message.headers),
-        'dlq-error': reason.slice(0, 2000),
-        'dlq-error-code': String(code),
-        'dlq-permanent': String(isPermanent(error)),
-        'dlq-attempts': String(attempts),
-        'dlq-source-topic': source.topic,
-        'dlq-source-partition': String(source.partition),
-        'dlq-source-offset': source.offset,
-        'dlq-group': this.groupId,
-        'dlq-at': new Date().toISOString(),
+        ...({
+          'dlq-error': reason.slice(0, 2000),
+          'dlq-error-code': String(code),
+          'dlq-permanent': String(isPermanent(error)),
+          'dlq-attempts': String(attempts),
+          'dlq-source-topic': source.topic,
+          'dlq-source-partition': String(source.partition),
+          'dlq-source-offset': source.offset,
+          'dlq-group': this.groupId,
+          'dlq-at': new Date().toISOString(),
+        } satisfies DeadLetterHeaders),
       },
     };
     try {
@@ -919,7 +922,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
       // letter goes without its value; the source coordinates say where to read it while the topic
       // retains it.
       this.logger.error(`${dlq} refused the ${letter.value.length}-byte value as too large: parking the letter without it`);
-      await this.options.producer.send([{ ...letter, value: Buffer.alloc(0), headers: { ...letter.headers, 'dlq-value-dropped': String(letter.value.length) } }]);
+      await this.options.producer.send([{ ...letter, value: Buffer.alloc(0), headers: { ...letter.headers, ...({ 'dlq-value-dropped': String(letter.value.length) } satisfies DeadLetterHeaders) } }]);
     }
     this.observer.deadLettered(this.options.module, source.topic, String(code));
   }

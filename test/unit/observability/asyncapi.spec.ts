@@ -4,6 +4,7 @@ import { IsInt, IsUUID, Min, ValidateNested } from 'class-validator';
 import { defineEvent, EVENTS, OrderLinePayload } from '../../../src/contracts';
 import { buildAsyncApi, keyPathOf } from '../../../src/platform/observability/asyncapi/asyncapi';
 import { toYaml } from '../../../src/platform/observability/asyncapi/yaml';
+import { DEAD_LETTER_HEADERS, RETRY_HEADERS } from '../../../src/platform/kafka/transport-headers';
 import { ASYNCAPI_PATH, consumersFromHandlers, generateAsyncApi } from '../../../scripts/asyncapi';
 
 describe('docs/asyncapi.yaml', () => {
@@ -28,6 +29,16 @@ describe(buildAsyncApi.name, () => {
     }
     expect(doc.components.messages['order.placed.v1']['x-consumer-groups']).toEqual(expect.arrayContaining(['warehouse', 'email']));
     expect(keyPathOf(EVENTS['product.upserted'])).toBe('payload.sku');
+  });
+
+  it('documents every header the transport writes on a retry or a dead letter, and each module’s retry topics', () => {
+    const schemas = doc.components.schemas as unknown as Record<string, { properties: Record<string, unknown> }>;
+    expect(Object.keys(schemas.RetryHeaders.properties).sort()).toEqual(Object.keys(RETRY_HEADERS).sort());
+    expect(Object.keys(schemas.DeadLetterHeaders.properties)).toEqual(expect.arrayContaining(['dlq-value-dropped', 'dlq-group']));
+    expect(Object.keys(schemas.DeadLetterHeaders.properties).sort()).toEqual(Object.keys(DEAD_LETTER_HEADERS).sort());
+    for (const module of new Set(Object.values(consumers).flat())) {
+      expect(doc.channels[`${module}.retry`]).toMatchObject({ address: `${module}.retry.{level}` });
+    }
   });
 
   it('describes payloads with the constraints consumers validate against', () => {

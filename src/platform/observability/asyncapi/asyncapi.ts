@@ -1,4 +1,5 @@
 import { EventDefinition, EventEnvelopeSchema, EVENTS } from '../../../contracts';
+import { DEAD_LETTER_HEADERS, RETRY_HEADERS } from '../../kafka/transport-headers';
 import { JsonSchema, schemasOf } from './json-schema';
 
 /** Any event definition, whatever its payload type. */
@@ -36,27 +37,18 @@ const KAFKA_HEADERS: JsonSchema = {
   },
 };
 
-const DEAD_LETTER_HEADERS: JsonSchema = {
+const headerSchema = (description: string, headers: Record<string, string>): JsonSchema => ({
   type: 'object',
-  description: 'The original headers, plus why and where the event came from.',
-  properties: Object.fromEntries(
-    [
-      ['dlq-error', 'The error, truncated to 2000 characters.'],
-      ['dlq-error-code', 'EVENT.* for undecodable or invalid events, the handler error code otherwise.'],
-      ['dlq-permanent', '"true" when retrying could never succeed.'],
-      ['dlq-attempts', 'Handler attempts made.'],
-      ['dlq-source-topic', ''],
-      ['dlq-source-partition', ''],
-      ['dlq-source-offset', ''],
-      ['dlq-group', 'The consumer group that parked it.'],
-      ['dlq-at', 'ISO-8601 time of parking.'],
-    ].map(([name, description]) => [name, description ? { type: 'string', description } : { type: 'string' }]),
-  ),
-};
+  description,
+  properties: Object.fromEntries(Object.entries(headers).map(([name, about]) => [name, { type: 'string', description: about }])),
+});
+
+const DEAD_LETTER_SCHEMA = headerSchema('The original headers, plus why and where the event came from.', DEAD_LETTER_HEADERS);
+const RETRY_SCHEMA = headerSchema('The original headers, plus when it is due again and where it came from.', RETRY_HEADERS);
 
 /**
  * The AsyncAPI 3 document of the published language: one channel per topic with its key, envelope,
- * payload schema, producer and consumer groups, plus each module's dead-letter topic. Names are
+ * payload schema, producer and consumer groups, plus each module's retry and dead-letter topics. Names are
  * logical; a deployment adds KAFKA_TOPIC_PREFIX / KAFKA_GROUP_PREFIX.
  */
 export function buildAsyncApi({ events = EVENTS, consumers }: AsyncApiInput): Record<string, unknown> {
@@ -131,7 +123,34 @@ export function buildAsyncApi({ events = EVENTS, consumers }: AsyncApiInput): Re
     headers: ref('components/schemas/DeadLetterHeaders'),
     payload: { description: 'The original message value, byte for byte (it may be invalid).' },
   };
+  messages['retry'] = {
+    name: 'retry',
+    title: 'An event to handle again',
+    summary: 'The original message (key and value unchanged) that failed in its handler, or was redriven from the DLQ; only its own group reads it.',
+    headers: ref('components/schemas/RetryHeaders'),
+    payload: { description: 'The original message value, byte for byte.' },
+  };
   for (const module of consumingModules) {
+    const retry = `${module}.retry`;
+    channels[retry] = {
+      address: `${retry}.{level}`,
+      description: `Events the ${module} group failed to handle, each held until its retry-due-at (level n waits the nth of KAFKA_RETRY_DELAYS_MS); a DLQ redrive sends to level 1.`,
+      parameters: { level: { description: '1 up to the number of KAFKA_RETRY_DELAYS_MS.' } },
+      messages: { retry: ref('components/messages/retry') },
+    };
+    operations[`${module}.send.retry`] = {
+      action: 'send',
+      summary: `The ${module} transport sends an event its handler failed to the next retry topic (key unchanged), and a redrive sends a letter back.`,
+      channel: ref(`channels/${retry}`),
+      messages: [ref(`channels/${retry}/messages/retry`)],
+    };
+    operations[`${module}.receive.retry`] = {
+      action: 'receive',
+      summary: `The ${module} consumer group handles its retries once due.`,
+      channel: ref(`channels/${retry}`),
+      messages: [ref(`channels/${retry}/messages/retry`)],
+      bindings: { kafka: { groupId: { type: 'string', const: module }, bindingVersion: '0.5.0' } },
+    };
     const topic = `${module}.dlq`;
     channels[topic] = {
       address: topic,
@@ -164,7 +183,7 @@ export function buildAsyncApi({ events = EVENTS, consumers }: AsyncApiInput): Re
     operations,
     components: {
       messages,
-      schemas: { ...Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))), KafkaHeaders: KAFKA_HEADERS, DeadLetterHeaders: DEAD_LETTER_HEADERS },
+      schemas: { ...Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))), KafkaHeaders: KAFKA_HEADERS, DeadLetterHeaders: DEAD_LETTER_SCHEMA, RetryHeaders: RETRY_SCHEMA },
     },
   };
 }
