@@ -358,6 +358,32 @@ describe('failure handling: redriving every dead letter', () => {
     }
   });
 
+  it('does not send again a letter redriven by id after a redrive of everything read the marks and before it joined the redrive group (sends to stubs)', async () => {
+    const naming = new KafkaNaming(`${stack.prefix}late.`, `${stack.prefix}late.`);
+    const dlq = naming.deadLetterTopic('warehouse');
+    await createTopic(kafka, dlq, 1);
+    await publish(kafka, dlq, [1, 2, 3].map((n) => ({ key: `l-${n}`, value: { eventId: `00000000-0000-7000-8000-0000000005${n}0`, type: 'order.placed' } })));
+    const byId = new DeadLetters(kafka, naming, async () => undefined);
+    // The redrive of everything reads the marks, then its consumer connects: the redrive of 0:1 lands in between.
+    const interleaved = Object.create(kafka) as Kafka;
+    interleaved.consumer = (config) => {
+      const consumer = kafka.consumer(config);
+      if (config.groupId.endsWith('.dlq-redrive')) {
+        const connect = consumer.connect.bind(consumer);
+        consumer.connect = async () => {
+          expect((await byId.redrive('warehouse', ['0:1'])).redriven).toEqual(['0:1']);
+          return connect();
+        };
+      }
+      return consumer;
+    };
+    const sent: string[] = [];
+    const everything = new DeadLetters(interleaved, naming, async (messages) => void sent.push(...messages.map((m) => m.key)));
+    expect((await everything.redrive('warehouse')).redriven).toEqual(['0:0', '0:2']);
+    expect(sent).toEqual(['l-1', 'l-3']);
+    expect(await byId.list('warehouse', { pending: true })).toEqual({ items: [], nextCursor: null });
+  });
+
   it('does not move the redrive mark back when a redrive of everything finished while a redrive by id was sending (sends to stubs)', async () => {
     const naming = new KafkaNaming(`${stack.prefix}race.`, `${stack.prefix}race.`);
     const dlq = naming.deadLetterTopic('warehouse');

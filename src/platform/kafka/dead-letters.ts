@@ -351,11 +351,25 @@ export class DeadLetters {
             return goOn;
           };
           stillReading();
+          // The redrive group's member reads what was redriven by id again once it has joined: a redrive
+          // by id that committed after the read above (and before the join) would otherwise be sent
+          // again, and its entries written over by this redrive's commits. Once joined, none can commit.
+          let byIdReread = !asRedriver;
           void consumer
             .run({
               autoCommit: false,
               eachMessage: async ({ partition, message }) => {
                 if (finished) return;
+                if (!byIdReread) {
+                  byIdReread = true;
+                  try {
+                    const [now] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
+                    for (const p of now?.partitions ?? []) byId.set(p.partition, redrivenById(p.metadata));
+                  } catch (e) {
+                    finish(e);
+                    return;
+                  }
+                }
                 stillReading();
                 const end = pending.get(partition);
                 const offset = BigInt(message.offset);
