@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { MailDeliveryService } from '../../src/modules/email/deliver-mail/mail-delivery.service';
 import { expectEventually } from '../support/eventually';
 import { PgProxy, startPgProxy } from '../support/pg-proxy';
 import { createProduct, placeOrder } from '../support/shop';
@@ -97,5 +99,59 @@ describe('email module: stopping while the SMTP server sits on a mail', () => {
     // Still owed: it goes again, with the same Message-ID, once its lease runs out.
     const [placed] = await query<{ status: string }>(stack.databaseUrl, `SELECT status FROM email.sent_mails WHERE order_id = $1 AND kind = 'ORDER_PLACED'`, [order.id]);
     expect(placed.status).toBe('SENDING');
+  });
+});
+
+describe('email module: stopping while a claim of mails is in flight', () => {
+  let stack: TestStack;
+  let sink: SmtpSink;
+  let app: TestApp | undefined;
+  let holder: Client | undefined;
+
+  beforeAll(async () => {
+    stack = await createTestStack('emailclaim');
+    sink = await startSmtpSink();
+    app = await startTestApp(stack, { SMTP_URL: sink.url, SMTP_FROM: 'Shop <orders@shop.test>', EMAIL_DELIVERY_POLL_MS: '600000' });
+    await createProduct(app, stack, 'MUG', 10, 1200);
+  });
+
+  afterAll(async () => {
+    await holder?.end().catch(() => undefined);
+    await app?.close();
+    await sink?.stop();
+    await stack?.drop();
+  });
+
+  it('hands the mails it claimed back to the queue instead of sending them once shutdown has begun', async () => {
+    // A claim marks its mails SENDING; this trigger makes it wait for an advisory lock the test holds.
+    holder = new Client({ connectionString: stack.databaseUrl });
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock(4242)');
+    await query(stack.databaseUrl, `CREATE FUNCTION email.wait_for_test() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NEW; END $$`);
+    await query(stack.databaseUrl, `CREATE TRIGGER wait_for_test BEFORE UPDATE ON email.sent_mails FOR EACH ROW WHEN (NEW.status = 'SENDING') EXECUTE FUNCTION email.wait_for_test()`);
+    const email = `claim-${randomBytes(3).toString('hex')}@example.com`;
+    const order = await placeOrder(app!, [{ sku: 'MUG', quantity: 1 }], email);
+    await expectEventually(async () => {
+      const waiting = await query(stack.databaseUrl, `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted`);
+      expect(waiting).toHaveLength(1);
+    });
+
+    const delivery = app!.app.get(MailDeliveryService);
+    const stop = delivery.beforeApplicationShutdown.bind(delivery);
+    let shutdownBegan = false;
+    delivery.beforeApplicationShutdown = () => ((shutdownBegan = true), stop());
+    const closing = app!.close();
+    app = undefined;
+    await expectEventually(() => expect(shutdownBegan).toBe(true));
+    await holder.query('SELECT pg_advisory_unlock(4242)');
+    await closing;
+
+    const [placed] = await query<{ status: string; attempts: number }>(
+      stack.databaseUrl,
+      `SELECT status, attempts FROM email.sent_mails WHERE order_id = $1 AND kind = 'ORDER_PLACED'`,
+      [order.id],
+    );
+    expect(placed).toEqual({ status: 'QUEUED', attempts: 0 });
+    expect(sink.attempts.get(email)).toBeUndefined();
   });
 });

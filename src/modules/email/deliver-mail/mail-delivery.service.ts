@@ -230,6 +230,12 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   async deliverNext(): Promise<{ claimed: number; more: boolean }> {
     const { mails, released } = await this.claim();
     if (mails.length === 0) return { claimed: 0, more: released > 0 };
+    if (!this.running) {
+      // Shutdown began while the claim ran: hand them back rather than start attempts nobody waits for
+      // (one cut short stays SENDING for its lease, and may go twice).
+      await this.unclaim(mails);
+      return { claimed: 0, more: false };
+    }
     const attempts = await Promise.allSettled(mails.map((mail) => this.attempt(mail)));
     await this.recordUnrecorded();
     for (const a of attempts) if (a.status === 'rejected') throw a.reason; // a failure could not be recorded: pause
@@ -271,6 +277,17 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
       for (const id of orders) this.queuedOrders.add(id);
       throw e;
     }
+  }
+
+  /** Puts claimed mails back as they were before the claim (due now, the attempt not spent), unless something took them since. */
+  private async unclaim(mails: ClaimedMail[]): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE "${S}".sent_mails s SET status = 'QUEUED', attempts = s.attempts - 1, lease_until = NULL, updated_at = now()
+       FROM unnest($1::uuid[], $2::int[]) AS c(event_id, attempts)
+       WHERE s.event_id = c.event_id AND s.status = 'SENDING' AND s.attempts = c.attempts`,
+      [mails.map((m) => m.event_id), mails.map((m) => m.attempts)],
+    );
+    this.logger.log(`handed ${mails.length} mail(s) claimed as shutdown began back to the queue`);
   }
 
   /**
