@@ -95,9 +95,14 @@ describe('observability: metrics, logs and API docs while orders flow', () => {
       .set('X-Request-Id', correlationId)
       .send({ customerEmail: 'ada@example.com', items: [{ sku: 'OBS-MUG', quantity: 1 }] })
       .expect(201);
+    expect(res.headers['x-request-id']).toBe(correlationId);
     const order = await orderReaches(app, res.body.id, 'CONFIRMED');
 
     expect(order.correlationId).toBe(correlationId);
+    // A client that sent none is told the one it got, and finds its order by it.
+    const unnamed = await app.http.post('/orders').send({ customerEmail: 'ada@example.com', items: [{ sku: 'OBS-MUG', quantity: 1 }] }).expect(201);
+    expect(unnamed.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await orderReaches(app, unnamed.body.id, 'CONFIRMED')).correlationId).toBe(unnamed.headers['x-request-id']);
     expect(order.history.map((h: { correlationId: string }) => h.correlationId)).toEqual(order.history.map(() => correlationId));
     await expectEventually(() => {
       const ours = lines.filter((l) => l.correlationId === correlationId);
