@@ -278,6 +278,29 @@ describe('email module: one mail per order event over SMTP', () => {
     await expectEventually(() => expect(subjectsOf(sink.mailsTo(email))).toEqual(['first', 'second']), 15_000);
   });
 
+  it('sends no "We received your order" once a later mail of the order has gone (order.placed parked and redriven, or a backlog past the wait)', async () => {
+    const email = customer('latecomer');
+    const placed = placedEnvelope({ customerEmail: email, unitPriceCents: 1200 });
+    const { orderId } = placed.payload;
+    const confirmed = envelopeOf(OrderConfirmed, { ...placed.payload, confirmedAt: new Date().toISOString() });
+    await publish(kafka, `${stack.prefix}order.confirmed`, [{ key: placed.key, value: confirmed }]);
+    // Held for its placed mail; the wait runs out (AWAIT_PLACED_MAIL_MS, a minute: ended here by hand) and it goes alone.
+    await expectEventually(async () => expect((await mailRows(orderId)).map((m) => m.kind)).toEqual(['ORDER_CONFIRMED']));
+    await query(stack.databaseUrl, `UPDATE email.sent_mails SET held_until = now() WHERE order_id = $1`, [orderId]);
+    app.app.get(MailDeliveryService).wake();
+    await expectEventually(async () => expect((await mailRows(orderId)).map((m) => m.status)).toEqual(['SENT']));
+
+    const topic = `${stack.prefix}order.placed`;
+    const [written] = await publish(kafka, topic, [{ key: placed.key, value: placed }]);
+    await expectEventually(async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId: `${stack.prefix}email`, topics: [topic] });
+      const committed = offsets.partitions.find((p) => p.partition === written.partition)!;
+      expect(BigInt(committed.offset)).toBeGreaterThan(BigInt(written.baseOffset!));
+    });
+    expect((await mailRows(orderId)).map((m) => m.kind)).toEqual(['ORDER_CONFIRMED']);
+    expect(subjectsOf(sink.mailsTo(email))).toEqual([`Your order is confirmed (order ${orderId.slice(-8)})`]);
+  });
+
   it('sends no confirmation after the cancellation when order.confirmed is consumed after order.cancelled (a retry, a backlog on its topic)', async () => {
     const email = customer('late');
     const placed = placedEnvelope({ customerEmail: email, unitPriceCents: 1200 });

@@ -28,6 +28,8 @@ export type MailRow = [string, string, string, MailKind, string, string, string,
  * A confirmation whose order's cancellation mail is already queued or sent (or comes before it
  * among these) is not queued: `order.confirmed` consumed after `order.cancelled` (a retry, a
  * backlog on its topic) would tell a customer whose order is cancelled that it is confirmed.
+ * Likewise a placed mail ("we will confirm shortly") once a later mail of its order has gone: its
+ * event came after the wait for it ended (parked and redriven, or a backlog of over a minute).
  */
 export async function insertMails(m: { query(sql: string, params: unknown[]): Promise<unknown> }, rows: MailRow[]): Promise<void> {
   await m.query(
@@ -44,6 +46,8 @@ export async function insertMails(m: { query(sql: string, params: unknown[]): Pr
       WHERE NOT (k = 'ORDER_CONFIRMED'
                  AND (coalesce(cancelled_before, false)
                       OR EXISTS (SELECT 1 FROM "${S}".sent_mails q WHERE q.order_id = o AND q.kind = 'ORDER_CANCELLED')))
+        AND NOT (k = 'ORDER_PLACED'
+                 AND EXISTS (SELECT 1 FROM "${S}".sent_mails q WHERE q.order_id = o AND q.kind <> 'ORDER_PLACED' AND q.status IN ('SENDING', 'SENT')))
       ORDER BY n
      ON CONFLICT (event_id) DO NOTHING`,
     Array.from({ length: 9 }, (_, i) => rows.map((row) => row[i])),
