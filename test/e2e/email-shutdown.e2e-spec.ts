@@ -40,6 +40,32 @@ describe('email module: stopping while a mail the server accepted waits to be re
     await stack?.drop();
   });
 
+  it('records a failed attempt the database could not take once it is back, and retries the mail then, not after its 20-minute lease', async () => {
+    const email = `blip-${randomBytes(3).toString('hex')}@example.com`;
+    // The database goes away while the server refuses the first attempt for now.
+    sink.answer((to, attempt) => {
+      if (to !== email || attempt > 1) return 'accept';
+      proxy.goDown();
+      return { code: 451, message: '4.3.0 try later' };
+    });
+    const order = await placeOrder(app!, [{ sku: 'MUG', quantity: 1 }], email);
+    await expectEventually(() => expect(logs.some((l) => l.includes('mail delivery paused'))).toBe(true), 20_000, 100);
+    proxy.comeBack();
+    await expectEventually(async () => {
+      const rows = await query<{ kind: string; status: string; attempts: number }>(
+        stack.databaseUrl,
+        `SELECT kind, status, attempts FROM email.sent_mails WHERE order_id = $1 ORDER BY seq`,
+        [order.id],
+      );
+      expect(rows.map((r) => [r.kind, r.status, r.attempts])).toEqual([
+        ['ORDER_PLACED', 'SENT', 2],
+        ['ORDER_CONFIRMED', 'SENT', 1],
+      ]);
+    }, 30_000);
+    sink.answer(() => 'accept');
+    logs.length = 0; // the next test reads the pauses of its own outage
+  });
+
   it('records it as SENT on the way down, so it is not sent a second time when its lease runs out', async () => {
     const email = `stop-${randomBytes(3).toString('hex')}@example.com`;
     sink.hold(3000); // the server keeps DATA 3 s: the database goes away meanwhile (a stalled loop must not miss the window)

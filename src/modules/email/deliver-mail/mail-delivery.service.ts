@@ -136,6 +136,12 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   private queuedOrders = new Set<string>();
   /** Accepted by SMTP but not yet recorded (the database was away): recorded before anything else is sent. */
   private readonly unrecorded = new Map<string, string>();
+  /**
+   * Attempts that failed when the database could not take the failure: recorded with the accepted
+   * ones, before anything else is claimed. Left SENDING they waited out their 20-minute lease, and
+   * the later mails of their orders with them.
+   */
+  private readonly failuresUnrecorded = new Map<string, { mail: ClaimedMail; label: string; error: unknown }>();
 
   constructor(
     @InjectDataSource('email') private readonly dataSource: DataSource,
@@ -259,7 +265,12 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
         html: mail.html_body,
       });
     } catch (e) {
-      await this.recordFailure(mail, label, e);
+      try {
+        await this.recordFailure(mail, label, e);
+      } catch (recording) {
+        this.failuresUnrecorded.set(mail.event_id, { mail, label, error: e });
+        throw recording;
+      }
       return undefined;
     }
     this.unrecorded.set(mail.event_id, response);
@@ -291,12 +302,17 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
   }
 
   /**
-   * Records every accepted mail still only in memory, with one statement; throws (and keeps them)
+   * Records the failures the database could not take, then every accepted mail still only in
+   * memory, with one statement; throws (and keeps them)
    * while the database is away. Whatever another instance recorded meanwhile (it took the mail over
    * when this attempt outlived its lease): the server accepted it, so it is SENT, and a mail SENT
    * already keeps its first record.
    */
   private async recordUnrecorded(): Promise<void> {
+    for (const [eventId, { mail, label, error }] of this.failuresUnrecorded) {
+      await this.recordFailure(mail, label, error);
+      this.failuresUnrecorded.delete(eventId);
+    }
     if (this.unrecorded.size === 0) return;
     const accepted = [...this.unrecorded];
     await this.dataSource.query(
