@@ -20,7 +20,9 @@ class StubConsumer extends EventEmitter {
     this.connected = true;
   }
   async subscribe(): Promise<void> {}
-  async run(): Promise<void> {
+  runConfig?: { eachBatch: (payload: unknown) => Promise<void> };
+  async run(config: { eachBatch: (payload: unknown) => Promise<void> }): Promise<void> {
+    this.runConfig = config;
     this.onRun(this);
   }
   async disconnect(): Promise<void> {
@@ -31,7 +33,7 @@ class StubConsumer extends EventEmitter {
   }
 }
 
-function serverWith(onRun: (c: StubConsumer) => void, ensure: () => Promise<void> = async () => undefined) {
+function serverWith(onRun: (c: StubConsumer) => void, ensure: () => Promise<void> = async () => undefined, producer = {} as KafkaProducer) {
   const consumers: StubConsumer[] = [];
   const kafka = {
     consumer: () => {
@@ -44,7 +46,7 @@ function serverWith(onRun: (c: StubConsumer) => void, ensure: () => Promise<void
     module: 'email',
     kafka,
     naming: new KafkaNaming('unit.', 'unit.'),
-    producer: {} as KafkaProducer,
+    producer,
     topics: { ensure, retryTopicsAbove: async () => [] } as unknown as TopicProvisioner,
     partitionsConsumedConcurrently: 1,
     retries: 0,
@@ -112,5 +114,36 @@ describe(ModuleKafkaServer.name, () => {
     await new Promise((r) => setImmediate(r));
     expect(consumers.filter((c) => c.connected)).toEqual([]);
     expect(server.consumerState).toBe('stopped');
+  });
+
+  it('is stalled when one loop stops moving on while kafkajs still fetches and heartbeats (several brokers), with a stub kafkajs client', async () => {
+    jest.useFakeTimers();
+    // The loop blocks in a send that never answers (parking an undecodable retry: a stand-in for a lock wait).
+    const producer = { send: () => new Promise<never>(() => undefined) } as unknown as KafkaProducer;
+    const { server, consumers } = serverWith((c) => c.emit('join', { payload: { memberAssignment: {} } }), undefined, producer);
+    await listen(server);
+    await jest.advanceTimersByTimeAsync(0);
+    const [consumer] = consumers;
+    expect(server.consumerState).toBe('joined');
+    void consumer.runConfig!.eachBatch({
+      batch: { topic: 'unit.email.retry.1', partition: 0, messages: [{ offset: '0', key: null, value: Buffer.from('not json'), headers: {}, timestamp: '0' }] },
+      resolveOffset: () => undefined,
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+      pause: () => () => undefined,
+    });
+    // Another broker's fetcher keeps going: fetches and heartbeats every second.
+    for (let s = 0; s < 11; s++) {
+      consumer.emit('fetch_start', {});
+      consumer.emit('heartbeat', {});
+      await jest.advanceTimersByTimeAsync(1000);
+    }
+    expect(server.consumerState).toBe('stalled');
+    expect(server.consumerError).toMatch(/a handler has not moved on for \d+ ms/);
+    // close() waits a while for the blocked delivery, then gives up on it.
+    const closing = server.close();
+    await jest.advanceTimersByTimeAsync(10_000);
+    await closing;
   });
 });

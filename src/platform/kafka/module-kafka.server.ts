@@ -84,8 +84,9 @@ export interface KafkaEventContext {
 }
 
 /**
- * `stalled`: joined, but no fetch and no heartbeat for longer than the session timeout: a handler is
- * blocked (a lock wait, a hung query) and the group has put this member out without an event saying so.
+ * `stalled`: joined, but a handler is blocked (a lock wait, a hung query) for longer than the session
+ * timeout: no fetch and no heartbeat for that long (the group has put this member out without an
+ * event saying so), or, with several brokers, one loop handling events has not moved on.
  */
 export type ConsumerState = 'starting' | 'joined' | 'stalled' | 'rebalancing' | 'crashed' | 'stopped';
 
@@ -112,6 +113,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private readonly gathering = new Map<string, { batches: EachBatchPayload[]; done: Promise<void> }>();
   /** The `eachBatch` calls in progress (close() lets them finish, then commits their offsets). */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Each loop handling events now (a stream of runs, a partition handled alone): when it last moved on. */
+  private readonly workingLoops = new Set<{ movedAt: number }>();
   /** The next offset to read of each partition whose events are handled but not yet committed to Kafka. */
   private readonly pendingOffsets = new Map<string, { topic: string; partition: number; next: bigint }>();
   private commitTimer?: NodeJS.Timeout;
@@ -142,19 +145,54 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     return this.options.naming.group(this.options.module);
   }
 
+  /**
+   * `stalled` while joined but stuck: kafkajs has not fetched or sent a heartbeat for a session
+   * timeout (one broker: a blocked handler holds the whole consumer, and the group puts the member
+   * out), or a loop handling events has not moved on for that long. With several brokers kafkajs
+   * fetches from each on its own and heartbeats while the others' batches go on, so a handler blocked
+   * on one partition leaves the member in its group and only that partition stops: the first test
+   * alone never saw it.
+   */
   get consumerState(): ConsumerState {
-    return this.state === 'joined' && this.silentForMs() > SESSION_TIMEOUT_MS ? 'stalled' : this.state;
+    return this.state === 'joined' && Math.max(this.silentForMs(), this.stuckForMs()) > SESSION_TIMEOUT_MS ? 'stalled' : this.state;
   }
 
   get consumerError(): string | undefined {
     if (this.consumerState === 'stalled') {
-      return `no fetch or heartbeat for ${this.silentForMs()} ms: a handler is blocked, and the group has put this member out`;
+      return this.silentForMs() > SESSION_TIMEOUT_MS
+        ? `no fetch or heartbeat for ${this.silentForMs()} ms: a handler is blocked, and the group has put this member out`
+        : `a handler has not moved on for ${this.stuckForMs()} ms: it is blocked, and its partitions make no progress`;
     }
     return this.lastError;
   }
 
   private silentForMs(): number {
     return Date.now() - this.lastSignOfLife;
+  }
+
+  /** How long the loop that has gone longest without moving on has been stuck (0 when none runs). */
+  private stuckForMs(): number {
+    let oldest = Infinity;
+    for (const { movedAt } of this.workingLoops) oldest = Math.min(oldest, movedAt);
+    return oldest === Infinity ? 0 : Date.now() - oldest;
+  }
+
+  /**
+   * Runs a loop that handles events with a heartbeat that also says it moved on: the loops call it
+   * after each event (each run, at most every 100 ms), and while they wait out a retry's backoff or
+   * a database outage, so one that stops calling it is blocked in a handler.
+   */
+  private async working<T>(heartbeat: Heartbeat, loop: (heartbeat: Heartbeat) => Promise<T>): Promise<T> {
+    const unit = { movedAt: Date.now() };
+    this.workingLoops.add(unit);
+    try {
+      return await loop(async () => {
+        unit.movedAt = Date.now();
+        await heartbeat();
+      });
+    } finally {
+      this.workingLoops.delete(unit);
+    }
   }
 
   /** The event types this module handles (its subscriptions). */
@@ -421,7 +459,11 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   /** One transaction per event: retry topics (each event handled once due) and batchMaxEvents=1. */
-  private async eachMessageAlone({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload, retryLevel: number): Promise<void> {
+  private eachMessageAlone(payload: EachBatchPayload, retryLevel: number): Promise<void> {
+    return this.working(payload.heartbeat, (heartbeat) => this.eachMessageAloneLoop({ ...payload, heartbeat }, retryLevel));
+  }
+
+  private async eachMessageAloneLoop({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload, retryLevel: number): Promise<void> {
     let lastDone: string | undefined;
     let sinceCommit = 0;
     for (const message of batch.messages) {
@@ -452,9 +494,13 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
    * event that does not decode, a failing effect, a failing commit) rolls the run back and handles
    * its events again one transaction each, with the usual retries, retry topics and DLQ.
    */
-  private async eachRun(batches: EachBatchPayload[]): Promise<void> {
+  private eachRun(batches: EachBatchPayload[]): Promise<void> {
+    return this.working(batches[0].heartbeat, (heartbeat) => this.eachRunLoop(batches, heartbeat));
+  }
+
+  private async eachRunLoop(batches: EachBatchPayload[], heartbeat: Heartbeat): Promise<void> {
     const fetchedAt = Date.now();
-    const { heartbeat, isRunning } = batches[0];
+    const { isRunning } = batches[0];
     // Partition by partition, each in offset order: per-key order holds within and across runs.
     const items: Item[] = batches.flatMap((from) => from.batch.messages.map((message) => ({ from, message })));
     let run: Run | undefined;
