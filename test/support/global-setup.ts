@@ -5,7 +5,8 @@ const { ensureKafka, ensurePostgres } = require('../../scripts/infra');
 
 export default async function globalSetup(): Promise<void> {
   const brokers = process.env.TEST_KAFKA_BROKERS ?? '127.0.0.1:19092';
-  const databaseUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  // Not DATABASE_URL: one exported for the app (a shared server) must not get test databases.
+  const databaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const kafka = await ensureKafka(brokers, { fresh: true });
   const pg = await ensurePostgres(databaseUrl);
   process.env.TEST_KAFKA_BROKERS = brokers;

@@ -125,6 +125,8 @@ export class Environment {
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  // Postgres takes at most 2^31-1 ms; more failed on every connection or read, not here naming the variable.
+  @Max(2_147_483_647)
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
   @Matches(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, { message: 'KAFKA_BROKERS must be a comma list of host:port' })
@@ -454,6 +456,8 @@ export class Environment {
   @Transform(toInt)
   @IsInt()
   @Min(1)
+  // Postgres takes at most 2^31-1 ms; more failed on every connection or read, not here naming the variable.
+  @Max(2_147_483_647)
   ANALYTICS_READ_TIMEOUT_MS = 5_000;
 
   // Observability: readiness fails when a module's oldest outbox event is older than this.
@@ -571,6 +575,18 @@ export class Environment {
 }
 
 /** Validates process.env for @nestjs/config; a bad variable stops start-up with its name. */
+/** What a command-line tool puts in place of ADMIN_TOKEN: long enough, not the default, and never read. */
+const UNREAD_ADMIN_TOKEN = 'not-read-by-command-line-tools';
+
+/**
+ * The configuration of a command-line tool (replay, DLQ, analytics rebuild). It serves no HTTP, so
+ * ADMIN_TOKEN is not checked: a `docker compose run` of one has none unless the shell exports it,
+ * and in the image (NODE_ENV=production, HOST=0.0.0.0) the default was refused mid-recovery.
+ */
+export function validateToolEnvironment(raw: Record<string, unknown>): Environment {
+  return validateEnvironment({ ...raw, ADMIN_TOKEN: UNREAD_ADMIN_TOKEN });
+}
+
 export function validateEnvironment(raw: Record<string, unknown>): Environment {
   // An empty value is a variable not set (a `.env` line such as `PORT=`): its default applies. A
   // list is the exception: empty is the empty list (KAFKA_RETRY_DELAYS_MS= means no retry topics).

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateEnvironment } from '../config/environment';
+import { validateEnvironment, validateToolEnvironment } from '../config/environment';
 import { describeKafkaConnection, kafkaClientConfig, registerKafkaSecurity } from '../kafka/kafka-client';
 import { rateLimitMax } from './security.module';
 
@@ -23,6 +23,19 @@ describe('security configuration', () => {
     expect(validateEnvironment({ HOST: '127.0.0.1' }).ADMIN_TOKEN).toBe('change-me-admin-token');
     expect(validateEnvironment({ HOST: '::1' }).HOST).toBe('::1');
     expect(validateEnvironment({ HOST: '0.0.0.0', TRUST_PROXY: '10.0.0.0/8', ADMIN_TOKEN: 'short-but-8-plus' }).ADMIN_TOKEN).toBe('short-but-8-plus');
+  });
+
+  it('does not ask a command-line tool for ADMIN_TOKEN (a docker compose run in the production image has none), and still checks the rest', () => {
+    const image = { NODE_ENV: 'production', HOST: '0.0.0.0', SMTP_URL: 'smtp://mail:25' };
+    expect(() => validateEnvironment({ ...image, ADMIN_TOKEN: '' })).toThrow(/ADMIN_TOKEN/);
+    expect(validateToolEnvironment({ ...image, ADMIN_TOKEN: '' }).NODE_ENV).toBe('production');
+    expect(() => validateToolEnvironment({ ...image, KAFKA_SASL_MECHANISM: 'scram-sha-512' })).toThrow(/KAFKA_SASL_USERNAME/);
+  });
+
+  it('refuses a Postgres timeout above what Postgres takes (2^31-1 ms), naming it', () => {
+    expect(() => validateEnvironment({ ANALYTICS_READ_TIMEOUT_MS: '2147483648' })).toThrow(/ANALYTICS_READ_TIMEOUT_MS/);
+    expect(() => validateEnvironment({ DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '2147483648' })).toThrow(/DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS/);
+    expect(validateEnvironment({ ANALYTICS_READ_TIMEOUT_MS: '2147483647' }).ANALYTICS_READ_TIMEOUT_MS).toBe(2147483647);
   });
 
   it('refuses an ADMIN_TOKEN shorter than 24 characters in production only', () => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import { validateEnvironment } from '../../../platform/config/environment';
+import { validateToolEnvironment } from '../../../platform/config/environment';
 import { rebuildAnalytics } from './rebuild-analytics';
 
 // npm run analytics:rebuild — with the analytics consumers stopped. See docs/adr/0003-analytics-projections.md.
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const env = validateEnvironment(process.env);
+  const env = validateToolEnvironment(process.env);
   const report = await rebuildAnalytics(env, { acceptPartial: args[0] === '--accept-partial' });
   const partitions = report.partitions.map((p) => `${p.topic}[${p.partition}]@${p.offset}`).join(', ');
   process.stderr.write(

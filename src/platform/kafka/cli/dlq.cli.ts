@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
-import { MODULE_NAMES, ModuleName, validateEnvironment } from '../../config/environment';
+import { MODULE_NAMES, ModuleName, validateToolEnvironment } from '../../config/environment';
 import { DeadLetters } from '../dead-letters';
 import { createKafka } from '../kafka-client';
 import { KafkaNaming } from '../kafka-naming';
@@ -59,7 +59,7 @@ const OPTIONS = {
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const env = validateEnvironment(process.env);
+  const env = validateToolEnvironment(process.env);
   const args = parseDlqArgs(process.argv.slice(2));
   const module = args.module;
   const kafka = createKafka(env, 'dlq-cli');

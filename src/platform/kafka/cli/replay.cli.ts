@@ -16,7 +16,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { MODULE_NAMES, ModuleName, validateEnvironment } from '../../config/environment';
+import { MODULE_NAMES, ModuleName, validateToolEnvironment } from '../../config/environment';
 import { replayableTopics, resetGroupOffsets, ResetTarget } from '../consumer-offsets';
 import { createKafka } from '../kafka-client';
 import { KafkaNaming } from '../kafka-naming';
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   else usage('--to must be "earliest" or an ISO 8601 time');
 
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const env = validateEnvironment(process.env);
+  const env = validateToolEnvironment(process.env);
   const naming = new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX);
   const groupId = naming.group(module);
   const kafka = createKafka(env, 'replay');
