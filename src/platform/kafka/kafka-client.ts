@@ -19,10 +19,7 @@ function logCreator() {
         logger.error(text);
       }
     } else if (level === logLevel.WARN) {
-      // Bounded producer retries are deliberate: the relay re-sends a failed batch from the outbox
-      // (in order), and consumers dedupe the possible duplicates through their inbox.
-      if (/Limiting retries for the idempotent producer/.test(text)) logger.debug(text);
-      else logger.warn(text);
+      logger.warn(text);
     }
     else if (level === logLevel.INFO) logger.debug(text);
   };

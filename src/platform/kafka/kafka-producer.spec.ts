@@ -1,4 +1,4 @@
-import { chunksOf, OutgoingMessage } from './kafka-producer';
+import { chunksOf, OutgoingMessage, PRODUCER_CONFIG } from './kafka-producer';
 
 describe(chunksOf.name, () => {
   const message = (n: number, bytes: number): OutgoingMessage => ({ topic: 't', key: `k${n}`, value: 'v'.repeat(bytes) });
@@ -13,5 +13,75 @@ describe(chunksOf.name, () => {
   it('sends a small batch as one request', () => {
     const messages = Array.from({ length: 500 }, (_, n) => message(n, 600));
     expect(chunksOf(messages)).toHaveLength(1);
+  });
+});
+
+/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any */
+describe('PRODUCER_CONFIG against kafkajs 2.2.4’s own send path (a stub broker that follows Kafka’s idempotence rule: a broker cannot be made to lose an answer on cue)', () => {
+  const kafkajs = (path: string) => require(`kafkajs/src/${path}`);
+
+  /** Sends A, whose first request the broker writes but whose answer is lost, then B while A waits to retry. */
+  async function aAnswerLost(idempotent: boolean): Promise<{ written: string[]; outcomes: string[] }> {
+    const logger = kafkajs('loggers').createLogger({ level: 0, logCreator: () => () => undefined });
+    const written: string[] = [];
+    const outcomes: string[] = [];
+    const cached: [number, number][] = [];
+    let calls = 0;
+    const broker = {
+      nodeId: 0,
+      initProducerId: async () => ({ producerId: 7, producerEpoch: 0 }),
+      produce: async ({ producerId, topicData }: any) => {
+        const p = topicData[0].partitions[0];
+        const [first, last] = [p.firstSequence, p.firstSequence + p.messages.length - 1];
+        const values = p.messages.map((m: { value: string }) => m.value).join();
+        if (producerId !== -1 && cached.some(([f, l]) => f === first && l === last)) outcomes.push(`${values}: duplicate, not written`);
+        else {
+          written.push(values);
+          if (producerId !== -1) cached.push([first, last]);
+          outcomes.push(`${values}: written`);
+        }
+        if (++calls === 1) throw new (kafkajs('errors').KafkaJSConnectionError)('connection closed after the append');
+        return { topics: [{ topicName: 't', partitions: [{ partition: 0, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '0' }] }] };
+      },
+    };
+    const cluster = {
+      refreshMetadataIfNecessary: async () => undefined,
+      refreshMetadata: async () => undefined,
+      isConnected: () => true,
+      connect: async () => undefined,
+      findTopicPartitionMetadata: () => [{ partitionId: 0, leader: 0 }],
+      findLeaderForPartitions: () => ({ 0: [0] }),
+      findBroker: async () => broker,
+      findControllerBroker: async () => broker,
+      addMultipleTargetTopics: async () => undefined,
+      removeBroker: () => undefined,
+    };
+    const eosManager = kafkajs('producer/eosManager')({ logger, cluster, transactionTimeout: 60_000, transactional: false });
+    if (idempotent) await eosManager.initProducerId();
+    const send = kafkajs('producer/sendMessages')({
+      logger,
+      cluster,
+      partitioner: () => 0,
+      eosManager,
+      retrier: kafkajs('retry')({ retries: 3, initialRetryTime: 50, maxRetryTime: 100 }),
+    });
+    const a = send({ acks: -1, topicMessages: [{ topic: 't', messages: [{ key: 'k1', value: 'A' }] }] });
+    await new Promise((r) => setTimeout(r, 5));
+    const b = send({ acks: -1, topicMessages: [{ topic: 't', messages: [{ key: 'k2', value: 'B' }] }] });
+    await Promise.all([a, b]);
+    return { written, outcomes };
+  }
+
+  it('writes B when A’s answer was lost: A twice (the inboxes absorb the copy), B once', async () => {
+    expect(PRODUCER_CONFIG.idempotent).toBe(false);
+    const { written } = await aAnswerLost(PRODUCER_CONFIG.idempotent!);
+    expect(written.sort()).toEqual(['A', 'A', 'B']);
+  });
+
+  it('(why) with kafkajs’ idempotent producer, B takes A’s sequence number back and is acknowledged without being written', async () => {
+    const { written, outcomes } = await aAnswerLost(true);
+    // A's retry then takes the next number and is written a second time; B is lost though both sends resolved.
+    expect(written).not.toContain('B');
+    expect(outcomes).toContain('B: duplicate, not written');
   });
 });

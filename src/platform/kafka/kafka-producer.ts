@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CompressionTypes, IHeaders, Kafka, Partitioners, Producer } from 'kafkajs';
+import { CompressionTypes, IHeaders, Kafka, Partitioners, Producer, ProducerConfig } from 'kafkajs';
 import { Environment } from '../config/environment';
 import { createKafka } from './kafka-client';
 
@@ -72,9 +72,24 @@ export async function sendInRequests(producer: Producer, messages: OutgoingMessa
 }
 
 /**
- * The process's one Kafka producer: idempotent, acks=all, Java-compatible murmur2 partitioning
- * (so key = order id lands on the same partition as any other client would put it).
+ * The process's one Kafka producer: acks=all, one request in flight per broker, Java-compatible
+ * murmur2 partitioning (so key = order id lands on the same partition as any other client would put it).
+ *
+ * Not idempotent: kafkajs 2.2.4 takes a failed request's sequence numbers back even when the broker
+ * wrote it (a connection cut after the write, a timeout under acks=all), so the next batch to that
+ * partition reuses them. The broker then acknowledges it as a duplicate without writing it (lost:
+ * a retry forward or an outbox row deleted as sent), or, at another size, answers
+ * OUT_OF_ORDER_SEQUENCE_NUMBER on every send until the process restarts (kafkajs#598). A plain
+ * producer re-sends such a request whole instead: a duplicate, after the original, which the
+ * consumers' inboxes absorb.
  */
+export const PRODUCER_CONFIG: ProducerConfig = {
+  idempotent: false,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+};
+
 @Injectable()
 export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(KafkaProducer.name);
@@ -89,12 +104,7 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
       { KAFKA_BROKERS: config.get('KAFKA_BROKERS'), KAFKA_CLIENT_ID: config.get('KAFKA_CLIENT_ID') },
       'producer',
     );
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.producer = this.kafka.producer(PRODUCER_CONFIG);
     this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
   }

@@ -8,12 +8,11 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Partitioners } from 'kafkajs';
 import { MODULE_NAMES, ModuleName, validateToolEnvironment } from '../../config/environment';
 import { DeadLetters } from '../dead-letters';
 import { createKafka } from '../kafka-client';
 import { KafkaNaming } from '../kafka-naming';
-import { sendInRequests } from '../kafka-producer';
+import { PRODUCER_CONFIG, sendInRequests } from '../kafka-producer';
 
 const USAGE = `usage: npm run dlq -- list <${MODULE_NAMES.join('|')}> [--limit N] [--pending] [--cursor C]
        npm run dlq -- redrive <module> --id <partition:offset|eventId> [--id ...] | --all`;
@@ -63,7 +62,8 @@ async function main(): Promise<void> {
   const args = parseDlqArgs(process.argv.slice(2));
   const module = args.module;
   const kafka = createKafka(env, 'dlq-cli');
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  // The app's producer settings (kafka-producer.ts says why it is not idempotent).
+  const producer = kafka.producer(PRODUCER_CONFIG);
   await producer.connect();
   try {
     const tools = new DeadLetters(kafka, new KafkaNaming(env.KAFKA_TOPIC_PREFIX, env.KAFKA_GROUP_PREFIX), async (messages) => {
