@@ -17,7 +17,11 @@ export function requestIdFromHeaders(req: { headers: IncomingMessage['headers'] 
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-/** Field names whose values never reach a log line, at the top of a line's object or up to two levels down. */
+/**
+ * Field names whose values never reach a log line, at the top of a line's object or one level down.
+ * Not deeper: pino's `*.*.` paths copy every top-level value's children on every line (twice the
+ * cost of each line, and a Buffer or URL among them no longer serializes).
+ */
 const SECRET_FIELDS = ['authorization', 'password', 'pass', 'smtpUrl', 'SMTP_URL', 'ADMIN_TOKEN', 'cardNumber'];
 
 /** Structured fields that never reach a log line. */
@@ -25,7 +29,7 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
-  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
 ];
 
 const luhn = (digits: string): boolean => {
@@ -46,7 +50,8 @@ export function scrub(text: string): string {
   return text
     .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/\s@]*):[^@\s/]+@/gi, '$1:[redacted]@')
     .replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
-    .replace(/\b(basic)\s+[A-Za-z0-9+/]{8,}={0,2}/gi, '$1 [redacted]')
+    // Base64 credentials have a digit, a + or / or padding; "basic authentication" is words.
+    .replace(/\b(basic)\s+(?=[A-Za-z+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}/gi, '$1 [redacted]')
     // Card networks start with 2-6; epoch-millisecond timestamps (13 digits) start with 1.
     .replace(/\b[2-6](?:[ -]?\d){12,18}\b/g, (match) => {
       const digits = match.replace(/\D/g, '');

