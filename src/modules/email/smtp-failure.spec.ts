@@ -37,8 +37,15 @@ describe(classifySmtpFailure.name, () => {
     expect(givesUp(failure, 1000, 30)).toBe(false);
   });
 
-  it('keeps a recipient’s own refusal permanent, x.7.1 policy replies included', () => {
-    for (const response of ['550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown', '550 5.7.1 Recipient refuses mail from this sender', '552 5.2.2 Mailbox full']) {
+  it('keeps a recipient’s own refusal permanent, x.7.1 and x.7.0 policy replies and addresses that echo our words included', () => {
+    for (const response of [
+      '550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown',
+      '550 5.7.1 Recipient refuses mail from this sender',
+      '552 5.2.2 Mailbox full',
+      '552 5.7.0 This message was blocked because its content presents a potential security issue',
+      '550 5.1.1 <"relay access denied"@example.com>: Recipient address rejected: User unknown',
+      '550 5.1.1 <"x 5.7.8 y"@example.com>: Recipient address rejected: User unknown',
+    ]) {
       expect([response, classifySmtpFailure(smtpError({ code: 'EENVELOPE', responseCode: Number(response.slice(0, 3)), command: 'RCPT TO', response }))]).toEqual([
         response,
         expect.objectContaining({ permanent: true, configuration: false }),

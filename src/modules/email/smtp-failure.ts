@@ -19,12 +19,13 @@ const CONFIGURATION_CODES = new Set(['EAUTH', 'ETLS', 'ENOAUTH', 'EOAUTH2']);
 const BEFORE_ANY_MAIL = new Set(['CONN', 'EHLO', 'HELO', 'LHLO']);
 
 /**
- * Enhanced status codes (RFC 3463, IANA's registry) that blame the sending side, whatever command
- * they answer: authentication required (x.7.0) or refused (x.7.8, x.7.9), encryption required
- * (x.7.11), SPF, reverse DNS, DMARC (x.7.23, x.7.25, x.7.26) and a sender domain that takes no mail
- * (x.7.27).
+ * Enhanced status codes (RFC 3463, IANA's registry), right after the reply code, that blame the
+ * sending side whatever command they answer: authentication refused (x.7.8, x.7.9), encryption
+ * required (x.7.11), SPF, reverse DNS, DMARC (x.7.23, x.7.25, x.7.26) and a sender domain that takes
+ * no mail (x.7.27). Not x.7.0, the generic security code ("552 5.7.0 … a potential security issue"
+ * is about the mail): only its words tell.
  */
-const SENDER_STATUS = /(?:^|\s)[45]\.7\.(?:0|8|9|11|23|25|26|27)(?:\s|$)/;
+const SENDER_STATUS = /^\d{3}[ -][45]\.7\.(?:8|9|11|23|25|26|27)\b/m;
 
 /**
  * The words relays refuse our host or sender with. Postfix says them at RCPT TO by default
@@ -55,7 +56,10 @@ export function classifySmtpFailure(error: unknown): SmtpFailure {
   // Refused before any mail was named (the greeting, EHLO): the server turns our host away, not this mail.
   const clientRefused = typeof e.command === 'string' && BEFORE_ANY_MAIL.has(e.command.toUpperCase()) && responseCode !== undefined && responseCode >= 500;
   // The same refusals given later, at RCPT TO or DATA, said in their status code or their words.
-  const setupBlamed = responseCode !== undefined && responseCode >= 400 && reply !== undefined && (SENDER_STATUS.test(reply) || SENDER_REFUSED.test(reply));
+  // The words are read without what the server echoes (`<address>`, quoted parts): a customer's
+  // address such as `"relay access denied"@example.com` must not make its own refusal look like ours.
+  const setupBlamed =
+    responseCode !== undefined && responseCode >= 400 && reply !== undefined && (SENDER_STATUS.test(reply) || SENDER_REFUSED.test(reply.replace(/<[^>]*>|"[^"]*"/g, '')));
   if ((code && CONFIGURATION_CODES.has(code)) || responseCode === 530 || senderRefused || clientRefused || setupBlamed) {
     return { permanent: false, configuration: true, reason };
   }

@@ -243,8 +243,9 @@ export class MailDeliveryService implements OnApplicationBootstrap, BeforeApplic
       return { claimed: 0, more: false };
     }
     const attempts = await Promise.allSettled(mails.map((mail) => this.attempt(mail)));
+    // Also records the failures the database could not take in the attempts (they are rejected): it
+    // throws, and the loop pauses, only while the database still cannot.
     await this.recordUnrecorded();
-    for (const a of attempts) if (a.status === 'rejected') throw a.reason; // a failure could not be recorded: pause
     for (const a of attempts) if (a.status === 'fulfilled' && a.value) this.logger.log(a.value);
     return { claimed: mails.length, more: released > 0 || mails.length === this.concurrency || mails.some((m) => m.queued_behind) };
   }

@@ -11,7 +11,11 @@ export class EmailSetupRefusals1767000000000 implements MigrationInterface {
   name = 'EmailSetupRefusals1767000000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE "${S}".sent_mails ADD COLUMN setup_refusals int NOT NULL DEFAULT 0 CHECK (setup_refusals >= 0 AND setup_refusals <= attempts)`);
+    // A constant default: no rewrite of the table. The check is NOT VALID: Postgres would otherwise read
+    // every mail ever sent (bodies included) under the lock this takes, holding up queueing and claims.
+    // Every row has 0 now, which holds; new and updated rows are checked.
+    await q.query(`ALTER TABLE "${S}".sent_mails ADD COLUMN setup_refusals int NOT NULL DEFAULT 0`);
+    await q.query(`ALTER TABLE "${S}".sent_mails ADD CONSTRAINT sent_mails_setup_refusals_check CHECK (setup_refusals >= 0 AND setup_refusals <= attempts) NOT VALID`);
   }
 
   async down(q: QueryRunner): Promise<void> {
