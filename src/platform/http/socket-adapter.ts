@@ -1,4 +1,4 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
 import { Server, ServerOptions } from 'socket.io';
@@ -28,6 +28,10 @@ export function originAllowed(origin: string | undefined, host: string | undefin
  * holds at most `maxConnections`, and takes small messages only.
  */
 export class GuardedIoAdapter extends IoAdapter {
+  private readonly logger = new Logger('Live');
+  /** Origins refused so far, each logged once (at most 100: a flood of made-up origins logs no more). */
+  private readonly refused = new Set<string>();
+
   constructor(
     app: INestApplicationContext,
     private readonly guard: { corsOrigins: readonly string[]; maxConnections: number },
@@ -45,11 +49,22 @@ export class GuardedIoAdapter extends IoAdapter {
         // Behind a proxy the browser's Host may arrive as X-Forwarded-Host (a page cannot set either on a socket).
         const forwardedHost = req.headers['x-forwarded-host'];
         const host = typeof forwardedHost === 'string' ? forwardedHost.split(',')[0].trim() : req.headers.host;
-        if (!originAllowed(origin, host, this.guard.corsOrigins)) return callback('origin not allowed', false);
+        if (!originAllowed(origin, host, this.guard.corsOrigins)) {
+          this.logRefused(String(origin), host);
+          return callback('origin not allowed', false);
+        }
         if ((server?.engine.clientsCount ?? 0) >= this.guard.maxConnections) return callback('too many live connections: try again later', false);
         callback(null, true);
       },
     } as ServerOptions) as Server;
     return server;
+  }
+
+  private logRefused(origin: string, host: string | undefined): void {
+    if (this.refused.has(origin) || this.refused.size >= 100) return;
+    this.refused.add(origin);
+    this.logger.warn(
+      `refused a /live socket from a page at ${origin.slice(0, 200)} (the app answers as ${host ?? 'no host'}): behind a proxy that rewrites Host, list the public origin in CORS_ORIGINS`,
+    );
   }
 }

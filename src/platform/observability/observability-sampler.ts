@@ -141,19 +141,22 @@ export class ObservabilitySampler implements OnApplicationBootstrap, OnApplicati
   private async sampleKafka(): Promise<void> {
     if (this.registry.servers.size === 0) return;
     const modules = [...this.registry.servers];
-    let samples: PromiseSettledResult<ModuleSample>[];
+    let samples: PromiseSettledResult<ModuleSample>[] = [];
+    let failed = false;
     try {
       const reader = oncePerTopic(await this.connectedAdmin());
       samples = await Promise.allSettled(
         modules.map(([module, server]) => withTimeout(this.sampleModule(reader, module, server), SAMPLE_TIMEOUT_MS, `sampling ${module}'s lag and dead letters did not end`)),
       );
     } catch (e) {
-      samples = modules.map(() => ({ status: 'rejected', reason: e }));
+      // No client: one failure, not one per module.
+      failed = true;
+      this.metrics.samplerErrors.inc({ sample: 'kafka' });
+      this.logger.debug(`consumer lag sample failed: ${describeError(e)}`);
     }
     this.metrics.consumerLag.reset();
     this.metrics.deadLetterSize.reset();
     this.metrics.deadLetterPending.reset();
-    let failed = false;
     samples.forEach((sample, i) => {
       if (sample.status === 'rejected') {
         failed = true;

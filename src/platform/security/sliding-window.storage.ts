@@ -35,7 +35,7 @@ export const MAX_WINDOWS = 100_000;
  * Like the default storage, a client over the limit is blocked for `blockDuration` (Nest passes
  * the ttl unless a route says otherwise) and its blocked requests do not count.
  *
- * At most `maxWindows` clients are kept; past that the oldest window is dropped.
+ * At most `maxWindows` windows (a route and a client each) are kept; past that the oldest go.
  */
 export class SlidingWindowStorage implements ThrottlerStorage {
   private readonly windows = new Map<string, Window>();
@@ -58,9 +58,7 @@ export class SlidingWindowStorage implements ThrottlerStorage {
     const id = `${throttlerName}\u0000${key}`;
     let window = this.windows.get(id);
     if (!window) {
-      // Full: the oldest window goes (a Map iterates in insertion order), in O(1). Its client starts
-      // afresh if it comes back; a sweep per new client would cost O(clients) a request while full.
-      if (this.windows.size >= this.maxWindows) this.windows.delete(this.windows.keys().next().value!);
+      if (this.windows.size >= this.maxWindows) this.evictOldest();
       window = { start: now, current: 0, previous: 0, blockedUntil: 0, ttl };
       this.windows.set(id, window);
     }
@@ -83,6 +81,20 @@ export class SlidingWindowStorage implements ThrottlerStorage {
       return { totalHits, timeToExpire, isBlocked: true, timeToBlockExpire: Math.ceil(blockDuration / 1000) };
     }
     return { totalHits, timeToExpire, isBlocked: false, timeToBlockExpire: 0 };
+  }
+
+  /**
+   * Full: the oldest hundredth of the windows goes (a Map iterates in insertion order), with one
+   * iterator. Their clients start afresh if they come back. One at a time cost 20-40 µs a new client
+   * once full (V8 leaves deleted slots at the map's front, and each first key walks past them), and a
+   * sweep per new client O(clients).
+   */
+  private evictOldest(): void {
+    let left = Math.max(1, Math.floor(this.maxWindows / 100));
+    for (const id of this.windows.keys()) {
+      this.windows.delete(id);
+      if (--left === 0) break;
+    }
   }
 
   /** Forgets clients whose windows have both ended and who are not blocked. */
