@@ -30,7 +30,7 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
     await ds.initialize();
     const runner = ds.createQueryRunner();
     try {
-      for (const schema of ['relayed', 'notified', 'bulky', 'raced', 'kept']) {
+      for (const schema of ['relayed', 'notified', 'bulky', 'raced', 'kept', 'backoff']) {
         await runner.query(`CREATE SCHEMA ${schema}`);
         await createMessagingTables(runner, schema);
       }
@@ -160,6 +160,22 @@ describe('outbox relay: one publisher per schema, every event once, each key in 
       const left = await query<{ n: number }>(stack.databaseUrl, `SELECT count(*)::int AS n FROM notified.outbox`);
       expect(left[0].n).toBe(0);
     }, 20_000);
+  });
+
+  it('backs off after a failure whatever NOTIFYs come meanwhile (20 inserts in a second: a few attempts, not one per insert)', async () => {
+    const naming = new KafkaNaming(`${stack.prefix}backoff.`, `${stack.prefix}backoff.`);
+    const r = relay(naming, { pollMs: 600_000, schema: 'backoff' });
+    // Every batch fails at once, as a missing grant or relation would.
+    const attempts = jest.spyOn(r, 'publishBatch').mockRejectedValue(new Error('permission denied for table outbox'));
+    r.start();
+    await expectEventually(() => expect(attempts.mock.calls.length).toBeGreaterThanOrEqual(1));
+    const before = attempts.mock.calls.length;
+    const started = Date.now();
+    for (let n = 0; n < 20; n++) await enqueue('backoff', [placedEnvelope({ customerEmail: `b${n}@example.com` })]);
+    const elapsed = Date.now() - started;
+    // Backoff from 100 ms doubling: ~log2(elapsed / 100) + 1 attempts while the inserts ran.
+    expect(attempts.mock.calls.length - before).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 100 + 1)) + 2);
+    attempts.mockRestore();
   });
 
   it('publishes a batch larger than the broker takes in one request (1 MiB by default) in several, in order', async () => {

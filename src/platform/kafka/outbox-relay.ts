@@ -48,6 +48,8 @@ export class OutboxRelay {
   private publishing: Promise<unknown> = Promise.resolve();
   private wake?: () => void;
   private pendingWake = false;
+  /** Ends any wait of the loop (a stop). */
+  private stopWake?: () => void;
   private lastError?: string;
   private stopping?: Promise<void>;
 
@@ -77,7 +79,7 @@ export class OutboxRelay {
   private async drainAndStop(drainTimeoutMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.wake?.();
+    this.stopWake?.();
     // A publish stuck in kafkajs' retries (broker away) must not hold up shutdown for long.
     await Promise.race([this.loop, new Promise((r) => setTimeout(r, drainTimeoutMs).unref())]);
     if (this.lastError) {
@@ -86,9 +88,21 @@ export class OutboxRelay {
       await this.listener?.end().catch(() => undefined);
       return;
     }
+    // Each batch raced against what is left of the drain's time: one queued behind a batch of the
+    // loop still in kafkajs' retries could otherwise outlast SHUTDOWN_TIMEOUT_MS (the rows stay for the next start).
     const deadline = Date.now() + drainTimeoutMs;
     try {
-      while (Date.now() < deadline && (await this.publishBatch()) > 0);
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        let timer: NodeJS.Timeout | undefined;
+        const published = await Promise.race([this.publishBatch(), new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), left)))]).finally(() => clearTimeout(timer));
+        if (published === 'late') {
+          this.logger.warn(`final drain stopped after ${drainTimeoutMs} ms: what is left stays in the outbox for the next start`);
+          break;
+        }
+        if (published === 0) break;
+      }
     } catch (e) {
       this.logger.warn(`final drain stopped: ${describeError(e)}`);
     }
@@ -122,7 +136,9 @@ export class OutboxRelay {
       } catch (e) {
         this.lastError = describeError(e);
         this.logger.warn(`publish failed, retrying in ${backoff} ms: ${this.lastError}`);
-        await this.idle(backoff);
+        // Not cut short by a NOTIFY: with orders coming in, a failure that comes back at once (a
+        // permission, a missing relation) was retried, and logged, once per insert.
+        await this.idle(backoff, false);
         backoff = Math.min(backoff * 2, 5000);
       }
     }
@@ -202,8 +218,12 @@ export class OutboxRelay {
     };
   }
 
-  private idle(ms: number): Promise<void> {
-    if (this.pendingWake) {
+  /**
+   * Waits `ms`, or less when a NOTIFY comes (`byNotify`; one that came meanwhile is kept for the next
+   * wait). A stop always ends it.
+   */
+  private idle(ms: number, byNotify = true): Promise<void> {
+    if (byNotify && this.pendingWake) {
       this.pendingWake = false;
       return Promise.resolve();
     }
@@ -211,10 +231,12 @@ export class OutboxRelay {
       const finish = () => {
         clearTimeout(timer);
         this.wake = undefined;
+        this.stopWake = undefined;
         resolve();
       };
       const timer = setTimeout(finish, ms);
-      this.wake = finish;
+      if (byNotify) this.wake = finish;
+      this.stopWake = finish;
     });
   }
 
