@@ -86,7 +86,8 @@ function fixIdleQueueTimers(): void {
 }
 
 /**
- * `consumer.commitOffsets` retries a failed commit (REBALANCE_IN_PROGRESS, a coordinator moving) for
+ * `consumer.commitOffsets` retries a failed commit (a coordinator moving: NOT_COORDINATOR, a timeout,
+ * a lost connection; not REBALANCE_IN_PROGRESS, which kafkajs does not retry) for
  * up to its retry budget with the same offsets, and each attempt goes out under the group's current
  * generation. When the member rejoined in between, that attempt names partitions the new generation
  * gave to another member, and the broker takes it (a classic-protocol OffsetCommit checks the member

@@ -11,7 +11,22 @@ import { TopicProvisioner } from './topic-provisioner';
  * how many consumers the server makes, and which of them it leaves connected.
  */
 class StubConsumer extends EventEmitter {
-  readonly events = { GROUP_JOIN: 'join', CRASH: 'crash', REBALANCING: 'rebalancing', STOP: 'stop', FETCH_START: 'fetch_start', HEARTBEAT: 'heartbeat' };
+  readonly events = {
+    GROUP_JOIN: 'join',
+    CRASH: 'crash',
+    REBALANCING: 'rebalancing',
+    STOP: 'stop',
+    FETCH_START: 'fetch_start',
+    HEARTBEAT: 'heartbeat',
+    COMMIT_OFFSETS: 'commit_offsets',
+  };
+  /** Each commit asked for; `sendCommits` says whether the broker takes it (kafkajs emits COMMIT_OFFSETS) or kafkajs drops it unsent. */
+  commits: unknown[] = [];
+  sendCommits = true;
+  async commitOffsets(offsets: unknown): Promise<void> {
+    this.commits.push(offsets);
+    if (this.sendCommits) this.emit('commit_offsets', {});
+  }
   connected = false;
   constructor(private readonly onRun: (c: StubConsumer) => void) {
     super();
@@ -125,10 +140,11 @@ describe(ModuleKafkaServer.name, () => {
     await jest.advanceTimersByTimeAsync(0);
     const [consumer] = consumers;
     expect(server.consumerState).toBe('joined');
+    const heartbeat = jest.fn(async () => undefined);
     void consumer.runConfig!.eachBatch({
       batch: { topic: 'unit.email.retry.1', partition: 0, messages: [{ offset: '0', key: null, value: Buffer.from('not json'), headers: {}, timestamp: '0' }] },
       resolveOffset: () => undefined,
-      heartbeat: async () => undefined,
+      heartbeat,
       isRunning: () => true,
       isStale: () => false,
       pause: () => () => undefined,
@@ -141,9 +157,40 @@ describe(ModuleKafkaServer.name, () => {
     }
     expect(server.consumerState).toBe('stalled');
     expect(server.consumerError).toMatch(/a handler has not moved on for \d+ ms/);
+    // The move that hangs still asks kafkajs for a heartbeat every second: the member keeps its partitions.
+    expect(heartbeat.mock.calls.length).toBeGreaterThanOrEqual(9);
     // close() waits a while for the blocked delivery, then gives up on it.
     const closing = server.close();
     await jest.advanceTimersByTimeAsync(10_000);
     await closing;
+  });
+
+  it('commits again offsets kafkajs dropped unsent (its runner not running: it resolves all the same), with a stub kafkajs client', async () => {
+    jest.useFakeTimers();
+    const producer = { send: async () => undefined } as unknown as KafkaProducer;
+    const { server, consumers } = serverWith((c) => c.emit('join', { payload: { memberAssignment: { 'unit.email.retry.1': [0] } } }), undefined, producer);
+    await listen(server);
+    await jest.advanceTimersByTimeAsync(0);
+    const [consumer] = consumers;
+    consumer.sendCommits = false; // a crash being handled: kafkajs' runner is stopped
+    // An undecodable retry is parked, and the offset past it committed at once.
+    await consumer.runConfig!.eachBatch({
+      batch: { topic: 'unit.email.retry.1', partition: 0, messages: [{ offset: '4', key: null, value: Buffer.from('not json'), headers: {}, timestamp: '0' }] },
+      resolveOffset: () => undefined,
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+      pause: () => () => undefined,
+    });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(consumer.commits).toHaveLength(1);
+    consumer.sendCommits = true; // running again
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(consumer.commits).toHaveLength(2);
+    expect(consumer.commits[1]).toEqual([{ topic: 'unit.email.retry.1', partition: 0, offset: '5' }]);
+    // Taken this time: nothing more is sent.
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(consumer.commits).toHaveLength(2);
+    await server.close();
   });
 });

@@ -113,6 +113,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private readonly gathering = new Map<string, { batches: EachBatchPayload[]; done: Promise<void> }>();
   /** The `eachBatch` calls in progress (close() lets them finish, then commits their offsets). */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Offset commits the broker took (kafkajs' COMMIT_OFFSETS events). */
+  private commitsConfirmed = 0;
   /** Each loop handling events now (a stream of runs, a partition handled alone): when it last moved on. */
   private readonly workingLoops = new Set<{ movedAt: number }>();
   /** The next offset to read of each partition whose events are handled but not yet committed to Kafka. */
@@ -185,11 +187,13 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   private async working<T>(heartbeat: Heartbeat, loop: (heartbeat: Heartbeat) => Promise<T>): Promise<T> {
     const unit = { movedAt: Date.now() };
     this.workingLoops.add(unit);
+    const moved: Heartbeat & { alone?: Heartbeat } = async () => {
+      unit.movedAt = Date.now();
+      await heartbeat();
+    };
+    moved.alone = heartbeat;
     try {
-      return await loop(async () => {
-        unit.movedAt = Date.now();
-        await heartbeat();
-      });
+      return await loop(moved);
     } finally {
       this.workingLoops.delete(unit);
     }
@@ -313,7 +317,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           heartbeatInterval: 1_000,
           maxWaitTimeInMs: 500,
           allowAutoTopicCreation: false,
-          retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000 },
+          // kafkajs restarts a consumer that crashed on a retriable error after its own disconnect; a
+          // close() during that disconnect cleared a timer not armed yet, and a member joined after close.
+          retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => !this.closing },
         });
         this.watch(consumer);
         this.consumer = consumer;
@@ -344,7 +350,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   private watch(consumer: Consumer): void {
-    const { GROUP_JOIN, CRASH, REBALANCING, STOP, FETCH_START, HEARTBEAT } = consumer.events;
+    const { GROUP_JOIN, CRASH, REBALANCING, STOP, FETCH_START, HEARTBEAT, COMMIT_OFFSETS } = consumer.events;
+    consumer.on(COMMIT_OFFSETS, () => this.commitsConfirmed++);
     const alive = () => (this.lastSignOfLife = Date.now());
     consumer.on(FETCH_START, alive);
     consumer.on(HEARTBEAT, alive);
@@ -711,8 +718,8 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     if ((this.pendingOffsets.get(key)?.next ?? -1n) < entry.next) this.pendingOffsets.set(key, entry);
   }
 
-  private commitLater(): void {
-    this.commitTimer ??= setTimeout(() => void this.commitPending().catch(() => undefined), this.options.commitIntervalMs);
+  private commitLater(atLeastMs = 0): void {
+    this.commitTimer ??= setTimeout(() => void this.commitPending().catch(() => undefined), Math.max(this.options.commitIntervalMs ?? 0, atLeastMs));
   }
 
   /**
@@ -731,8 +738,18 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     }
     const batch = [...this.pendingOffsets.values()];
     this.pendingOffsets.clear();
+    const confirmed = this.commitsConfirmed;
     this.committing = consumer
       .commitOffsets(batch.map(({ topic, partition, next }) => ({ topic, partition, offset: next.toString() })))
+      .then(() => {
+        // kafkajs resolves without sending anything while its runner is not running (a crash being
+        // handled, a restarted consumer still joining), and turns a failure then into success: only
+        // its COMMIT_OFFSETS event says the broker took them. Else they wait for the next commit.
+        if (this.commitsConfirmed !== confirmed) return;
+        for (const entry of batch) this.keepPending(entry);
+        // Not at once: the runner may take a while to run again, and each try returns at once.
+        if (!this.closing && this.pendingOffsets.size > 0) this.commitLater(UNCONFIRMED_COMMIT_RETRY_MS);
+      })
       .catch((e: unknown) => {
         for (const entry of batch) this.keepPending(entry);
         this.logger.warn(`offset commit failed, kept for the next one: ${describeError(e)}`);
@@ -796,7 +813,7 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
     try {
       decoded = this.decode(source.topic, message);
     } catch (e) {
-      await this.park(source, message, e, source.attempts + 1);
+      await this.beating(heartbeat, () => this.park(source, message, e, source.attempts + 1));
       return true;
     }
     const { envelope, handler } = decoded;
@@ -839,9 +856,9 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
           continue;
         }
         if (!isPermanent(e) && retryLevel < this.options.retryDelaysMs.length) {
-          await this.scheduleRetry(source, message, e, retryLevel + 1, source.attempts + attempt, envelope);
+          await this.beating(heartbeat, () => this.scheduleRetry(source, message, e, retryLevel + 1, source.attempts + attempt, envelope));
         } else {
-          await this.park(source, message, e, source.attempts + attempt, envelope);
+          await this.beating(heartbeat, () => this.park(source, message, e, source.attempts + attempt, envelope));
         }
         return true;
       }
@@ -849,6 +866,23 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
   }
 
   /** Moves a still-failing event to the module's next retry topic, due after that level's delay. */
+  /**
+   * Runs a move (to a retry topic or the DLQ), asking kafkajs for a heartbeat every second meanwhile:
+   * kafkajs sends one only when asked, and a send can sit in the producer's retries past the session
+   * timeout (a leader election), after which the group gives the partition to another member, which
+   * moves the event a second time.
+   */
+  private async beating<T>(heartbeat: Heartbeat & { alone?: Heartbeat }, move: () => Promise<T>): Promise<T> {
+    // The heartbeat alone, not "moved on": a send that hangs is a stall too.
+    const beat = heartbeat.alone ?? heartbeat;
+    const timer = setInterval(() => void beat().catch(() => undefined), 1000);
+    try {
+      return await move();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   private async scheduleRetry(
     source: Source,
     message: KafkaMessage,
@@ -1005,6 +1039,9 @@ const BATCHES_PER_DELIVERY = 64;
  * promises a run made per event (async_hooks count in the consumer bench).
  */
 const HEARTBEAT_CHECK_MS = 100;
+
+/** The wait before committing again offsets kafkajs did not send (its runner was not running). */
+const UNCONFIRMED_COMMIT_RETRY_MS = 500;
 
 /** How long close() lets the batches in flight finish before it commits their offsets and disconnects. */
 const CLOSE_WAIT_MS = 5000;
