@@ -116,20 +116,23 @@ export function buildAsyncApi({ events = EVENTS, consumers }: AsyncApiInput): Re
 
   // Every module that consumes parks what it cannot handle in <module>.dlq.
   const consumingModules = sorted(Object.values(consumers).flat());
-  messages['dead-letter'] = {
-    name: 'dead-letter',
-    title: 'A parked event',
-    summary: 'The original message (key and value unchanged) with the reason in headers; operators inspect and redrive.',
-    headers: ref('components/schemas/DeadLetterHeaders'),
-    payload: { description: 'The original message value, byte for byte (it may be invalid).' },
-  };
-  messages['retry'] = {
-    name: 'retry',
-    title: 'An event to handle again',
-    summary: 'The original message (key and value unchanged) that failed in its handler, or was redriven from the DLQ; only its own group reads it.',
-    headers: ref('components/schemas/RetryHeaders'),
-    payload: { description: 'The original message value, byte for byte.' },
-  };
+  // A message the transport moves as it came (key and value unchanged), with headers of its own.
+  const moved = (name: string, title: string, summary: string, headers: string, payload: string) =>
+    (messages[name] = { name, title, summary, headers: ref(`components/schemas/${headers}`), payload: { description: payload } });
+  moved(
+    'dead-letter',
+    'A parked event',
+    'The original message (key and value unchanged) with the reason in headers; operators inspect and redrive.',
+    'DeadLetterHeaders',
+    'The original message value, byte for byte (it may be invalid).',
+  );
+  moved(
+    'retry',
+    'An event to handle again',
+    'The original message (key and value unchanged) that failed in its handler, or was redriven from the DLQ; only its own group reads it.',
+    'RetryHeaders',
+    'The original message value, byte for byte.',
+  );
   for (const module of consumingModules) {
     const retry = `${module}.retry`;
     channels[retry] = {
