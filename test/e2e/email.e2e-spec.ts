@@ -72,6 +72,15 @@ describe('email module: one mail per order event over SMTP', () => {
       `SELECT event_id, message_id, kind, status, attempts, error FROM email.sent_mails WHERE order_id = $1 ORDER BY seq`,
       [orderId],
     );
+  /** Publishes one event and waits until the email group has committed past it: its handler has seen it. */
+  const handledByEmail = async (topic: string, message: { key: string; value: object }) => {
+    const [written] = await publish(kafka, topic, [message]);
+    await expectEventually(async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId: `${stack.prefix}email`, topics: [topic] });
+      const committed = offsets.partitions.find((p) => p.partition === written.partition)!;
+      expect(BigInt(committed.offset)).toBeGreaterThan(BigInt(written.baseOffset!));
+    });
+  };
   /** The order's two mails once both are `status` (bounded), in the order they were queued. */
   const mailsReach = (orderId: string, status: 'SENT' | 'FAILED') =>
     expectEventually(async () => {
@@ -290,13 +299,7 @@ describe('email module: one mail per order event over SMTP', () => {
     app.app.get(MailDeliveryService).wake();
     await expectEventually(async () => expect((await mailRows(orderId)).map((m) => m.status)).toEqual(['SENT']));
 
-    const topic = `${stack.prefix}order.placed`;
-    const [written] = await publish(kafka, topic, [{ key: placed.key, value: placed }]);
-    await expectEventually(async () => {
-      const [offsets] = await admin.fetchOffsets({ groupId: `${stack.prefix}email`, topics: [topic] });
-      const committed = offsets.partitions.find((p) => p.partition === written.partition)!;
-      expect(BigInt(committed.offset)).toBeGreaterThan(BigInt(written.baseOffset!));
-    });
+    await handledByEmail(`${stack.prefix}order.placed`, { key: placed.key, value: placed });
     expect((await mailRows(orderId)).map((m) => m.kind)).toEqual(['ORDER_CONFIRMED']);
     expect(subjectsOf(sink.mailsTo(email))).toEqual([`Your order is confirmed (order ${orderId.slice(-8)})`]);
   });
@@ -312,14 +315,7 @@ describe('email module: one mail per order event over SMTP', () => {
     await publish(kafka, `${stack.prefix}order.cancelled`, [{ key: placed.key, value: cancelled }]);
     await expectEventually(() => expect(subjectsOf(sink.mailsTo(email))).toEqual([`We received your order (order ${id})`, `Your order was cancelled (order ${id})`]));
 
-    const topic = `${stack.prefix}order.confirmed`;
-    const [written] = await publish(kafka, topic, [{ key: placed.key, value: confirmed }]);
-    // Once the email group has committed past it, its handler has seen it.
-    await expectEventually(async () => {
-      const [offsets] = await admin.fetchOffsets({ groupId: `${stack.prefix}email`, topics: [topic] });
-      const committed = offsets.partitions.find((p) => p.partition === written.partition)!;
-      expect(BigInt(committed.offset)).toBeGreaterThan(BigInt(written.baseOffset!));
-    });
+    await handledByEmail(`${stack.prefix}order.confirmed`, { key: placed.key, value: confirmed });
     expect((await mailRows(orderId)).map((m) => m.kind)).toEqual(['ORDER_PLACED', 'ORDER_CANCELLED']);
     expect(sink.mailsTo(email)).toHaveLength(2);
 

@@ -358,11 +358,17 @@ describe('failure handling: redriving every dead letter', () => {
     }
   });
 
-  it('does not send again a letter redriven by id after a redrive of everything read the marks and before it joined the redrive group (sends to stubs)', async () => {
-    const naming = new KafkaNaming(`${stack.prefix}late.`, `${stack.prefix}late.`);
+  /** Names of their own (`<prefix><name>.`), and the warehouse's DLQ there holding three letters keyed `<key>-1..3`. */
+  async function warehouseDlqOfThree(name: string, key: string, idDigit: number): Promise<KafkaNaming> {
+    const naming = new KafkaNaming(`${stack.prefix}${name}.`, `${stack.prefix}${name}.`);
     const dlq = naming.deadLetterTopic('warehouse');
     await createTopic(kafka, dlq, 1);
-    await publish(kafka, dlq, [1, 2, 3].map((n) => ({ key: `l-${n}`, value: { eventId: `00000000-0000-7000-8000-0000000005${n}0`, type: 'order.placed' } })));
+    await publish(kafka, dlq, [1, 2, 3].map((n) => ({ key: `${key}-${n}`, value: { eventId: `00000000-0000-7000-8000-000000000${idDigit}${n}0`, type: 'order.placed' } })));
+    return naming;
+  }
+
+  it('does not send again a letter redriven by id after a redrive of everything read the marks and before it joined the redrive group (sends to stubs)', async () => {
+    const naming = await warehouseDlqOfThree('late', 'l', 5);
     const byId = new DeadLetters(kafka, naming, async () => undefined);
     // The redrive of everything reads the marks, then its consumer connects: the redrive of 0:1 lands in between.
     const interleaved = Object.create(kafka) as Kafka;
@@ -385,10 +391,8 @@ describe('failure handling: redriving every dead letter', () => {
   });
 
   it('does not move the redrive mark back when a redrive of everything finished while a redrive by id was sending (sends to stubs)', async () => {
-    const naming = new KafkaNaming(`${stack.prefix}race.`, `${stack.prefix}race.`);
+    const naming = await warehouseDlqOfThree('race', 'r', 4);
     const dlq = naming.deadLetterTopic('warehouse');
-    await createTopic(kafka, dlq, 1);
-    await publish(kafka, dlq, [1, 2, 3].map((n) => ({ key: `r-${n}`, value: { eventId: `00000000-0000-7000-8000-0000000004${n}0`, type: 'order.placed' } })));
     const everything = new DeadLetters(kafka, naming, async () => undefined);
     // While the redrive of 0:1 sends, a redrive of everything runs to its end.
     const byId = new DeadLetters(kafka, naming, async () => void (await everything.redrive('warehouse')));
