@@ -1,4 +1,4 @@
-import { chunksOf, OutgoingMessage, PRODUCER_CONFIG } from './kafka-producer';
+import { assertEveryPartitionAnswered, chunksOf, OutgoingMessage, PRODUCER_CONFIG, recordingPartitioner } from './kafka-producer';
 
 describe(chunksOf.name, () => {
   const message = (n: number, bytes: number): OutgoingMessage => ({ topic: 't', key: `k${n}`, value: 'v'.repeat(bytes) });
@@ -83,5 +83,62 @@ describe('PRODUCER_CONFIG against kafkajs 2.2.4’s own send path (a stub broker
     // A's retry then takes the next number and is written a second time; B is lost though both sends resolved.
     expect(written).not.toContain('B');
     expect(outcomes).toContain('B: duplicate, not written');
+  });
+});
+
+describe(`${assertEveryPartitionAnswered.name} against kafkajs 2.2.4’s own send path (two stub brokers: a leader cannot be moved on cue)`, () => {
+  const kafkajs = (path: string) => require(`kafkajs/src/${path}`);
+
+  it('throws when kafkajs resolves a batch whose partition moved to a broker that had answered (never sent, tulios/kafkajs#1303)', async () => {
+    const logger = kafkajs('loggers').createLogger({ level: 0, logCreator: () => () => undefined });
+    const partitionMetadata = [
+      { partitionId: 0, leader: 2 },
+      { partitionId: 1, leader: 1 },
+    ];
+    const partitioner = recordingPartitioner();
+    // Two keys the Java client's murmur2 puts on partitions 0 and 1.
+    const probe = (key: string) => partitioner({ topic: 't', partitionMetadata, message: { key, value: '' } } as any);
+    const keys = Array.from({ length: 50 }, (_, i) => `order-${i}`);
+    const [onP0, onP1] = [keys.find((k) => probe(k) === 0)!, keys.find((k) => probe(k) === 1)!];
+    const written: string[] = [];
+    let leaderOfP1 = 1;
+    const broker = (nodeId: number) => ({
+      nodeId,
+      produce: async ({ topicData }: any) => {
+        const parts = topicData[0].partitions;
+        if (nodeId === 1 && leaderOfP1 === 1) {
+          leaderOfP1 = 2; // a rolling restart: partition 1's leadership moves to broker 2
+          throw kafkajs('protocol/error').createErrorFromCode(6); // NOT_LEADER_FOR_PARTITION
+        }
+        for (const p of parts) written.push(`p${p.partition}`);
+        return { topics: [{ topicName: 't', partitions: parts.map((p: any) => ({ partition: p.partition, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '0' })) }] };
+      },
+    });
+    const [b1, b2] = [broker(1), broker(2)];
+    const cluster = {
+      refreshMetadataIfNecessary: async () => undefined,
+      refreshMetadata: async () => undefined,
+      isConnected: () => true,
+      connect: async () => undefined,
+      addMultipleTargetTopics: async () => undefined,
+      removeBroker: () => undefined,
+      findTopicPartitionMetadata: () => partitionMetadata,
+      findLeaderForPartitions: (_: string, parts: string[]) => {
+        const byLeader: Record<number, number[]> = {};
+        for (const p of parts.map(Number)) (byLeader[p === 1 ? leaderOfP1 : 2] ??= []).push(p);
+        return byLeader;
+      },
+      findBroker: async ({ nodeId }: { nodeId: number }) => (nodeId === 1 ? b1 : b2),
+    };
+    const eosManager = kafkajs('producer/eosManager')({ logger, cluster, transactionTimeout: 60_000, transactional: false });
+    const send = kafkajs('producer/sendMessages')({ logger, cluster, partitioner, eosManager, retrier: kafkajs('retry')({ retries: 3, initialRetryTime: 20, maxRetryTime: 50 }) });
+    const topicMessages = [{ topic: 't', messages: [{ key: onP0, value: 'A' }, { key: onP1, value: 'B' }] }];
+
+    const answered = await send({ acks: -1, topicMessages });
+    // kafkajs resolved, having written partition 0 only.
+    expect(written).toEqual(['p0']);
+    expect(() => assertEveryPartitionAnswered(topicMessages, answered)).toThrow(/without an answer for t\[1\].*kafkajs#1303/);
+    // Answered for both: nothing to say.
+    expect(() => assertEveryPartitionAnswered(topicMessages, [{ topicName: 't', partition: 0 }, { topicName: 't', partition: 1 }] as any)).not.toThrow();
   });
 });

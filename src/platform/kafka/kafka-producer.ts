@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CompressionTypes, IHeaders, Kafka, Partitioners, Producer, ProducerConfig } from 'kafkajs';
+import { CompressionTypes, ICustomPartitioner, IHeaders, Kafka, Message, Partitioners, Producer, ProducerConfig, RecordMetadata } from 'kafkajs';
 import { Environment } from '../config/environment';
 import { createKafka } from './kafka-client';
 
@@ -60,14 +60,51 @@ export async function sendInRequests(producer: Producer, messages: OutgoingMessa
       list.push(m);
       byTopic.set(m.topic, list);
     }
-    await producer.sendBatch({
+    const topicMessages = [...byTopic].map(([topic, list]) => ({
+      topic,
+      messages: list.map((m): Message => ({ key: m.key, value: m.value, headers: m.headers })),
+    }));
+    const answered = await producer.sendBatch({
       acks: -1,
       compression: chunk.length === 1 && sizeOf(chunk[0]) > maxBytes ? CompressionTypes.GZIP : CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, list]) => ({
-        topic,
-        messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-      })),
+      topicMessages,
     });
+    assertEveryPartitionAnswered(topicMessages, answered);
+  }
+}
+
+/** The partition kafkajs' partitioner last chose for each message object it was given. */
+const chosenPartition = new WeakMap<object, number>();
+
+/** The Java client's murmur2 partitioner (kafkajs' default), noting what it chose for each message. */
+export const recordingPartitioner: ICustomPartitioner = () => {
+  const murmur2 = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const partition = murmur2(args);
+    chosenPartition.set(args.message, partition);
+    return partition;
+  };
+};
+
+/**
+ * Throws unless the broker answered for every partition the batch's messages went to. kafkajs 2.2.4
+ * keeps, across a send's retries, the brokers that already answered and retries only the others: when
+ * a partition's leader moved to a broker that had answered for another partition (a rolling restart,
+ * NOT_LEADER_OR_FOLLOWER), that partition is never sent and the send resolves all the same
+ * (tulios/kafkajs#1303). The relay then deleted events never written. Thrown, the whole batch goes
+ * again; what did go is a duplicate, which the inboxes absorb.
+ */
+export function assertEveryPartitionAnswered(topicMessages: { topic: string; messages: Message[] }[], answered: RecordMetadata[]): void {
+  const got = new Set(answered.map((r) => `${r.partition} ${r.topicName}`));
+  const missing = new Set<string>();
+  for (const { topic, messages } of topicMessages) {
+    for (const m of messages) {
+      const partition = chosenPartition.get(m);
+      if (partition !== undefined && !got.has(`${partition} ${topic}`)) missing.add(`${topic}[${partition}]`);
+    }
+  }
+  if (missing.size > 0) {
+    throw new Error(`kafkajs resolved a send without an answer for ${[...missing].join(', ')} (tulios/kafkajs#1303): sending the batch again`);
   }
 }
 
@@ -87,7 +124,7 @@ export const PRODUCER_CONFIG: ProducerConfig = {
   idempotent: false,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,
-  createPartitioner: Partitioners.DefaultPartitioner,
+  createPartitioner: recordingPartitioner,
 };
 
 @Injectable()
