@@ -223,6 +223,8 @@ export class OutboxRelay {
    * wait). A stop always ends it.
    */
   private idle(ms: number, byNotify = true): Promise<void> {
+    // Stopped while a batch was on its way: no wait (the stop's wake found none to end).
+    if (!this.running) return Promise.resolve();
     if (byNotify && this.pendingWake) {
       this.pendingWake = false;
       return Promise.resolve();
