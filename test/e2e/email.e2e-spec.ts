@@ -139,10 +139,12 @@ describe('email module: one mail per order event over SMTP', () => {
     // Both mails of the second order are queued meanwhile: their wakes are spent on the claim that takes
     // its first mail; the second is blocked behind it, and only that claim's answer says so.
     const two = await placeOrder(app, [{ sku: 'MUG', quantity: 1 }], second);
+    // ~7 s here; 20 s was once too short on a busy box. A wake lost would wait out the 60 s hold or
+    // the 10-minute poll: still caught under 40 s.
     await expectEventually(() => {
       expect(subjectsOf(sink.mailsTo(first))).toEqual([`We received your order (order ${one.id.slice(-8)})`, `Your order is confirmed (order ${one.id.slice(-8)})`]);
       expect(subjectsOf(sink.mailsTo(second))).toEqual([`We received your order (order ${two.id.slice(-8)})`, `Your order is confirmed (order ${two.id.slice(-8)})`]);
-    }, 20_000);
+    }, 40_000);
   });
 
   it("claims by probing each candidate's own order, whatever the statistics say (a burst the planner has not seen)", async () => {

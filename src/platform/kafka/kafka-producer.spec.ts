@@ -139,6 +139,15 @@ describe(`${assertEveryPartitionAnswered.name} against kafkajs 2.2.4’s own sen
     expect(written).toEqual(['p0']);
     expect(() => assertEveryPartitionAnswered(topicMessages, answered)).toThrow(/without an answer for t\[1\].*kafkajs#1303/);
     // Answered for both: nothing to say.
-    expect(() => assertEveryPartitionAnswered(topicMessages, [{ topicName: 't', partition: 0 }, { topicName: 't', partition: 1 }] as any)).not.toThrow();
+    const both = [{ topicName: 't', partition: 0 }, { topicName: 't', partition: 1 }] as any;
+    expect(() => assertEveryPartitionAnswered(topicMessages, both)).not.toThrow();
+    // A message whose partition changed between attempts (partitions added meanwhile) cannot be vouched for.
+    const three = [...partitionMetadata, { partitionId: 2, leader: 2 }];
+    const onThree = (key: string) => partitioner({ topic: 't', partitionMetadata: three, message: { key, value: '' } } as any);
+    const key = keys.find((k) => onThree(k) !== probe(k))!;
+    const message = { key, value: 'C' };
+    partitioner({ topic: 't', partitionMetadata, message } as any);
+    partitioner({ topic: 't', partitionMetadata: three, message } as any);
+    expect(() => assertEveryPartitionAnswered([{ topic: 't', messages: [message] }], [...both, { topicName: 't', partition: 2 }])).toThrow(/without an answer/);
   });
 });
