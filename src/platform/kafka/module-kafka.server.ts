@@ -238,9 +238,10 @@ export class ModuleKafkaServer extends Server implements CustomTransportStrategy
         // not running yet: nothing in flight
       }
       await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
-      // A commit that fails here (KAFKA_COMMIT_INTERVAL_MS=0 rethrows) must not skip the disconnect
-      // below: kafkajs' restart timer would go on, and a member join after close. Its events come again.
-      await this.commitPending().catch(() => undefined); // logged by commitPending; those events come again
+      // A commit that fails here (KAFKA_COMMIT_INTERVAL_MS=0 rethrows; commitPending logs it) must not
+      // skip the disconnect below: kafkajs' restart timer would go on, and a member join after close.
+      // Its events come again.
+      await this.commitPending().catch(() => undefined);
     }
     clearTimeout(this.commitTimer);
     this.consumer = undefined;
