@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { EventEnvelope } from '../../contracts';
 import { ModuleName } from '../config/environment';
 import { KEEP_ALIVE, SERVER_KEEPALIVE } from '../database/database-url';
+import { withTimeout } from '../health/indicators/with-timeout';
 import { describeError } from './errors';
 import { KafkaNaming } from './kafka-naming';
 import { KafkaProducer, OutgoingMessage } from './kafka-producer';
@@ -92,16 +93,8 @@ export class OutboxRelay {
     // loop still in kafkajs' retries could otherwise outlast SHUTDOWN_TIMEOUT_MS (the rows stay for the next start).
     const deadline = Date.now() + drainTimeoutMs;
     try {
-      for (;;) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        let timer: NodeJS.Timeout | undefined;
-        const published = await Promise.race([this.publishBatch(), new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), left)))]).finally(() => clearTimeout(timer));
-        if (published === 'late') {
-          this.logger.warn(`final drain stopped after ${drainTimeoutMs} ms: what is left stays in the outbox for the next start`);
-          break;
-        }
-        if (published === 0) break;
+      for (let left = drainTimeoutMs; left > 0; left = deadline - Date.now()) {
+        if ((await withTimeout(this.publishBatch(), left, 'the final drain did not end (what is left stays in the outbox for the next start)')) === 0) break;
       }
     } catch (e) {
       this.logger.warn(`final drain stopped: ${describeError(e)}`);
