@@ -217,8 +217,7 @@ export class DeadLetters {
     try {
       if (checkNoRedrive) await this.assertNoRedrive(module, admin);
       const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.low)]));
-      const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
-      const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, p]));
+      const marks = new Map((await this.redriveMarks(admin, module)).map((p) => [p.partition, p]));
       const byPartition = new Map<number, bigint[]>();
       for (const { letter } of chosen) {
         const [partition, offset] = letter.id.split(':');
@@ -237,6 +236,12 @@ export class DeadLetters {
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /** The redrive mark of each partition of the module's DLQ: the redrive group's committed offsets, with their metadata. */
+  private async redriveMarks(admin: Admin, module: ModuleName): Promise<{ partition: number; offset: string; metadata: string | null }[]> {
+    const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [this.naming.deadLetterTopic(module)] });
+    return committed?.partitions ?? [];
   }
 
   /** Refuses while the module's redrive group has a member: another redrive (a CLI, an HTTP call) is running. */
@@ -302,9 +307,9 @@ export class DeadLetters {
     try {
       if (!(await admin.listTopics()).includes(topic)) return undefined;
       const ends = await admin.fetchTopicOffsets(topic);
-      const [committed] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
-      const marks = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-      const byId = new Map((committed?.partitions ?? []).map((p) => [p.partition, redrivenById(p.metadata)]));
+      const committed = await this.redriveMarks(admin, module);
+      const marks = new Map(committed.map((p) => [p.partition, BigInt(p.offset)]));
+      const byId = new Map(committed.map((p) => [p.partition, redrivenById(p.metadata)]));
       const start = new Map(
         ends.map((p) => {
           const low = BigInt(p.low);
@@ -363,8 +368,7 @@ export class DeadLetters {
                 if (!byIdReread) {
                   byIdReread = true;
                   try {
-                    const [now] = await admin.fetchOffsets({ groupId: this.redriveGroup(module), topics: [topic] });
-                    for (const p of now?.partitions ?? []) byId.set(p.partition, redrivenById(p.metadata));
+                    for (const p of await this.redriveMarks(admin, module)) byId.set(p.partition, redrivenById(p.metadata));
                   } catch (e) {
                     finish(e);
                     return;
