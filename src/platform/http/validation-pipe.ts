@@ -11,6 +11,9 @@ export function violations(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
+/** A 400 listing what is wrong, in the shape every validation answer has. */
+const badRequest = (message: string[]) => new BadRequestException({ statusCode: 400, error: 'Bad Request', message });
+
 /**
  * Nest's ValidationPipe, but for a request body that is JSON `null` or missing where a DTO is
  * expected: Nest validates `{}` in its place, so a body of `null` meant "every field omitted" (for a
@@ -19,7 +22,7 @@ export function violations(errors: ValidationError[], parent = ''): string[] {
 class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && (value === null || value === undefined) && metadata.metatype && this.toValidate(metadata)) {
-      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: ['the request body must be a JSON object'] });
+      throw badRequest(['the request body must be a JSON object']);
     }
     return super.transform(value, metadata);
   }
@@ -33,7 +36,6 @@ export function strictValidationPipe(): ValidationPipe {
     transform: true,
     transformOptions: { enableImplicitConversion: false },
     forbidUnknownValues: true,
-    exceptionFactory: (errors) =>
-      new BadRequestException({ statusCode: 400, error: 'Bad Request', message: violations(errors) }),
+    exceptionFactory: (errors) => badRequest(violations(errors)),
   });
 }
